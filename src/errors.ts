@@ -1,0 +1,111 @@
+/**
+ * Every error mmapipc throws on purpose is an MmapipcError: it carries a literal `name`, the exit
+ * code the CLI uses for it, and the thing it is about (`subject`, usually a path). Only the CLI
+ * turns these into `process.exit`; the library just throws them.
+ */
+
+/** The CLI's exit codes: a stable contract for shell scripts (documented in README.md). */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  badRingFile: 3,
+  unsafeFile: 4,
+  messageTooLarge: 5,
+  peerDied: 6,
+  timeout: 124,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class MmapipcError extends Error {
+  override name = 'MmapipcError';
+  readonly exitCode: ExitCodeValue = ExitCode.failure;
+  /** What the error is about (a path, an option, a process); printed before the reason. */
+  readonly subject: string | undefined;
+
+  constructor(message: string, options: { subject?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.subject = options.subject;
+  }
+
+  /** The one line the CLI prints after "mmapipc: ". */
+  get line(): string {
+    return this.subject === undefined ? this.message : `${this.subject}: ${this.message}`;
+  }
+}
+
+/** A libc call failed. `errno` is the symbolic name (ENOENT, EACCES, ...). */
+export class SystemCallError extends MmapipcError {
+  override name = 'SystemCallError';
+  readonly call: string;
+  readonly errno: string;
+  readonly errnoNumber: number;
+
+  constructor(call: string, errnoNumber: number, errno: string, sentence: string, subject?: string) {
+    super(`${sentence} (${call}: ${errno})`, { subject });
+    this.call = call;
+    this.errno = errno;
+    this.errnoNumber = errnoNumber;
+  }
+}
+
+/** The file exists but is not a usable ring: foreign, truncated, corrupt, another version. */
+export class RingFormatError extends MmapipcError {
+  override name = 'RingFormatError';
+  override readonly exitCode = ExitCode.badRingFile;
+}
+
+/** The path is unsafe to open: a symlink, not a regular file, someone else's, writable by others. */
+export class UnsafeFileError extends MmapipcError {
+  override name = 'UnsafeFileError';
+  override readonly exitCode = ExitCode.unsafeFile;
+}
+
+/** Misuse of the CLI or the API: a bad option value, an impossible combination. */
+export class UsageError extends MmapipcError {
+  override name = 'UsageError';
+  override readonly exitCode = ExitCode.usage;
+}
+
+export class MessageTooLargeError extends MmapipcError {
+  override name = 'MessageTooLargeError';
+  override readonly exitCode = ExitCode.messageTooLarge;
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(size: number, limit: number, subject?: string) {
+    super(
+      `message of ${size} bytes does not fit a ${limit}-byte slot; shorten it, pass --truncate, or create the ring with a larger --slot-size`,
+      { subject },
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A bounded wait ran out. */
+export class TimeoutError extends MmapipcError {
+  override name = 'TimeoutError';
+  override readonly exitCode = ExitCode.timeout;
+}
+
+/** A cooperating process died (the counter's child, for example). */
+export class PeerDiedError extends MmapipcError {
+  override name = 'PeerDiedError';
+  override readonly exitCode = ExitCode.peerDied;
+}
+
+/** The operation was cut short by SIGINT or SIGTERM. */
+export class InterruptedError extends MmapipcError {
+  override name = 'InterruptedError';
+  readonly signal: 'SIGINT' | 'SIGTERM';
+  override readonly exitCode: ExitCodeValue;
+
+  constructor(signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}`);
+    this.signal = signal;
+    this.exitCode = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+  }
+}

@@ -1,0 +1,14 @@
+/** mmapipc's public library API. */
+export { RingFile, type RingFileOptions, type RingRole, type Message, type WaitOptions } from './ring-file/ring-file.js';
+export { type OpenRingOptions } from './ring-file/open.js';
+export { Ring } from './ring/ring.js';
+export {
+  DEFAULT_SLOT_COUNT,
+  DEFAULT_SLOT_SIZE,
+  FORMAT_VERSION,
+  MAGIC,
+  ringGeometry,
+  type RingGeometry,
+} from './layout/ring-layout.js';
+export type { RingHeader } from './layout/header.js';
+export * from './errors.js';

@@ -1,0 +1,208 @@
+/**
+ * Creating and opening ring files safely: no symlinks, regular files only, never someone
+ * else's or a world-writable one, space reserved up front, the header validated against the
+ * file's real length before anything is touched, and a bounded wait for a file that another
+ * process is still initialising. Every process holds a shared flock while the ring is open, so
+ * removal and re-creation can tell that it is in use.
+ */
+import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError } from '../errors.js';
+import { checkHeader, publishHeader, writeHeader, type RingHeader } from '../layout/header.js';
+import { RING_HEADER_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
+import {
+  LOCK_EX,
+  LOCK_NB,
+  LOCK_SH,
+  O_CREAT,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_RDWR,
+  allocateFile,
+  closeFile,
+  fileStatus,
+  geteuid,
+  getpid,
+  lockFile,
+  mapShared,
+  openFile,
+  unmap,
+  type FileStatus,
+  type Mapping,
+} from '../sys/libc.js';
+import { processStartTicks } from '../sys/process.js';
+import { sleepSync } from '../sys/sleep.js';
+
+export interface OpenRingOptions {
+  /** Create the file when it does not exist (default true). */
+  readonly create?: boolean;
+  /** Slot count for a new ring (default 100). */
+  readonly slots?: number;
+  /** Largest message in bytes for a new ring (default 64). */
+  readonly slotSize?: number;
+  /** Permission bits for a new file (default 0o600; 0o660 shares it with the group). */
+  readonly mode?: number;
+  /** How long to wait for a file that another process is creating (default 2000 ms). */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface OpenedRing {
+  readonly path: string;
+  readonly fd: number;
+  readonly mapping: Mapping;
+  readonly header: RingHeader;
+  readonly created: boolean;
+}
+
+export const DEFAULT_READY_TIMEOUT_MS = 2000;
+const RETRY_MS = 5;
+
+/** Closes `fd` if `work` throws. */
+function closingOnError<T>(fd: number, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    closeFile(fd);
+    throw error;
+  }
+}
+
+/** Refuses paths that are not regular files, or that others could have planted or could alter. */
+export function checkFileSafety(path: string, status: FileStatus): void {
+  if (status.isDirectory) throw new RingFormatError('is a directory, not a ring file; pass --file with a file path', { subject: path });
+  if (!status.isRegular) {
+    throw new UnsafeFileError('is not a regular file (a device, FIFO or socket); refusing to map it', { subject: path });
+  }
+  const euid = geteuid();
+  if (status.uid !== euid) {
+    throw new UnsafeFileError(
+      `is owned by uid ${status.uid}, not by you (uid ${euid}); another user could change or truncate it under you. Use a file you own`,
+      { subject: path },
+    );
+  }
+  if ((status.mode & 0o002) !== 0) {
+    throw new UnsafeFileError(
+      `is writable by other users (mode ${(status.mode & 0o777).toString(8).padStart(4, '0')}); anyone could inject messages. Run chmod o-w on it`,
+      { subject: path },
+    );
+  }
+}
+
+function explainOpenError(error: unknown, path: string): unknown {
+  if (!(error instanceof SystemCallError)) return error;
+  switch (error.errno) {
+    case 'ELOOP':
+      return new UnsafeFileError('is a symbolic link; refusing to follow it (it could point anywhere). Pass the real path', {
+        subject: path,
+        cause: error,
+      });
+    case 'EISDIR':
+      return new RingFormatError('is a directory, not a ring file; pass --file with a file path', { subject: path, cause: error });
+    case 'ENOENT':
+      return new SystemCallError('open', error.errnoNumber, error.errno, 'no such file or directory', path);
+    default:
+      return error;
+  }
+}
+
+/** Opens an existing file, or returns undefined when there is none. */
+function openExisting(path: string): number | undefined {
+  try {
+    return openFile(path, O_RDWR | O_NOFOLLOW);
+  } catch (error) {
+    if (error instanceof SystemCallError && error.errno === 'ENOENT') return undefined;
+    throw explainOpenError(error, path);
+  }
+}
+
+/** Creates the file exclusively, or returns undefined when someone else just did. */
+function createExclusive(path: string, mode: number): number | undefined {
+  try {
+    return openFile(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+  } catch (error) {
+    if (error instanceof SystemCallError && error.errno === 'EEXIST') return undefined;
+    if (error instanceof SystemCallError && error.errno === 'ENOENT') {
+      throw new SystemCallError('open', error.errnoNumber, error.errno, 'the directory does not exist', path);
+    }
+    throw explainOpenError(error, path);
+  }
+}
+
+/** Initialises a file we created: exclusive lock, reserve space, header, then the magic. */
+function initialise(path: string, fd: number, geometry: RingGeometry): OpenedRing {
+  return closingOnError(fd, () => {
+    lockFile(fd, LOCK_EX, path);
+    allocateFile(fd, geometry.fileLength, path);
+    const mapping = mapShared(fd, geometry.fileLength, path);
+    const pid = getpid();
+    writeHeader(mapping.buffer, geometry, { pid, startTicks: processStartTicks(pid) ?? 0, createdAt: Date.now() });
+    publishHeader(mapping.buffer);
+    lockFile(fd, LOCK_SH, path); // downgrade: now others may open it
+    const check = checkHeader(mapping.buffer, geometry.fileLength);
+    if (check.kind !== 'ready') throw new RingFormatError('failed to initialise the ring header', { subject: path });
+    return { path, fd, mapping, header: check.header, created: true };
+  });
+}
+
+type Attempt = { kind: 'opened'; ring: OpenedRing } | { kind: 'retry'; reason: string };
+
+/** One try at opening an existing file: validated and mapped, or a reason to wait and retry. */
+function attachExisting(path: string, fd: number): Attempt {
+  return closingOnError(fd, (): Attempt => {
+    checkFileSafety(path, fileStatus(fd, path));
+    if (!lockFile(fd, LOCK_SH | LOCK_NB, path)) {
+      closeFile(fd);
+      return { kind: 'retry', reason: 'is locked by another process that is creating or removing it' };
+    }
+    const size = fileStatus(fd, path).size; // after the lock: a creator may have grown it since
+    if (size === 0) {
+      closeFile(fd);
+      return { kind: 'retry', reason: 'is empty: it is not a ring file, or its creator died before initialising it; remove it' };
+    }
+    const headerMapping = mapShared(fd, Math.min(size, RING_HEADER_LENGTH), path);
+    let check;
+    try {
+      check = checkHeader(headerMapping.buffer, size);
+    } finally {
+      unmap(headerMapping);
+    }
+    if (check.kind === 'invalid') throw new RingFormatError(`${check.reason}; remove it or pass --file`, { subject: path });
+    if (check.kind === 'uninitialised') {
+      closeFile(fd);
+      return {
+        kind: 'retry',
+        reason: 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it',
+      };
+    }
+    const mapping = mapShared(fd, check.header.fileLength, path);
+    return { kind: 'opened', ring: { path, fd, mapping, header: check.header, created: false } };
+  });
+}
+
+/**
+ * Opens the ring at `path`, creating it when allowed and absent. Throws MmapipcError subclasses
+ * with one-line reasons; never writes to a file that failed validation.
+ */
+export function openRingFile(path: string, options: OpenRingOptions = {}): OpenedRing {
+  const geometry = ringGeometry(options.slots ?? 100, options.slotSize ?? 64);
+  if (typeof geometry === 'string') throw new MmapipcError(geometry, { subject: path });
+  const deadline = performance.now() + (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+  for (;;) {
+    const fd = openExisting(path);
+    if (fd === undefined) {
+      if (options.create === false) {
+        throw new SystemCallError('open', 2, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
+      }
+      const created = createExclusive(path, options.mode ?? 0o600);
+      if (created !== undefined) return initialise(path, created, geometry);
+      continue; // lost a creation race: open the winner's file
+    }
+    const attempt = attachExisting(path, fd);
+    if (attempt.kind === 'opened') return attempt.ring;
+    if (performance.now() >= deadline) throw new RingFormatError(attempt.reason, { subject: path });
+    sleepSync(RETRY_MS);
+  }
+}
+
+export function closeRingFile(opened: OpenedRing): void {
+  unmap(opened.mapping);
+  closeFile(opened.fd); // drops the shared lock
+}

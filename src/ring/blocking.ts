@@ -1,0 +1,118 @@
+/**
+ * Blocking send and receive on top of the non-blocking ring: spin briefly, then announce a
+ * sleeper, check again, and sleep in the kernel until the other side wakes us or the deadline
+ * passes. Pure: how to sleep is supplied by the caller (a futex in production).
+ */
+import { RECEIVERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
+import type { Message, Ring, WakeTarget } from './ring.js';
+
+export interface Sleeper {
+  /** Sleeps while the word at `wordOffset` holds `expected`, at most `timeoutMs`. May return early. */
+  sleep(wordOffset: number, expected: number, timeoutMs: number): void;
+  /** The same without blocking the event loop. */
+  sleepAsync(wordOffset: number, expected: number, timeoutMs: number): Promise<void>;
+  /** Wakes whoever sleeps on the word (used to cut an async sleep short on abort). */
+  wakeAll(wordOffset: number): void;
+}
+
+export interface WaitOptions {
+  /** Give up after this many milliseconds (default: wait forever). */
+  readonly timeoutMs?: number;
+  /** Async waits only: stop waiting when this signal aborts. */
+  readonly signal?: AbortSignal;
+}
+
+/** Attempts before sleeping: enough to ride out a peer that is mid-message, short of burning a core. */
+const SPIN_ATTEMPTS = 200;
+/** The longest single kernel sleep; waits are re-checked at least this often (a safety net, not polling). */
+const MAX_SLEEP_MS = 1000;
+
+function deadlineOf(timeoutMs: number | undefined): number {
+  return timeoutMs === undefined || timeoutMs === Infinity ? Infinity : performance.now() + Math.max(0, timeoutMs);
+}
+
+function attempt<T>(side: WakeTarget, ring: Ring, sleeper: Sleeper, deadline: number, tryOnce: () => T | undefined): T | undefined {
+  for (let i = 0; i < SPIN_ATTEMPTS; i++) {
+    const result = tryOnce();
+    if (result !== undefined) return result;
+  }
+  const word = ringWaitWord(side);
+  for (;;) {
+    const expected = ring.announceSleep(side);
+    const result = tryOnce();
+    if (result !== undefined) return result;
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return undefined;
+    sleeper.sleep(word, expected, Math.min(remaining, MAX_SLEEP_MS));
+  }
+}
+
+async function attemptAsync<T>(
+  side: WakeTarget,
+  ring: Ring,
+  sleeper: Sleeper,
+  options: WaitOptions,
+  tryOnce: () => T | undefined,
+): Promise<T | undefined> {
+  const deadline = deadlineOf(options.timeoutMs);
+  const { signal } = options;
+  for (let i = 0; i < SPIN_ATTEMPTS; i++) {
+    const result = tryOnce();
+    if (result !== undefined) return result;
+  }
+  const word = ringWaitWord(side);
+  const onAbort = () => sleeper.wakeAll(word);
+  signal?.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      if (signal?.aborted) return undefined;
+      const expected = ring.announceSleep(side);
+      const result = tryOnce();
+      if (result !== undefined) return result;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return undefined;
+      await sleeper.sleepAsync(word, expected, Math.min(remaining, MAX_SLEEP_MS));
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function ringWaitWord(side: WakeTarget): number {
+  return side === 'receivers' ? RECEIVERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET;
+}
+
+const SENT = true as const;
+
+/** Sends, sleeping while the ring is full. Returns false when the timeout ran out first. */
+export function sendBlocking(ring: Ring, sleeper: Sleeper, message: Buffer | Uint8Array | string, options: WaitOptions = {}): boolean {
+  return attempt('senders', ring, sleeper, deadlineOf(options.timeoutMs), () => (ring.trySend(message) ? SENT : undefined)) === SENT;
+}
+
+export async function sendAsync(
+  ring: Ring,
+  sleeper: Sleeper,
+  message: Buffer | Uint8Array | string,
+  options: WaitOptions = {},
+): Promise<boolean> {
+  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.trySend(message) ? SENT : undefined))) === SENT;
+}
+
+/** Receives, sleeping while the ring is empty. Returns null when the timeout ran out first. */
+export function receiveBlocking(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Message | null {
+  return attempt('receivers', ring, sleeper, deadlineOf(options.timeoutMs), () => ring.tryReceive() ?? undefined) ?? null;
+}
+
+export async function receiveAsync(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Promise<Message | null> {
+  return (await attemptAsync('receivers', ring, sleeper, options, () => ring.tryReceive() ?? undefined)) ?? null;
+}
+
+/** Waits until at least one message is there, without taking it. False on timeout or abort. */
+export async function waitForMessage(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Promise<boolean> {
+  return (await attemptAsync('receivers', ring, sleeper, options, () => (ring.hasMessage ? SENT : undefined))) === SENT;
+}
+
+/** Waits until there is room for at least one message. False on timeout or abort. */
+export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Promise<boolean> {
+  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoom ? SENT : undefined))) === SENT;
+}
