@@ -224,6 +224,11 @@ export class Ring {
     return this.#commit(slot, position) || this.#trySendString(message);
   }
 
+  /** Sequence number of this ring object's most recent successful send. */
+  get lastSentSequence(): number {
+    return this.#sequenceOf(this.#claimedPosition, TAIL_LAPS);
+  }
+
   /** Sends as many of `messages` (from `start`) as fit now; returns how many were sent. */
   trySendBatch(messages: ReadonlyArray<Buffer | Uint8Array | string>, start = 0): number {
     let sent = 0;

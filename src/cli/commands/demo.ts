@@ -1,0 +1,114 @@
+/**
+ * `mmapipc demo`: the tutorial's receiver and sender as two real processes over one ring,
+ * their output interleaved in one terminal, each line labelled with who printed it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Option, type Command } from 'commander';
+import { MmapipcError, PeerDiedError } from '../../errors.js';
+import { RingFile } from '../../ring-file/ring-file.js';
+import type { CliContext } from '../context.js';
+import { parseCount, ringPath } from '../options.js';
+import { write, type Stream } from '../output.js';
+import { addFileOption } from '../ring-options.js';
+
+export interface DemoOptions {
+  file?: string;
+  count?: number;
+}
+
+export function registerDemo(program: Command, context: CliContext): void {
+  const command = program
+    .command('demo')
+    .description("run the tutorial's receiver and sender as two processes over one ring, output interleaved");
+  addFileOption(command);
+  command.addOption(new Option('-n, --count <n>', 'messages to pass (default 20)').argParser(parseCount));
+  command.addHelpText(
+    'after',
+    `
+The receiver starts first and waits for the ring; the sender sends a message every
+100 ms, the receiver takes one every 150 ms, so the buffer fills up as they go.
+
+Examples:
+  mmapipc demo
+  mmapipc demo --file ./demo.ring --count 5`,
+  );
+  command.action((options: DemoOptions) => demo(options, context));
+}
+
+/** Refuses a ring that already holds messages: the demo would mix them into its own. */
+function checkRingIsEmpty(path: string): void {
+  let ring: RingFile;
+  try {
+    ring = RingFile.open(path, { create: false, role: 'observer' });
+  } catch (error) {
+    if (error instanceof MmapipcError && /no such ring file/.test(error.message)) return;
+    throw error;
+  }
+  try {
+    const waiting = ring.occupancy;
+    if (waiting > 0) {
+      throw new MmapipcError(
+        `holds ${waiting} unread message(s); the demo needs an empty ring: take them with mmapipc receive, or pass --file`,
+        { subject: path },
+      );
+    }
+  } finally {
+    ring.close();
+  }
+}
+
+function relay(child: ChildProcess, label: string, target: Stream, source: 'stdout' | 'stderr'): Promise<void> {
+  const stream = child[source];
+  if (!stream) return Promise.resolve();
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  lines.on('line', (line) => write(target, `${label} ${line}\n`));
+  return new Promise((resolve) => lines.once('close', resolve));
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+export async function demo(options: DemoOptions, context: CliContext): Promise<void> {
+  const path = ringPath(options.file, context.env);
+  checkRingIsEmpty(path);
+  const { out, err } = context.output;
+  const count = String(options.count ?? 20);
+  const env = { ...context.env, MMAPIPC_FILE: path, ...(out.color.level > 0 ? { FORCE_COLOR: String(out.color.level) } : {}) };
+  const start = (args: string[]) =>
+    spawn(process.execPath, [context.binPath, ...args, '--demo', '--file', path, '--count', count], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const labels = { receiver: out.color.cyan('receiver │'), sender: out.color.green('sender   │') };
+  write(out, `${out.color.bold(`demo: receiver and sender over ${path}`)}\n`);
+  const receiver = start(['receive']);
+  const sender = start(['send']);
+  const children = [receiver, sender];
+  const forward = () => children.forEach((child) => child.exitCode === null && child.kill('SIGTERM'));
+  context.signal.addEventListener('abort', forward);
+  try {
+    const relays = [
+      relay(receiver, labels.receiver, out, 'stdout'),
+      relay(receiver, labels.receiver, err, 'stderr'),
+      relay(sender, labels.sender, out, 'stdout'),
+      relay(sender, labels.sender, err, 'stderr'),
+    ];
+    const [receiverExit, senderExit] = await Promise.all([exitOf(receiver), exitOf(sender)]);
+    await Promise.all(relays);
+    if (context.signal.aborted) return;
+    for (const [name, exit] of [
+      ['receiver', receiverExit],
+      ['sender', senderExit],
+    ] as const) {
+      if (exit.code !== 0) {
+        throw new PeerDiedError(`the ${name} ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}`, {
+          subject: 'demo',
+        });
+      }
+    }
+  } finally {
+    context.signal.removeEventListener('abort', forward);
+  }
+}

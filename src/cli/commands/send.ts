@@ -1,0 +1,198 @@
+/**
+ * `mmapipc send`: the tutorial's sender (no message and stdin a terminal, or --demo), one
+ * message per argument, or one per line (or NUL) of piped stdin.
+ */
+import { Option, type Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MessageTooLargeError, TimeoutError, UsageError } from '../../errors.js';
+import type { RingFile } from '../../ring-file/ring-file.js';
+import type { CliContext } from '../context.js';
+import { parseCount, parseDuration, ringPath } from '../options.js';
+import { write } from '../output.js';
+import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
+import { ENGLISH, type Texts } from '../texts.js';
+import { truncateUtf8 } from '../utf8.js';
+
+export interface SendOptions extends RingCliOptions {
+  count?: number;
+  interval?: number;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  null?: boolean;
+  truncate?: boolean;
+  demo?: boolean;
+}
+
+const DEMO_COUNT = 20;
+const DEMO_INTERVAL_MS = 100;
+
+export function registerSend(program: Command, context: CliContext): void {
+  const command = program
+    .command('send')
+    .description('send messages into the ring (creating it if needed)')
+    .argument('[messages...]', 'messages to send, one per argument (default: lines of stdin)');
+  addFileOption(command);
+  addCreateOptions(command);
+  command
+    .addOption(new Option('-n, --count <n>', `how many messages to send (demo: ${DEMO_COUNT}; stdin: stop after n)`).argParser(parseCount))
+    .addOption(new Option('-i, --interval <duration>', `pause between messages (demo: ${DEMO_INTERVAL_MS}ms, else 0)`).argParser(parseDuration))
+    .option('-0, --null', 'stdin messages are separated by NUL bytes, not newlines')
+    .option('--truncate', 'cut a message that does not fit a slot (at a UTF-8 character boundary) instead of refusing it')
+    .option('--json', 'print a JSON line per message sent, with its sequence number')
+    .option('-q, --quiet', 'print nothing per message')
+    .option('-v, --verbose', 'print a line per message even when stdout is not a terminal')
+    .option('--demo', "the tutorial's sender: 20 messages 'Message #i: Hello!', 100 ms apart");
+  addTimeoutOption(command, 'waiting for room in a full ring');
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  mmapipc send                               on a terminal: the tutorial's sender
+  mmapipc send "hello" "world"               two messages
+  printf 'a\\nb\\n' | mmapipc send             one message per line
+  find . -print0 | mmapipc send --null       one message per NUL-terminated name
+  mmapipc send --json --file ./q.ring job1   a JSON line with the sequence number`,
+  );
+  command.action((messages: string[], options: SendOptions) => send(messages, options, context));
+}
+
+export async function send(messages: string[], options: SendOptions, context: CliContext): Promise<void> {
+  const demo = options.demo ?? (messages.length === 0 && Boolean(context.stdin.isTTY));
+  if (demo && messages.length > 0) throw new UsageError('--demo sends its own messages; drop the message arguments');
+  const ring = openFromOptions(options, context, 'sender', true);
+  try {
+    const sender = new Sender(ring, options, context, ENGLISH, demo);
+    if (demo) await sender.demo();
+    else if (messages.length > 0) await sender.sendAll(messages.map((text) => Buffer.from(text)));
+    else await sender.sendStream();
+  } finally {
+    ring.close();
+  }
+}
+
+class Sender {
+  readonly #ring: RingFile;
+  readonly #options: SendOptions;
+  readonly #context: CliContext;
+  readonly #texts: Texts;
+  readonly #demo: boolean;
+  readonly #path: string;
+  readonly #human: boolean;
+  #sent = 0;
+
+  constructor(ring: RingFile, options: SendOptions, context: CliContext, texts: Texts, demo: boolean) {
+    this.#ring = ring;
+    this.#options = options;
+    this.#context = context;
+    this.#texts = texts;
+    this.#demo = demo;
+    this.#path = ringPath(options.file, context.env);
+    this.#human = !options.quiet && !options.json && (demo || options.verbose === true || context.output.out.isTTY);
+  }
+
+  async demo(): Promise<void> {
+    const count = this.#options.count ?? DEMO_COUNT;
+    const interval = this.#options.interval ?? DEMO_INTERVAL_MS;
+    if (!this.#options.quiet && !this.#options.json) this.#line(this.#texts.senderStart);
+    for (let i = 0; i < count && !this.#context.signal.aborted; i++) {
+      await this.#send(Buffer.from(this.#texts.demoMessage(i)), i + 1);
+      if (i + 1 < count) await this.#pause(interval);
+    }
+    if (!this.#options.quiet && !this.#options.json && !this.#context.signal.aborted) this.#line(this.#texts.senderDone);
+  }
+
+  /** Arguments: every one is checked before the first is sent, so a bad one sends nothing. */
+  async sendAll(messages: Buffer[]): Promise<void> {
+    const prepared = messages.map((message, i) => this.#fit(message, i + 1));
+    const limit = Math.min(prepared.length, this.#options.count ?? prepared.length);
+    for (let i = 0; i < limit && !this.#context.signal.aborted; i++) {
+      await this.#send(prepared[i]!, i + 1);
+      if (i + 1 < limit) await this.#pause(this.#options.interval ?? 0);
+    }
+  }
+
+  /** Piped stdin: one message per line (or NUL), sent as it arrives. */
+  async sendStream(): Promise<void> {
+    const separator = this.#options.null ? 0 : 0x0a;
+    const limit = this.#options.count ?? Infinity;
+    const interval = this.#options.interval ?? 0;
+    let pending: Buffer | undefined;
+    let index = 0;
+    const onAbort = () => this.#context.stdin.destroy();
+    this.#context.signal.addEventListener('abort', onAbort);
+    try {
+      for await (const chunk of this.#context.stdin as AsyncIterable<Buffer>) {
+        let data = pending ? Buffer.concat([pending, chunk]) : chunk;
+        let start = 0;
+        for (let end = data.indexOf(separator, start); end !== -1; end = data.indexOf(separator, start)) {
+          if (index >= limit || this.#context.signal.aborted) return;
+          index++;
+          await this.#send(this.#fit(data.subarray(start, end), index), index);
+          if (interval > 0) await this.#pause(interval);
+          start = end + 1;
+        }
+        pending = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+        data = Buffer.alloc(0);
+      }
+    } finally {
+      this.#context.signal.removeEventListener('abort', onAbort);
+    }
+    if (pending && index < limit && !this.#context.signal.aborted) {
+      index++;
+      await this.#send(this.#fit(pending, index), index);
+    }
+  }
+
+  /** The message as it will be sent: checked against the slot size, or cut with --truncate. */
+  #fit(message: Buffer, index: number): Buffer {
+    const limit = this.#ring.maxMessageLength;
+    if (message.length <= limit) return message;
+    if (this.#options.truncate) return truncateUtf8(message, limit);
+    const which = this.#demo ? '' : ` (message ${index})`;
+    throw new MessageTooLargeError(message.length, limit, `${this.#path}${which}`);
+  }
+
+  async #send(message: Buffer, index: number): Promise<void> {
+    const ring = this.#ring;
+    if (!ring.trySend(message)) {
+      const sent = await ring.sendAsync(message, { timeoutMs: this.#options.timeout, signal: this.#context.signal });
+      if (!sent) {
+        if (this.#context.signal.aborted) return;
+        throw new TimeoutError(
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${index} was not sent`,
+          { subject: this.#path },
+        );
+      }
+    }
+    this.#sent++;
+    this.#report(message, ring.ring.lastSentSequence);
+  }
+
+  #report(message: Buffer, sequence: number): void {
+    const ring = this.#ring;
+    if (this.#options.json) {
+      const record = { sequence, message: message.toString('utf8'), bytes: message.length, buffer: ring.occupancy, capacity: ring.capacity };
+      write(this.#context.output.out, `${JSON.stringify(record)}\n`);
+    } else if (this.#human) {
+      const color = this.#context.output.out.color;
+      const occupancy = ring.occupancy;
+      const full = occupancy >= ring.capacity;
+      const text = this.#texts.sent(message.toString('utf8'), occupancy, ring.capacity);
+      write(this.#context.output.out, `${full ? color.yellow(text) : text.replace(/^(\S+)/, (label) => color.green(label))}\n`);
+    }
+  }
+
+  #line(text: string): void {
+    write(this.#context.output.out, `${this.#context.output.out.color.bold(text)}\n`);
+  }
+
+  async #pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.#context.signal.aborted) return;
+    try {
+      await sleep(ms, undefined, { signal: this.#context.signal });
+    } catch {
+      // aborted: the caller checks the signal
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Parsers for option values: each turns a string into a checked value or throws a UsageError
+ * that names the option, what it expects and what it got.
+ */
+import { InvalidArgumentError } from 'commander';
+import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_SLOT_COUNT, MAX_SLOT_SIZE } from '../layout/ring-layout.js';
+
+export const DEFAULT_RING_PATH = '/tmp/mmap_shared';
+
+/** The ring path: --file, then $MMAPIPC_FILE, then the tutorial's /tmp/mmap_shared. */
+export function ringPath(file: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return file ?? (env.MMAPIPC_FILE || DEFAULT_RING_PATH);
+}
+
+function integer(value: string, min: number, max: number, what: string): number {
+  const trimmed = value.trim();
+  const parsed = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new InvalidArgumentError(`expected ${what} from ${min} to ${max}, got '${value}'`);
+  }
+  return parsed;
+}
+
+export const parseCount = (value: string): number => integer(value, 0, Number.MAX_SAFE_INTEGER, 'a whole number');
+export const parsePositive = (value: string): number => integer(value, 1, Number.MAX_SAFE_INTEGER, 'a whole number');
+export const parseSlots = (value: string): number => integer(value, 1, MAX_SLOT_COUNT, 'a slot count');
+export const parseSlotSize = (value: string): number => integer(value, 1, MAX_SLOT_SIZE, 'a slot size in bytes');
+export { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE };
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, '': 1 };
+
+/** A duration: a number of milliseconds, or with a unit: 250ms, 1.5s, 2m. */
+export function parseDuration(value: string): number {
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected a duration such as 500, 250ms, 1.5s or 2m, got '${value}'`);
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? '']!;
+}
+
+/** File permission bits in octal: 600, 0660. */
+export function parseMode(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value.trim())) throw new InvalidArgumentError(`expected octal permission bits such as 0600 or 0660, got '${value}'`);
+  const mode = parseInt(value, 8);
+  if ((mode & 0o002) !== 0) throw new InvalidArgumentError(`refusing mode ${value}: a ring writable by others lets anyone inject messages`);
+  return mode;
+}

@@ -1,0 +1,69 @@
+/**
+ * Where the CLI's words go: data on stdout, everything else on stderr, colour only on a
+ * terminal (NO_COLOR turns it off, FORCE_COLOR on), writes synchronous so that output order
+ * matches what happened and a closed pipe is noticed at once.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import { writeSync } from 'node:fs';
+
+export interface Stream {
+  readonly fd: number;
+  readonly isTTY: boolean;
+  readonly color: ChalkInstance;
+  /** Terminal width, or 80. */
+  readonly columns: number;
+}
+
+function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv): 0 | 1 | 2 | 3 {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return 0;
+    if (force === '2') return 2;
+    if (force === '3') return 3;
+    return 1;
+  }
+  if (!isTTY || env.TERM === 'dumb') return 0;
+  return 1;
+}
+
+export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env): Stream {
+  const tty = fd === 1 ? process.stdout : process.stderr;
+  const isTTY = Boolean(tty.isTTY);
+  return { fd, isTTY, color: new Chalk({ level: colorLevel(isTTY, env) }), columns: (isTTY && tty.columns) || 80 };
+}
+
+/** Thrown by write when the reader of a pipe has gone (EPIPE): the command should end quietly. */
+export class ClosedOutputError extends Error {
+  override name = 'ClosedOutputError';
+}
+
+/** Writes all of `data` to the stream's fd, synchronously. */
+export function write(target: Stream, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(target.fd, bytes, offset, bytes.length - offset);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') continue; // a non-blocking pipe is full: retry
+      if (code === 'EPIPE') throw new ClosedOutputError('output closed');
+      throw error;
+    }
+  }
+}
+
+export interface Output {
+  readonly out: Stream;
+  readonly err: Stream;
+}
+
+export function processOutput(env: NodeJS.ProcessEnv = process.env): Output {
+  return { out: stream(1, env), err: stream(2, env) };
+}
+
+/** One line on stderr, for notes and warnings (never data). */
+export function note(output: Output, line: string): void {
+  write(output.err, `${line}\n`);
+}

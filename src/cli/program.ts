@@ -1,0 +1,45 @@
+/** The commander program: global settings and one registration per command. */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { CliContext } from './context.js';
+import { registerSend } from './commands/send.js';
+import { registerReceive } from './commands/receive.js';
+import { registerDemo } from './commands/demo.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('mmapipc')
+    .description('Message passing between processes through memory-mapped files.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+      // Usage errors are reported by main() as one line; commander stays silent.
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  mmapipc demo                          the tutorial's sender and receiver, side by side
+  mmapipc send "hello" "world"          two messages into /tmp/mmap_shared
+  seq 1000 | mmapipc send               one message per line
+  mmapipc receive --count 2             take two messages
+  mmapipc receive --follow | head -3    stream until the reader stops
+
+The ring file is --file, else $MMAPIPC_FILE, else /tmp/mmap_shared.
+Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
+5 message too large, 6 a cooperating process died, 124 timeout, 129/130/143 signals.`,
+    );
+  registerSend(program, context);
+  registerReceive(program, context);
+  registerDemo(program, context);
+  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
