@@ -1,0 +1,61 @@
+/** The pinger's record of a ping-pong run: what to send next, the check of each reply, the round-trip times. */
+import { sequenceOf, stamp, template } from './payload.js';
+import type { LatencyConfig } from './protocol.js';
+
+export class PingLog {
+  readonly #size: number;
+  readonly #warmup: number;
+  readonly #total: number;
+  readonly #message: Buffer;
+  /** Round-trip times in microseconds of the measured rounds. */
+  readonly samples: Float64Array;
+  #round = 0;
+  #sentAt = 0;
+  error: string | undefined;
+
+  constructor(config: LatencyConfig) {
+    this.#size = config.size;
+    this.#warmup = config.warmup;
+    this.#total = config.warmup + config.rounds;
+    this.#message = template(config.size, 0);
+    this.samples = new Float64Array(config.rounds);
+  }
+
+  get done(): boolean {
+    return this.#round >= this.#total || this.error !== undefined;
+  }
+
+  get replies(): number {
+    return Math.max(0, this.#round - this.#warmup);
+  }
+
+  /** The next ping (the same Buffer each time: send it before asking for another), and starts its clock. */
+  ping(): Buffer {
+    stamp(this.#message, this.#round);
+    this.#sentAt = performance.now();
+    return this.#message;
+  }
+
+  /** Records the reply to the last ping; false when it is not that ping's echo. */
+  pong(data: Uint8Array, offset = 0, length = data.length - offset): boolean {
+    const elapsedUs = (performance.now() - this.#sentAt) * 1000;
+    if (length !== this.#size || sequenceOf(data, offset) !== this.#round) {
+      this.error = `round ${this.#round}: reply of ${length} bytes with sequence ${sequenceOf(data, offset)}, expected ${this.#size} bytes with ${this.#round}`;
+      return false;
+    }
+    if (this.#round >= this.#warmup) this.samples[this.#round - this.#warmup] = elapsedUs;
+    this.#round++;
+    return true;
+  }
+
+  get total(): number {
+    return this.#total;
+  }
+}
+
+/** The value below which `fraction` of the sorted samples fall (nearest rank). */
+export function percentile(sorted: Float64Array, fraction: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return sorted[rank]!;
+}

@@ -1,0 +1,77 @@
+/** What the bench orchestrator tells its worker processes, and what they answer. */
+export const TRANSPORTS = ['mmapipc', 'ipc', 'socket', 'fifo'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+export const TRANSPORT_NAMES: Record<Transport, string> = {
+  mmapipc: 'mmapipc',
+  ipc: 'child_process IPC',
+  socket: 'Unix socket',
+  fifo: 'named pipe',
+};
+
+/** spin: both sides poll (tryReceive); sleep: both sides block in the kernel (receive()); event: the event loop waits. */
+export type LatencyMode = 'spin' | 'sleep' | 'event';
+
+export interface ThroughputConfig {
+  readonly kind: 'throughput';
+  readonly transport: Transport;
+  /** Bytes per message. */
+  readonly size: number;
+  readonly senders: number;
+  readonly perSender: number;
+  /** A private directory for the ring, socket or FIFO. */
+  readonly dir: string;
+  /** Extra node flags for every worker process (e.g. --cpu-prof). */
+  readonly nodeArgs: readonly string[];
+}
+
+export interface LatencyConfig {
+  readonly kind: 'latency';
+  readonly transport: Transport;
+  readonly mode: LatencyMode;
+  readonly size: number;
+  /** Measured round trips, after `warmup` unmeasured ones. */
+  readonly rounds: number;
+  readonly warmup: number;
+  readonly dir: string;
+  readonly nodeArgs: readonly string[];
+}
+
+export type WorkerConfig = ThroughputConfig | LatencyConfig;
+
+export interface ThroughputResult {
+  readonly transport: Transport;
+  readonly size: number;
+  readonly senders: number;
+  readonly delivered: number;
+  readonly expected: number;
+  readonly verified: boolean;
+  readonly error?: string;
+  readonly seconds: number;
+  readonly messagesPerSecond: number;
+  readonly megabytesPerSecond: number;
+}
+
+export interface LatencyResult {
+  readonly transport: Transport;
+  readonly mode: LatencyMode;
+  readonly size: number;
+  readonly delivered: number;
+  readonly expected: number;
+  readonly verified: boolean;
+  readonly error?: string;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  readonly p999Us: number;
+  readonly maxUs: number;
+}
+
+/** Control messages between a host worker and its peers (over the fork IPC channel). */
+export type Control = { readonly type: 'ready' } | { readonly type: 'go' };
+
+export function isControl(value: unknown, type: Control['type']): boolean {
+  return typeof value === 'object' && value !== null && (value as Control).type === type;
+}
+
+/** How long a receiver waits for one message before declaring the run stalled. */
+export const STALL_MS = 20_000;

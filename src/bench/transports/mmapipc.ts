@@ -1,0 +1,111 @@
+/**
+ * mmapipc through the public library API (RingFile from the package's index): senders
+ * trySend and fall back to send() (spin, then sleep in the kernel) when the ring is full; the
+ * receiver tryReceives and falls back to receive(). Ping-pong runs over two rings.
+ */
+import { join } from 'node:path';
+import { RingFile } from '../../index.js';
+import { stamp, template } from '../payload.js';
+import { STALL_MS, type LatencyConfig, type ThroughputConfig } from '../protocol.js';
+import type { TransportBench } from './types.js';
+
+/** Slots of the throughput ring: enough to absorb scheduling hiccups of a sender or the receiver. */
+export const THROUGHPUT_SLOTS = 1024;
+const PING_SLOTS = 16;
+/** In sleep mode the pinger pauses this long between rounds, far past the receive() spin, so the ponger is asleep at every ping. */
+export const SLEEP_PAUSE_MS = 0.2;
+
+const ringPath = (config: { dir: string }) => join(config.dir, 'bench.ring');
+const pingPath = (config: { dir: string }) => join(config.dir, 'ping.ring');
+const pongPath = (config: { dir: string }) => join(config.dir, 'pong.ring');
+
+function stalled(what: string): Error {
+  return new Error(`mmapipc: no message for ${STALL_MS} ms while ${what}`);
+}
+
+/** Polls `take` until it yields a message; gives up after STALL_MS, so a spinner never outlives its peer. */
+function spinFor<T>(take: () => T | null, what: string): T {
+  const start = performance.now();
+  for (let spins = 1; ; spins++) {
+    const value = take();
+    if (value !== null) return value;
+    if ((spins & 0xfffff) === 0 && performance.now() - start > STALL_MS) throw stalled(what);
+  }
+}
+
+const pause = (() => {
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  return (ms: number) => Atomics.wait(word, 0, 0, ms);
+})();
+
+export const mmapipc: TransportBench = {
+  async receiver(config: ThroughputConfig) {
+    const ring = RingFile.create(ringPath(config), { slots: THROUGHPUT_SLOTS, slotSize: config.size, role: 'receiver' });
+    return {
+      async receive(verifier) {
+        const expected = verifier.expected;
+        while (verifier.received < expected) {
+          const message = ring.tryReceive() ?? ring.receive({ timeoutMs: STALL_MS });
+          if (message === null) throw stalled(`receiving (${verifier.received} of ${expected})`);
+          if (!verifier.check(message.data)) return;
+        }
+      },
+      close: () => ring.close(),
+    };
+  },
+
+  async sender(config: ThroughputConfig, index: number) {
+    const ring = RingFile.open(ringPath(config), { create: false, role: 'sender' });
+    const message = template(config.size, index);
+    return {
+      async send() {
+        for (let sequence = 0; sequence < config.perSender; sequence++) {
+          stamp(message, sequence);
+          if (!ring.trySend(message) && !ring.send(message, { timeoutMs: STALL_MS })) throw stalled('the ring stayed full');
+        }
+      },
+      close: () => ring.close(),
+    };
+  },
+
+  async pinger(config: LatencyConfig) {
+    const options = { slots: PING_SLOTS, slotSize: config.size, role: 'both' } as const;
+    const ping = RingFile.create(pingPath(config), options);
+    const pong = RingFile.create(pongPath(config), options);
+    const spin = config.mode === 'spin';
+    return {
+      async run(log) {
+        while (!log.done) {
+          if (!ping.trySend(log.ping())) throw new Error('mmapipc: the ping ring is full');
+          const reply = spin ? spinFor(() => pong.tryReceive(), 'waiting for a pong') : pong.receive({ timeoutMs: STALL_MS });
+          if (reply === null) throw stalled('waiting for a pong');
+          if (!log.pong(reply.data)) return;
+          if (!spin) pause(SLEEP_PAUSE_MS);
+        }
+      },
+      close() {
+        ping.close();
+        pong.close();
+      },
+    };
+  },
+
+  async ponger(config: LatencyConfig) {
+    const ping = RingFile.open(pingPath(config), { create: false, role: 'receiver' });
+    const pong = RingFile.open(pongPath(config), { create: false, role: 'sender' });
+    const spin = config.mode === 'spin';
+    return {
+      async run(rounds) {
+        for (let i = 0; i < rounds; i++) {
+          const message = spin ? spinFor(() => ping.tryReceive(), 'waiting for a ping') : ping.receive({ timeoutMs: STALL_MS });
+          if (message === null) throw stalled('waiting for a ping');
+          if (!pong.trySend(message.data)) throw new Error('mmapipc: the pong ring is full');
+        }
+      },
+      close() {
+        ping.close();
+        pong.close();
+      },
+    };
+  },
+};
