@@ -116,16 +116,18 @@ export function checkHeader(memory: Buffer, fileLength: number): HeaderCheck {
     mismatch('position limit', memory.readUInt32LE(POSITION_LIMIT_OFFSET), geometry.positionLimit) ??
     mismatch('recorded file length', memory.readUInt32LE(FILE_LENGTH_OFFSET), geometry.fileLength);
   if (problem) return { kind: 'invalid', reason: problem };
-  if (fileLength < geometry.fileLength) {
+  if (fileLength !== geometry.fileLength) {
+    const what = fileLength < geometry.fileLength ? 'truncated ring file' : 'sizes do not add up';
     return {
       kind: 'invalid',
-      reason: `truncated ring file (${fileLength} bytes, ${slotCount} slots of ${slotSize} bytes need ${geometry.fileLength})`,
+      reason: `${what} (${fileLength} bytes, ${slotCount} slots of ${slotSize} bytes need exactly ${geometry.fileLength})`,
     };
   }
-  const tail = memory.readUInt32LE(TAIL_OFFSET);
-  const head = memory.readUInt32LE(HEAD_OFFSET);
+  const positions = readPositions(words);
+  if (positions === undefined) return { kind: 'ready', header: headerOf(memory, geometry, version) };
+  const { head, tail } = positions;
   if (tail >= geometry.positionLimit || head >= geometry.positionLimit) {
-    return { kind: 'invalid', reason: `corrupt ring header: positions out of range (head ${head}, tail ${tail})` };
+    return { kind: 'invalid', reason: `corrupt ring header: positions out of range (head ${head}, tail ${tail}, limit ${geometry.positionLimit})` };
   }
   const backlog = (tail - head + geometry.positionLimit) % geometry.positionLimit;
   if (backlog > slotCount) {
@@ -134,14 +136,34 @@ export function checkHeader(memory: Buffer, fileLength: number): HeaderCheck {
       reason: `corrupt ring header: ${backlog} messages between head ${head} and tail ${tail}, but only ${slotCount} slots`,
     };
   }
+  return { kind: 'ready', header: headerOf(memory, geometry, version) };
+}
+
+function headerOf(memory: Buffer, geometry: RingGeometry, version: number): RingHeader {
   return {
-    kind: 'ready',
-    header: {
-      ...geometry,
-      version,
-      pid: memory.readUInt32LE(CREATOR_PID_OFFSET),
-      startTicks: memory.readDoubleLE(CREATOR_START_OFFSET),
-      createdAt: memory.readDoubleLE(CREATED_AT_OFFSET),
-    },
+    ...geometry,
+    version,
+    pid: memory.readUInt32LE(CREATOR_PID_OFFSET),
+    startTicks: memory.readDoubleLE(CREATOR_START_OFFSET),
+    createdAt: memory.readDoubleLE(CREATED_AT_OFFSET),
   };
+}
+
+/** Attempts at a consistent reading of head and tail while other processes move them. */
+const SNAPSHOT_ATTEMPTS = 100;
+
+/**
+ * Head and tail as they stood at one instant: head is read before and after tail, and the pair
+ * counts only when head did not move in between (a whole lap of 2^30 positions cannot pass in
+ * that time). Reading the two words one after the other could pair an old tail with a newer
+ * head on a busy ring, and make a healthy ring look corrupt. Undefined when head never held
+ * still; the ring algorithm bounds what it reads anyway.
+ */
+function readPositions(words: Int32Array): { head: number; tail: number } | undefined {
+  for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
+    const head = Atomics.load(words, HEAD_OFFSET / WORD) >>> 0;
+    const tail = Atomics.load(words, TAIL_OFFSET / WORD) >>> 0;
+    if (Atomics.load(words, HEAD_OFFSET / WORD) >>> 0 === head) return { head, tail };
+  }
+  return undefined;
 }
