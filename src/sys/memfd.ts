@@ -49,7 +49,11 @@ export function mapInheritedMemory(fd: number, subject: string): SharedMemory {
       cause: error,
     });
   }
-  if (size <= 0) throw new MmapipcError(`file descriptor ${fd} holds no shared memory (size ${size})`, { subject });
+  if (size <= 0) {
+    throw new MmapipcError(`file descriptor ${fd} holds no shared memory (size ${size}); this mode is started by its parent, not by hand`, {
+      subject,
+    });
+  }
   return { fd, mapping: mapShared(fd, size, subject) };
 }
 
