@@ -19,6 +19,8 @@ export interface ThroughputConfig {
   readonly size: number;
   readonly senders: number;
   readonly perSender: number;
+  /** The first sequence number senders send (default 0; the memory run sends message 0 itself). */
+  readonly firstSequence?: number;
   /** A private directory for the ring, socket or FIFO. */
   readonly dir: string;
   /** Extra node flags for every worker process (e.g. --cpu-prof). */

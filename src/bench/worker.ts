@@ -7,7 +7,6 @@
  *   node dist/bench/worker.js peer '<config json>' <index>    (forked by a host)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Verifier } from './payload.js';
 import { PingLog, percentile } from './ping-log.js';
 import { isControl, type LatencyConfig, type LatencyResult, type ThroughputConfig, type ThroughputResult, type Transport, type WorkerConfig } from './protocol.js';
@@ -16,8 +15,8 @@ import { ipc } from './transports/ipc.js';
 import { mmapipc } from './transports/mmapipc.js';
 import { socket } from './transports/socket.js';
 import type { TransportBench } from './transports/types.js';
+import { WORKER_PATH } from './worker-path.js';
 
-export const WORKER_PATH = fileURLToPath(import.meta.url);
 const BENCHES: Record<Transport, TransportBench> = { mmapipc, ipc, socket, fifo };
 const BYTES_PER_MB = 1e6;
 

@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { registerSend } from './commands/send.js';
 import { registerReceive } from './commands/receive.js';
 import { registerDemo } from './commands/demo.js';
+import { registerBench } from './commands/bench.js';
 import { registerCounter } from './commands/counter.js';
 
 export const VERSION: string = (
@@ -41,6 +42,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
   registerSend(program, context);
   registerReceive(program, context);
   registerDemo(program, context);
+  registerBench(program, context);
   registerCounter(program, context);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;

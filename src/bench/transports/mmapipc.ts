@@ -15,7 +15,7 @@ const PING_SLOTS = 16;
 /** In sleep mode the pinger pauses this long between rounds, far past the receive() spin, so the ponger is asleep at every ping. */
 export const SLEEP_PAUSE_MS = 0.2;
 
-const ringPath = (config: { dir: string }) => join(config.dir, 'bench.ring');
+export const ringPath = (config: { dir: string }) => join(config.dir, 'bench.ring');
 const pingPath = (config: { dir: string }) => join(config.dir, 'ping.ring');
 const pongPath = (config: { dir: string }) => join(config.dir, 'pong.ring');
 
@@ -59,7 +59,7 @@ export const mmapipc: TransportBench = {
     const message = template(config.size, index);
     return {
       async send() {
-        for (let sequence = 0; sequence < config.perSender; sequence++) {
+        for (let sequence = config.firstSequence ?? 0; sequence < config.perSender; sequence++) {
           stamp(message, sequence);
           if (!ring.trySend(message) && !ring.send(message, { timeoutMs: STALL_MS })) throw stalled('the ring stayed full');
         }

@@ -1,0 +1,121 @@
+/** The bench report as text for a terminal: the tables, the CLI figures, and each target with its verdict. */
+import type { ChalkInstance } from 'chalk';
+import { TRANSPORT_NAMES, type LatencyResult, type Transport } from './protocol.js';
+import { sizeName, type BenchReport } from './run.js';
+import { checkTargets, throughputOf, type TargetCheck } from './targets.js';
+
+const KIB_PER_MB = 1024;
+
+export function rate(value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)} k`;
+  return value.toFixed(0);
+}
+
+function micros(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+function ratio(value: number): string {
+  return value >= 10 ? `${value.toFixed(0)}x` : `${value.toFixed(2)}x`;
+}
+
+function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+function row(cells: readonly string[], widths: readonly number[]): string {
+  return `  ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd();
+}
+
+export function modeName(result: Pick<LatencyResult, 'transport' | 'mode'>): string {
+  const name = TRANSPORT_NAMES[result.transport];
+  if (result.mode === 'spin') return `${name}, both spinning`;
+  if (result.mode === 'sleep') return `${name}, receiver sleeping`;
+  return name;
+}
+
+function targetValue(check: TargetCheck): string {
+  if (check.unit === 'msg/s' || check.unit === 'lines/s') return `${rate(check.measured)} ${check.unit}`;
+  if (check.unit === 'x') return ratio(check.measured);
+  if (check.unit === 'us') return `${micros(check.measured)} µs`;
+  return `${check.measured.toFixed(2)} ${check.unit}`;
+}
+
+function targetBound(check: TargetCheck): string {
+  const sign = check.kind === 'min' ? '≥' : '≤';
+  if (check.unit === 'msg/s' || check.unit === 'lines/s') return `${sign} ${rate(check.target)}`;
+  if (check.unit === 'x') return `${sign} ${check.target}x`;
+  return `${sign} ${check.target} ${check.unit === 'us' ? 'µs' : check.unit}`;
+}
+
+export function targetLine(check: TargetCheck, color: ChalkInstance): string {
+  const verdict = check.met ? color.green('MET') : color.red('MISSED');
+  return `${check.name}: ${targetValue(check)} — target ${targetBound(check)}: ${verdict} (${ratio(check.ratio)} of target)`;
+}
+
+function versus(report: BenchReport, size: number, senders: number): string {
+  const own = throughputOf(report, 'mmapipc', size, senders);
+  if (!own) return '';
+  const others: Transport[] = ['ipc', 'socket', 'fifo'];
+  return others
+    .map((transport) => {
+      const other = throughputOf(report, transport, size, senders);
+      return other ? `${ratio(own.messagesPerSecond / other.messagesPerSecond)} ${transport === 'fifo' ? 'pipe' : transport}` : '';
+    })
+    .filter(Boolean)
+    .join(', ');
+}
+
+export function formatReport(report: BenchReport, color: ChalkInstance): string {
+  const lines: string[] = [];
+  const { machine } = report;
+  lines.push(
+    color.bold(`mmapipc bench: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.platform} (${report.quick ? 'quick run' : 'full run'})`),
+    '',
+    color.bold('Throughput') + ' (every message counted and checked)',
+  );
+  const tw = [18, 6, 7, 10, 9, 11, 0];
+  lines.push(color.dim(row(['transport', 'size', 'senders', 'msg/s', 'MB/s', 'messages', ''], tw)));
+  for (const r of report.throughput) {
+    const vs = r.transport === 'mmapipc' ? versus(report, r.size, r.senders) : '';
+    const cells = [TRANSPORT_NAMES[r.transport], sizeName(r.size), `${r.senders}->1`, rate(r.messagesPerSecond), r.megabytesPerSecond.toFixed(1), count(r.delivered), vs];
+    lines.push(r.verified ? row(cells, tw) : color.red(`${row(cells.slice(0, 3), tw)}  FAILED: ${r.error}`));
+  }
+  lines.push('', `${color.bold('Ping-pong round trip')} (µs, one message each way)`);
+  const lw = [33, 6, 8, 8, 8, 8];
+  lines.push(color.dim(row(['transport', 'size', 'p50', 'p99', 'p99.9', 'rounds'], lw)));
+  for (const r of report.latency) {
+    const cells = [modeName(r), sizeName(r.size), micros(r.p50Us), micros(r.p99Us), micros(r.p999Us), count(r.delivered)];
+    lines.push(r.verified ? row(cells, lw) : color.red(`${row(cells.slice(0, 2), lw)}  FAILED: ${r.error}`));
+  }
+  const { pipeline, startup, memory } = report.cli;
+  if (pipeline || startup || memory) lines.push('', color.bold('CLI'));
+  if (pipeline) {
+    lines.push(
+      pipeline.verified
+        ? `  pipeline  ${count(pipeline.lines)} lines, send | receive --count: ${pipeline.seconds.toFixed(2)} s, ${rate(pipeline.linesPerSecond)} lines/s`
+        : color.red(`  pipeline  FAILED: ${pipeline.error}`),
+    );
+  }
+  if (startup) {
+    lines.push(
+      `  start-up  mmapipc --version ${startup.mmapipcMs.toFixed(0)} ms, node -e 0 ${startup.nodeMs.toFixed(0)} ms (medians of ${startup.runs}): ${ratio(startup.ratio)}`,
+    );
+  }
+  if (memory) {
+    const mb = (kib: number) => `${(kib / KIB_PER_MB).toFixed(1)} MB`;
+    lines.push(
+      memory.verified
+        ? `  memory    receive --follow over ${count(memory.messages)} messages (${memory.seconds.toFixed(1)} s): RSS ${mb(memory.startKiB)} at start, ${mb(memory.peakKiB)} peak, ${mb(memory.endKiB)} at end`
+        : color.red(`  memory    FAILED: ${memory.error}`),
+    );
+  }
+  lines.push('', `${color.bold('Targets')} (issue 5; benchmark targets, not tests)`);
+  for (const check of checkTargets(report)) lines.push(`  ${targetLine(check, color)}`);
+  if (report.failures.length > 0) {
+    lines.push('', color.red.bold(`FAILED: ${report.failures.length} measurement(s) did not deliver every message intact`));
+    for (const failure of report.failures) lines.push(color.red(`  ${failure}`));
+  }
+  return `${lines.join('\n')}\n`;
+}

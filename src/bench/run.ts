@@ -1,0 +1,252 @@
+/**
+ * The bench orchestrator: runs every measurement in worker processes of its own, one after
+ * the other, and gathers the results. Nothing here sends a message itself.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memory, pipeline, startup, type MemoryFigure, type PipelineFigure, type StartupFigure } from './cli-figures.js';
+import {
+  TRANSPORTS,
+  TRANSPORT_NAMES,
+  type LatencyConfig,
+  type LatencyMode,
+  type LatencyResult,
+  type ThroughputConfig,
+  type ThroughputResult,
+  type Transport,
+} from './protocol.js';
+import { WORKER_PATH } from './worker-path.js';
+
+export const MESSAGE_SIZES = [64, 1024] as const;
+export const SENDER_COUNTS = [1, 4] as const;
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly transports: readonly Transport[];
+  /** bin/mmapipc.js, for the CLI figures. */
+  readonly binPath: string;
+  /** Measure the CLI figures too (default true). */
+  readonly cli?: boolean;
+  /** Extra node flags for every worker (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  readonly progress?: (line: string) => void;
+  /** Stops between measurements when aborted (the report then holds what was measured). */
+  readonly signal?: AbortSignal;
+}
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpu: string;
+  readonly node: string;
+  readonly platform: string;
+}
+
+export interface CliFigures {
+  readonly pipeline?: PipelineFigure;
+  readonly startup?: StartupFigure;
+  readonly memory?: MemoryFigure;
+}
+
+export interface BenchReport {
+  readonly machine: Machine;
+  readonly quick: boolean;
+  readonly throughput: ThroughputResult[];
+  readonly latency: LatencyResult[];
+  readonly cli: CliFigures;
+  /** One line per fault: a worker that failed, or messages lost or damaged. Empty when all is well. */
+  readonly failures: string[];
+}
+
+/** How much work each measurement gets: quick runs check that everything works, full runs measure. */
+interface Sizing {
+  /** Full runs: first a calibration run of this many messages, then a run sized to `seconds`. */
+  readonly calibrationMessages: number;
+  readonly throughputSeconds: number;
+  /** Quick runs: fixed message counts per transport (mmapipc, others). */
+  readonly fixedMessages: (transport: Transport) => number;
+  readonly rounds: (transport: Transport, mode: LatencyMode) => number;
+  readonly warmup: number;
+  readonly pipelineLines: number;
+  readonly startupRuns: number;
+  readonly memoryMessages: number;
+}
+
+const FULL: Sizing = {
+  calibrationMessages: 40_000,
+  throughputSeconds: 1.5,
+  fixedMessages: () => 0,
+  rounds: (transport, mode) => (transport === 'mmapipc' && mode === 'spin' ? 50_000 : 10_000),
+  warmup: 2_000,
+  pipelineLines: 1_000_000,
+  startupRuns: 11,
+  memoryMessages: 10_000_000,
+};
+
+const QUICK: Sizing = {
+  calibrationMessages: 0,
+  throughputSeconds: 0,
+  fixedMessages: (transport) => (transport === 'mmapipc' ? 40_000 : 8_000),
+  rounds: () => 1_000,
+  warmup: 200,
+  pipelineLines: 50_000,
+  startupRuns: 3,
+  memoryMessages: 100_000,
+};
+
+/** Calibrated counts stay within these bounds, so a stalled or a very fast machine still finishes sensibly. */
+const MIN_MESSAGES = 20_000;
+const MAX_MESSAGES = 40_000_000;
+/** A worker that runs longer than this has hung. */
+const WORKER_TIMEOUT_MS = 180_000;
+
+export function machine(): Machine {
+  let cpu = cpus()[0]?.model ?? 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux: keep what os.cpus() said
+  }
+  return { cores: cpus().length, cpu, node: process.version, platform: `${process.platform} ${process.arch}` };
+}
+
+function scratchRoot(): string {
+  // tmpfs when there is one: ring files, sockets and FIFOs never touch a disk.
+  return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'mmapipc-bench-'));
+}
+
+/** Runs one host worker and returns its JSON result, or throws with what it printed on stderr. */
+function runWorker<T>(config: ThroughputConfig | LatencyConfig): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...config.nodeArgs, WORKER_PATH, 'host', JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), WORKER_TIMEOUT_MS);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split('\n').pop();
+      if (code === 0 && line) return resolve(JSON.parse(line) as T);
+      reject(new Error(`worker ended with ${signal ?? `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
+    });
+  });
+}
+
+export function scenarioName(transport: Transport, size: number, senders: number): string {
+  return `${TRANSPORT_NAMES[transport]} ${sizeName(size)} ${senders}->1`;
+}
+
+export function sizeName(size: number): string {
+  return size >= 1024 && size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
+}
+
+export function latencyModes(transport: Transport): LatencyMode[] {
+  return transport === 'mmapipc' ? ['spin', 'sleep'] : ['event'];
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const sizing = options.quick ? QUICK : FULL;
+  const nodeArgs = options.nodeArgs ?? [];
+  const progress = options.progress ?? (() => {});
+  const root = scratchRoot();
+  const report: BenchReport = { machine: machine(), quick: options.quick, throughput: [], latency: [], cli: {}, failures: [] };
+  const failures = report.failures;
+  const scratch = () => mkdtempSync(join(root, 'run-'));
+  try {
+    for (const size of MESSAGE_SIZES) {
+      for (const senders of SENDER_COUNTS) {
+        for (const transport of options.transports) {
+          if (options.signal?.aborted) return report;
+          const name = scenarioName(transport, size, senders);
+          progress(`throughput: ${name}`);
+          const config = (total: number): ThroughputConfig => ({
+            kind: 'throughput',
+            transport,
+            size,
+            senders,
+            perSender: Math.ceil(total / senders),
+            dir: scratch(),
+            nodeArgs,
+          });
+          try {
+            let total = sizing.fixedMessages(transport);
+            if (!options.quick) {
+              const calibration = await runWorker<ThroughputResult>(config(sizing.calibrationMessages));
+              total = Math.round(Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, calibration.messagesPerSecond * sizing.throughputSeconds)));
+            }
+            const result = await runWorker<ThroughputResult>(config(total));
+            report.throughput.push(result);
+            if (!result.verified) failures.push(`${name}: ${result.error}`);
+          } catch (error) {
+            failures.push(`${name}: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+    for (const size of MESSAGE_SIZES) {
+      for (const transport of options.transports) {
+        for (const mode of latencyModes(transport)) {
+          if (options.signal?.aborted) return report;
+          const name = `ping-pong ${TRANSPORT_NAMES[transport]} (${mode}) ${sizeName(size)}`;
+          progress(name);
+          const config: LatencyConfig = {
+            kind: 'latency',
+            transport,
+            mode,
+            size,
+            rounds: sizing.rounds(transport, mode),
+            warmup: sizing.warmup,
+            dir: scratch(),
+            nodeArgs,
+          };
+          try {
+            const result = await runWorker<LatencyResult>(config);
+            report.latency.push(result);
+            if (!result.verified) failures.push(`${name}: ${result.error}`);
+          } catch (error) {
+            failures.push(`${name}: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+    if ((options.cli ?? true) && !options.signal?.aborted) await runCliFigures(report, sizing, options.binPath, scratch, nodeArgs, progress);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  return report;
+}
+
+async function runCliFigures(
+  report: BenchReport,
+  sizing: Sizing,
+  binPath: string,
+  scratch: () => string,
+  nodeArgs: readonly string[],
+  progress: (line: string) => void,
+): Promise<void> {
+  const cli = report.cli as { -readonly [K in keyof CliFigures]: CliFigures[K] };
+  const attempt = async (name: string, work: () => Promise<void>) => {
+    progress(name);
+    try {
+      await work();
+    } catch (error) {
+      report.failures.push(`${name}: ${(error as Error).message}`);
+    }
+  };
+  await attempt('CLI pipeline', async () => {
+    cli.pipeline = await pipeline(binPath, scratch(), sizing.pipelineLines);
+    if (!cli.pipeline.verified) report.failures.push(`CLI pipeline: ${cli.pipeline.error}`);
+  });
+  await attempt('start-up', async () => {
+    cli.startup = startup(binPath, sizing.startupRuns);
+  });
+  await attempt('receive --follow memory', async () => {
+    cli.memory = await memory(binPath, scratch(), sizing.memoryMessages, nodeArgs);
+    if (!cli.memory.verified) report.failures.push(`receive --follow memory: ${cli.memory.error}`);
+  });
+}
+
+export { TRANSPORTS, TRANSPORT_NAMES };

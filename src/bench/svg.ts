@@ -1,0 +1,113 @@
+/** The bench chart as hand-written SVG: throughput bars per transport and size, latency percentiles. Log scales. */
+import { TRANSPORT_NAMES, type Transport } from './protocol.js';
+import { rate } from './report.js';
+import { MESSAGE_SIZES, SENDER_COUNTS, sizeName, type BenchReport } from './run.js';
+
+const WIDTH = 960;
+const PANEL_HEIGHT = 300;
+const MARGIN = { left: 70, right: 20, top: 50, bottom: 70 };
+const TRANSPORT_COLORS: Record<Transport, string> = { mmapipc: '#1f77b4', ipc: '#d62728', socket: '#2ca02c', fifo: '#ff7f0e' };
+const SHORT_NAMES: Record<Transport, string> = { mmapipc: 'mmapipc', ipc: 'IPC', socket: 'socket', fifo: 'pipe' };
+const PERCENTILE_COLORS = ['#1f77b4', '#ff7f0e', '#d62728'];
+const FONT = 'font-family="sans-serif" font-size="11"';
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function text(x: number, y: number, content: string, extra = ''): string {
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} ${extra}>${escape(content)}</text>`;
+}
+
+interface Bar {
+  readonly value: number;
+  readonly color: string;
+  readonly label: string;
+}
+
+interface Group {
+  readonly name: string;
+  readonly bars: readonly Bar[];
+}
+
+/** One panel of grouped bars on a log10 axis, its top edge at `top`. */
+function panel(top: number, title: string, unit: string, groups: readonly Group[], format: (value: number) => string): string {
+  const values = groups.flatMap((group) => group.bars.map((bar) => bar.value)).filter((value) => value > 0 && Number.isFinite(value));
+  if (values.length === 0) return text(MARGIN.left, top + 20, `${title}: no data`);
+  const low = Math.floor(Math.log10(Math.min(...values)));
+  const high = Math.max(low + 1, Math.ceil(Math.log10(Math.max(...values))));
+  const plotTop = top + MARGIN.top;
+  const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
+  const y = (value: number) => plotTop + plotHeight - ((Math.log10(value) - low) / (high - low)) * plotHeight;
+  const parts = [text(MARGIN.left, top + 22, title, 'font-size="14" font-weight="bold"')];
+  for (let power = low; power <= high; power++) {
+    const gy = y(10 ** power);
+    parts.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${gy.toFixed(1)}" y2="${gy.toFixed(1)}" stroke="#ddd"/>`);
+    parts.push(text(MARGIN.left - 6, gy + 4, format(10 ** power), 'text-anchor="end"'));
+  }
+  parts.push(text(14, plotTop + plotHeight / 2, unit, `transform="rotate(-90 14 ${(plotTop + plotHeight / 2).toFixed(1)})" text-anchor="middle"`));
+  const groupWidth = plotWidth / groups.length;
+  groups.forEach((group, g) => {
+    const barWidth = Math.min(36, (groupWidth * 0.8) / Math.max(1, group.bars.length));
+    const start = MARGIN.left + g * groupWidth + (groupWidth - barWidth * group.bars.length) / 2;
+    group.bars.forEach((bar, b) => {
+      if (!(bar.value > 0)) return;
+      const x = start + b * barWidth;
+      const barTop = y(bar.value);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${barTop.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(plotTop + plotHeight - barTop).toFixed(1)}" fill="${bar.color}"><title>${escape(`${group.name}, ${bar.label}: ${format(bar.value)}`)}</title></rect>`,
+      );
+      parts.push(text(x + barWidth / 2 - 1, barTop - 3, format(bar.value), 'text-anchor="middle" font-size="9"'));
+    });
+    const [first, second] = group.name.split('\n');
+    const labelX = MARGIN.left + (g + 0.5) * groupWidth;
+    parts.push(text(labelX, plotTop + plotHeight + 16, first!, 'text-anchor="middle"'));
+    if (second) parts.push(text(labelX, plotTop + plotHeight + 30, second, 'text-anchor="middle"'));
+  });
+  return parts.join('\n');
+}
+
+function legend(top: number, entries: ReadonlyArray<readonly [string, string]>): string {
+  return entries
+    .map(([label, color], i) => {
+      const x = MARGIN.left + i * 170;
+      return `<rect x="${x}" y="${top}" width="12" height="12" fill="${color}"/>${text(x + 16, top + 10, label)}`;
+    })
+    .join('\n');
+}
+
+export function chartSvg(report: BenchReport): string {
+  const transports = [...new Set(report.throughput.map((r) => r.transport))];
+  const throughputGroups: Group[] = MESSAGE_SIZES.flatMap((size) =>
+    SENDER_COUNTS.map((senders) => ({
+      name: `${sizeName(size)}, ${senders}->1`,
+      bars: transports.map((transport) => {
+        const result = report.throughput.find((r) => r.transport === transport && r.size === size && r.senders === senders && r.verified);
+        return { value: result?.messagesPerSecond ?? 0, color: TRANSPORT_COLORS[transport], label: TRANSPORT_NAMES[transport] };
+      }),
+    })),
+  );
+  const latencyGroups: Group[] = report.latency
+    .filter((r) => r.verified)
+    .map((r) => ({
+      name: `${SHORT_NAMES[r.transport]}${r.mode === 'event' ? '' : ` ${r.mode}`}\n${sizeName(r.size)}`,
+      bars: [r.p50Us, r.p99Us, r.p999Us].map((value, i) => ({ value, color: PERCENTILE_COLORS[i]!, label: ['p50', 'p99', 'p99.9'][i]! })),
+    }));
+  const height = PANEL_HEIGHT * 2 + 40;
+  const { machine } = report;
+  const subtitle = `${machine.cores} cores, ${machine.cpu}, Node ${machine.node}${report.quick ? ' (quick run)' : ''}`;
+  const body = [
+    `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
+    panel(0, 'Throughput: messages per second (log scale)', 'messages/s', throughputGroups, rate),
+    legend(PANEL_HEIGHT - 30, transports.map((t) => [TRANSPORT_NAMES[t], TRANSPORT_COLORS[t]] as const)),
+    panel(PANEL_HEIGHT, 'Ping-pong round trip in µs (log scale)', 'µs', latencyGroups, (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1))),
+    legend(PANEL_HEIGHT * 2 - 30, [
+      ['p50', PERCENTILE_COLORS[0]!],
+      ['p99', PERCENTILE_COLORS[1]!],
+      ['p99.9', PERCENTILE_COLORS[2]!],
+    ]),
+    text(WIDTH - MARGIN.right, height - 12, `mmapipc bench: ${subtitle}`, 'text-anchor="end" fill="#555"'),
+  ];
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">\n${body.join('\n')}\n</svg>\n`;
+}

@@ -1,0 +1,82 @@
+/**
+ * `mmapipc bench`: the same workload over mmapipc, child_process IPC, a Unix socket and a named
+ * pipe, plus the CLI's own figures, each printed beside its target from issue 5.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { MmapipcError } from '../../errors.js';
+import { formatReport } from '../../bench/report.js';
+import { TRANSPORTS, runBench } from '../../bench/run.js';
+import { chartSvg } from '../../bench/svg.js';
+import { checkTargets } from '../../bench/targets.js';
+import type { Transport } from '../../bench/protocol.js';
+import type { CliContext } from '../context.js';
+import { note, write } from '../output.js';
+
+export interface BenchOptions {
+  quick?: boolean;
+  json?: boolean;
+  chart?: string;
+  transports?: Transport[];
+  cli?: boolean;
+}
+
+function parseTransports(value: string): Transport[] {
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(TRANSPORTS as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new InvalidArgumentError(`expected a comma-separated list of ${TRANSPORTS.join(', ')}, got '${value}'`);
+  }
+  return names as Transport[];
+}
+
+export function registerBench(program: Command, context: CliContext): void {
+  program
+    .command('bench')
+    .description('measure mmapipc against child_process IPC, a Unix socket and a named pipe')
+    .option('--quick', 'a short run that checks every transport works (figures are rough)')
+    .option('--json', 'print the results as JSON')
+    .option('--chart <file>', 'also write an SVG chart of the results to <file>')
+    .addOption(new Option('--transports <list>', `only these transports (default: ${TRANSPORTS.join(',')})`).argParser(parseTransports))
+    .option('--no-cli', 'skip the CLI figures (pipeline, start-up, memory)')
+    .addHelpText(
+      'after',
+      `
+Every sender and receiver is a process of its own; every message is counted and checked.
+The targets printed beside the figures are the project's benchmark targets, not pass/fail
+tests: a missed target does not change the exit code; a lost or damaged message exits 1.
+
+Examples:
+  mmapipc bench                        the full run (about 1-2 minutes on 2 cores)
+  mmapipc bench --quick --json         a short run, as JSON
+  mmapipc bench --chart perf.svg       also draw the chart
+  mmapipc bench --transports mmapipc --no-cli`,
+    )
+    .action((options: BenchOptions) => bench(options, context));
+}
+
+export async function bench(options: BenchOptions, context: CliContext): Promise<void> {
+  const { output } = context;
+  const progress = output.err.isTTY ? (line: string) => note(output, output.err.color.dim(`running: ${line}`)) : undefined;
+  const report = await runBench({
+    quick: options.quick ?? false,
+    transports: options.transports ?? TRANSPORTS,
+    binPath: context.binPath,
+    cli: options.cli,
+    progress,
+    signal: context.signal,
+  });
+  if (context.signal.aborted) return;
+  if (options.chart) {
+    try {
+      writeFileSync(options.chart, chartSvg(report));
+    } catch (error) {
+      throw new MmapipcError(`cannot write the chart: ${(error as Error).message}`, { subject: options.chart, cause: error });
+    }
+  }
+  if (options.json) write(output.out, `${JSON.stringify({ ...report, targets: checkTargets(report) }, null, 2)}\n`);
+  else write(output.out, formatReport(report, output.out.color));
+  if (report.failures.length > 0) {
+    throw new MmapipcError(`${report.failures.length} measurement(s) failed; first: ${report.failures[0]}`, { subject: 'bench' });
+  }
+}
