@@ -186,6 +186,7 @@ test.each([
   [['--children', String(MAX_CHILDREN + 1)], `--children: expected at most ${MAX_CHILDREN}, got ${MAX_CHILDREN + 1}`],
   [['--child-iterations', 'many'], "option '--child-iterations <n>' argument 'many' is invalid"],
   [['--parent-step', '2000000000', '--parent-iterations', '2'], 'more than its int32 limit'],
+  [['--parent-step', '0', '--parent-iterations', '3000000000'], 'more than the int32 limit'],
 ])('bad options %j: one line, exit 2', async (args, message) => {
   const result = await runCli(['counter', ...args]);
   expect(result.code).toBe(ExitCode.usage);

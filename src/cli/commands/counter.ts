@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { MAX_CHILDREN, MAX_COUNTER_VALUE, MAX_LOG_CAPACITY } from '../../counter/counter-layout.js';
+import { MAX_CHILDREN, MAX_COUNTER_VALUE } from '../../counter/counter-layout.js';
 import { expectedTotal } from '../../counter/counter.js';
 import { runChild } from '../../counter-run/child.js';
 import { runCounter, type CounterPlan, type CounterResult } from '../../counter-run/parent.js';
@@ -120,6 +120,12 @@ export function counterPlan(options: CounterOptions): CounterPlan {
       subject: 'counter',
     });
   }
+  const steps = parent.iterations + options.children * child.iterations;
+  if (steps > MAX_COUNTER_VALUE) {
+    throw new UsageError(`the run would take ${steps} steps, more than the int32 limit ${MAX_COUNTER_VALUE} of the step counters; use fewer iterations`, {
+      subject: 'counter',
+    });
+  }
   return { children: options.children, parent, child, noLock: !options.lock, windowMs: options.window };
 }
 
@@ -181,5 +187,5 @@ function printResult(result: CounterResult, output: Output): void {
       .join('\n');
     write(out, `${text}\n`);
   }
-  if (result.logDropped > 0) write(out, `${TEXTS.logDropped(result.logDropped, Math.min(result.logCapacity, MAX_LOG_CAPACITY))}\n`);
+  if (result.logDropped > 0) write(out, `${TEXTS.logDropped(result.logDropped, result.logCapacity)}\n`);
 }
