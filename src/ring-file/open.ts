@@ -5,9 +5,12 @@
  * process is still initialising. Every process holds a shared flock while the ring is open, so
  * removal and re-creation can tell that it is in use.
  */
+import { fchmodSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError } from '../errors.js';
+import { checkSlots } from '../layout/check-slots.js';
 import { checkHeader, publishHeader, writeHeader, type RingHeader } from '../layout/header.js';
-import { RING_HEADER_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
+import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, RING_HEADER_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
+import { ENOENT, errnoSentence } from '../sys/errno.js';
 import {
   LOCK_EX,
   LOCK_NB,
@@ -15,6 +18,7 @@ import {
   O_CREAT,
   O_EXCL,
   O_NOFOLLOW,
+  O_NONBLOCK,
   O_RDWR,
   allocateFile,
   closeFile,
@@ -53,6 +57,9 @@ export interface OpenedRing {
 }
 
 export const DEFAULT_READY_TIMEOUT_MS = 2000;
+export const DEFAULT_MODE = 0o600;
+/** ENXIO: open(2) of a socket, or of a device with no driver behind it. */
+const ENXIO = 6;
 const RETRY_MS = 5;
 
 /** Closes `fd` if `work` throws. */
@@ -88,6 +95,12 @@ export function checkFileSafety(path: string, status: FileStatus): void {
 
 function explainOpenError(error: unknown, path: string): unknown {
   if (!(error instanceof SystemCallError)) return error;
+  if (error.errnoNumber === ENXIO) {
+    return new UnsafeFileError('is not a regular file (a socket or a device without a driver); refusing to map it', {
+      subject: path,
+      cause: error,
+    });
+  }
   switch (error.errno) {
     case 'ELOOP':
       return new UnsafeFileError('is a symbolic link; refusing to follow it (it could point anywhere). Pass the real path', {
@@ -106,7 +119,8 @@ function explainOpenError(error: unknown, path: string): unknown {
 /** Opens an existing file, or returns undefined when there is none. */
 function openExisting(path: string): number | undefined {
   try {
-    return openFile(path, O_RDWR | O_NOFOLLOW);
+    // O_NONBLOCK: opening a FIFO or a device must not block; it has no effect on a regular file.
+    return openFile(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     if (error instanceof SystemCallError && error.errno === 'ENOENT') return undefined;
     throw explainOpenError(error, path);
@@ -126,12 +140,59 @@ function createExclusive(path: string, mode: number): number | undefined {
   }
 }
 
-/** Initialises a file we created: exclusive lock, reserve space, header, then the magic. */
-function initialise(path: string, fd: number, geometry: RingGeometry): OpenedRing {
-  return closingOnError(fd, () => {
-    lockFile(fd, LOCK_EX, path);
-    allocateFile(fd, geometry.fileLength, path);
-    const mapping = mapShared(fd, geometry.fileLength, path);
+/** Takes a lock without blocking, retrying until `deadline`: a foreign lock holder must not hang us. */
+function lockBefore(fd: number, operation: number, deadline: number, path: string): boolean {
+  for (;;) {
+    if (lockFile(fd, operation | LOCK_NB, path)) return true;
+    if (performance.now() >= deadline) return false;
+    sleepSync(1);
+  }
+}
+
+/** posix_fallocate, so that a full file system is an error now, never a SIGBUS later. */
+function reserveSpace(fd: number, length: number, path: string): void {
+  try {
+    allocateFile(fd, length, path);
+  } catch (error) {
+    if (!(error instanceof SystemCallError)) throw error;
+    throw new SystemCallError(
+      error.call,
+      error.errnoNumber,
+      error.errno,
+      `${errnoSentence(error.errnoNumber)} for the ring's ${length} bytes; free some space or pass a smaller --slots or --slot-size`,
+      path,
+    );
+  }
+}
+
+/**
+ * Removes the file this process created and failed to initialise, so that no half-made ring is
+ * left behind; only while the path still names that file.
+ */
+function removeCreated(path: string, fd: number): void {
+  try {
+    const created = fstatSync(fd);
+    const named = lstatSync(path, { throwIfNoEntry: false });
+    if (named && named.ino === created.ino && named.dev === created.dev) unlinkSync(path);
+  } catch {
+    // Best effort: the error that made us give up is the one to report.
+  }
+}
+
+/**
+ * Initialises a file we created: exclusive lock, exact mode, reserved space, header, then the
+ * magic. On failure the file is removed again.
+ */
+function initialise(path: string, fd: number, geometry: RingGeometry, mode: number, deadline: number): OpenedRing {
+  let mapping: Mapping | undefined;
+  try {
+    // Openers that slipped in between creation and this lock see an empty file and back off.
+    if (!lockBefore(fd, LOCK_EX, deadline, path)) {
+      throw new MmapipcError('was created, but another process holds a lock on it; could not initialise it', { subject: path });
+    }
+    fchmodSync(fd, mode); // exactly the mode asked for: the umask applies to defaults, not to --mode
+    reserveSpace(fd, geometry.fileLength, path);
+    mapping = mapShared(fd, geometry.fileLength, path);
     const pid = getpid();
     writeHeader(mapping.buffer, geometry, { pid, startTicks: processStartTicks(pid) ?? 0, createdAt: Date.now() });
     publishHeader(mapping.buffer);
@@ -139,21 +200,35 @@ function initialise(path: string, fd: number, geometry: RingGeometry): OpenedRin
     const check = checkHeader(mapping.buffer, geometry.fileLength);
     if (check.kind !== 'ready') throw new RingFormatError('failed to initialise the ring header', { subject: path });
     return { path, fd, mapping, header: check.header, created: true };
-  });
+  } catch (error) {
+    if (mapping) unmap(mapping);
+    removeCreated(path, fd);
+    closeFile(fd);
+    throw error;
+  }
 }
 
 type Attempt = { kind: 'opened'; ring: OpenedRing } | { kind: 'retry'; reason: string };
 
-/** One try at opening an existing file: validated and mapped, or a reason to wait and retry. */
+const UNINITIALISED = 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it';
+
+/**
+ * One try at opening an existing file: validated and mapped, or a reason to wait and retry.
+ * When no other process has the ring open (the exclusive lock is free), every slot is checked
+ * too, before the lock is downgraded to the shared lock that every user holds. Nothing is
+ * written to the file before it has passed.
+ */
 function attachExisting(path: string, fd: number): Attempt {
   return closingOnError(fd, (): Attempt => {
     checkFileSafety(path, fileStatus(fd, path));
-    if (!lockFile(fd, LOCK_SH | LOCK_NB, path)) {
+    const alone = lockFile(fd, LOCK_EX | LOCK_NB, path);
+    if (!alone && !lockFile(fd, LOCK_SH | LOCK_NB, path)) {
       closeFile(fd);
       return { kind: 'retry', reason: 'is locked by another process that is creating or removing it' };
     }
     const size = fileStatus(fd, path).size; // after the lock: a creator may have grown it since
     if (size === 0) {
+      // A creator may be between its O_EXCL open and its lock.
       closeFile(fd);
       return { kind: 'retry', reason: 'is empty: it is not a ring file, or its creator died before initialising it; remove it' };
     }
@@ -165,14 +240,20 @@ function attachExisting(path: string, fd: number): Attempt {
       unmap(headerMapping);
     }
     if (check.kind === 'invalid') throw new RingFormatError(`${check.reason}; remove it or pass --file`, { subject: path });
-    if (check.kind === 'uninitialised') {
-      closeFile(fd);
-      return {
-        kind: 'retry',
-        reason: 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it',
-      };
-    }
+    // A creator holds the exclusive lock from before it grows the file until the magic is
+    // written; we hold a lock and the file has grown, so no creator is at work on it.
+    if (check.kind === 'uninitialised') throw new RingFormatError(UNINITIALISED, { subject: path });
     const mapping = mapShared(fd, check.header.fileLength, path);
+    if (alone) {
+      const problem = checkSlots(mapping.buffer, check.header);
+      if (problem === undefined && lockFile(fd, LOCK_SH | LOCK_NB, path)) {
+        return { kind: 'opened', ring: { path, fd, mapping, header: check.header, created: false } };
+      }
+      unmap(mapping);
+      if (problem !== undefined) throw new RingFormatError(`corrupt ring: ${problem}; remove it or pass --file`, { subject: path });
+      closeFile(fd); // someone took the lock while we let go of it: start again
+      return { kind: 'retry', reason: 'is locked by another process that is creating or removing it' };
+    }
     return { kind: 'opened', ring: { path, fd, mapping, header: check.header, created: false } };
   });
 }
@@ -182,22 +263,26 @@ function attachExisting(path: string, fd: number): Attempt {
  * with one-line reasons; never writes to a file that failed validation.
  */
 export function openRingFile(path: string, options: OpenRingOptions = {}): OpenedRing {
-  const geometry = ringGeometry(options.slots ?? 100, options.slotSize ?? 64);
+  const geometry = ringGeometry(options.slots ?? DEFAULT_SLOT_COUNT, options.slotSize ?? DEFAULT_SLOT_SIZE);
   if (typeof geometry === 'string') throw new MmapipcError(geometry, { subject: path });
   const deadline = performance.now() + (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   for (;;) {
     const fd = openExisting(path);
+    let reason: string;
     if (fd === undefined) {
       if (options.create === false) {
-        throw new SystemCallError('open', 2, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
+        throw new SystemCallError('open', ENOENT, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
       }
-      const created = createExclusive(path, options.mode ?? 0o600);
-      if (created !== undefined) return initialise(path, created, geometry);
-      continue; // lost a creation race: open the winner's file
+      const created = createExclusive(path, options.mode ?? DEFAULT_MODE);
+      if (created !== undefined) return initialise(path, created, geometry, options.mode ?? DEFAULT_MODE, deadline);
+      reason = 'keeps appearing and disappearing (another process is creating and removing it)';
+      if (performance.now() < deadline) continue; // lost a creation race: open the winner's file
+    } else {
+      const attempt = attachExisting(path, fd);
+      if (attempt.kind === 'opened') return attempt.ring;
+      reason = attempt.reason;
     }
-    const attempt = attachExisting(path, fd);
-    if (attempt.kind === 'opened') return attempt.ring;
-    if (performance.now() >= deadline) throw new RingFormatError(attempt.reason, { subject: path });
+    if (performance.now() >= deadline) throw new RingFormatError(reason, { subject: path });
     sleepSync(RETRY_MS);
   }
 }

@@ -1,0 +1,169 @@
+/**
+ * Hostile ring files: each is refused by the real binary with one line naming the file and the
+ * reason, exit code 3, and the file is left byte for byte as it was.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ExitCode } from '../../src/errors.js';
+import {
+  FORMAT_VERSION,
+  HEAD_OFFSET,
+  MAGIC,
+  MAGIC_LENGTH,
+  MAX_SLOT_COUNT,
+  RING_HEADER_LENGTH,
+  SLOT_COUNT_OFFSET,
+  SLOT_LENGTH,
+  SLOT_SEQUENCE,
+  SLOT_STRIDE_OFFSET,
+  TAIL_OFFSET,
+  VERSION_OFFSET,
+  ringGeometry,
+  slotOffsetOf,
+  type RingGeometry,
+} from '../../src/layout/ring-layout.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+afterAll(() => dir.remove());
+
+const SLOTS = 4;
+const SLOT_SIZE = 16;
+const geometry = ringGeometry(SLOTS, SLOT_SIZE) as RingGeometry;
+/** After the setup below: head 1, tail 3 (messages 1 and 2 waiting), slots 3 and 0 free. */
+const HEAD = 1;
+const TAIL = 3;
+let valid: Buffer;
+
+beforeAll(async () => {
+  const path = dir.file('valid.ring');
+  const sent = await runCli(['send', '--file', path, '--slots', String(SLOTS), '--slot-size', String(SLOT_SIZE), 'a', 'b', 'c']);
+  expect(sent).toMatchObject({ code: 0, stderr: '' });
+  const received = await runCli(['receive', '--file', path, '--count', '1']);
+  expect(received).toMatchObject({ code: 0, stdout: 'a\n' });
+  valid = readFileSync(path);
+  expect(valid.length).toBe(geometry.fileLength);
+  expect([valid.readUInt32LE(HEAD_OFFSET), valid.readUInt32LE(TAIL_OFFSET)]).toEqual([HEAD, TAIL]);
+});
+
+function edited(edit: (bytes: Buffer) => Buffer | void): () => Buffer {
+  return () => {
+    const bytes = Buffer.from(valid);
+    return edit(bytes) ?? bytes;
+  };
+}
+
+const slot = (index: number) => slotOffsetOf(geometry, index);
+const need = `${SLOTS} slots of ${SLOT_SIZE} bytes need exactly ${geometry.fileLength}`;
+const nonPrintable = Buffer.from([0xff, 0x00, 0x13, 0x37, 0x80, 0x01, 0x02, 0x7f]);
+
+const cases: Array<[string, () => Buffer, string]> = [
+  [
+    'random bytes',
+    () => Buffer.concat([nonPrintable, Buffer.alloc(geometry.fileLength - MAGIC_LENGTH, 0xa5)]),
+    `not a ring file (magic 0x${nonPrintable.toString('hex')}, expected "${MAGIC}")`,
+  ],
+  ['a text file', () => Buffer.from('hello world\n'.repeat(400)), `not a ring file (magic "hello wo", expected "${MAGIC}")`],
+  ['a file shorter than the magic', () => Buffer.from('MMAP'), 'not a ring file (4 bytes, shorter than a ring header)'],
+  [
+    'a header cut short',
+    edited((bytes) => bytes.subarray(0, 100)),
+    `truncated ring file (100 bytes, the header alone needs ${RING_HEADER_LENGTH})`,
+  ],
+  [
+    'slots cut short',
+    edited((bytes) => bytes.subarray(0, geometry.fileLength - 1)),
+    `truncated ring file (${geometry.fileLength - 1} bytes, ${need})`,
+  ],
+  [
+    'a file longer than its slots',
+    edited((bytes) => Buffer.concat([bytes, Buffer.alloc(1)])),
+    `sizes do not add up (${geometry.fileLength + 1} bytes, ${need})`,
+  ],
+  [
+    'all zero',
+    () => Buffer.alloc(geometry.fileLength),
+    'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it',
+  ],
+  [
+    'a future version',
+    edited((bytes) => void bytes.writeUInt32LE(FORMAT_VERSION + 1, VERSION_OFFSET)),
+    `ring format version ${FORMAT_VERSION + 1} is not supported (this mmapipc reads version ${FORMAT_VERSION})`,
+  ],
+  [
+    'no slots',
+    edited((bytes) => void bytes.writeUInt32LE(0, SLOT_COUNT_OFFSET)),
+    `corrupt ring header: slot count must be an integer from 1 to ${MAX_SLOT_COUNT}, got 0`,
+  ],
+  [
+    'a slot stride that does not match the slot size',
+    edited((bytes) => void bytes.writeUInt32LE(geometry.slotStride + 8, SLOT_STRIDE_OFFSET)),
+    `corrupt ring header: slot stride is ${geometry.slotStride + 8}, expected ${geometry.slotStride}`,
+  ],
+  [
+    'a head beyond the position limit',
+    edited((bytes) => void bytes.writeUInt32LE(geometry.positionLimit, HEAD_OFFSET)),
+    `corrupt ring header: positions out of range (head ${geometry.positionLimit}, tail ${TAIL}, limit ${geometry.positionLimit})`,
+  ],
+  [
+    'more messages than slots',
+    edited((bytes) => void bytes.writeUInt32LE(HEAD + SLOTS + 1, TAIL_OFFSET)),
+    `corrupt ring header: ${SLOTS + 1} messages between head ${HEAD} and tail ${HEAD + SLOTS + 1}, but only ${SLOTS} slots`,
+  ],
+  [
+    'a message slot whose sequence points elsewhere',
+    edited((bytes) => void bytes.writeUInt32LE(0xdeadbeef, slot(2) + SLOT_SEQUENCE)),
+    `corrupt ring: slot 2 holds position 2 (between head ${HEAD} and tail ${TAIL}) but its sequence word is ${0xdeadbeef}, expected 2 or 3`,
+  ],
+  [
+    'a free slot whose sequence is a lap ahead',
+    edited((bytes) => void bytes.writeUInt32LE(3 + SLOTS, slot(3) + SLOT_SEQUENCE)),
+    `corrupt ring: slot 3 is free for position 3 but its sequence word is ${3 + SLOTS}, expected 3 or 0`,
+  ],
+  [
+    'a slot length beyond the slot size',
+    edited((bytes) => void bytes.writeUInt32LE(SLOT_SIZE + 1, slot(1) + SLOT_LENGTH)),
+    `corrupt ring: slot 1 has length ${SLOT_SIZE + 1}, outside 0 to the ${SLOT_SIZE}-byte slot size`,
+  ],
+  [
+    'a negative slot length',
+    edited((bytes) => void bytes.writeInt32LE(-1, slot(0) + SLOT_LENGTH)),
+    `corrupt ring: slot 0 has length -1, outside 0 to the ${SLOT_SIZE}-byte slot size`,
+  ],
+];
+
+describe.each(['receive', 'send'])('%s refuses a hostile file', (command) => {
+  test.concurrent.each(cases)('%s', async (name, make, reason) => {
+    const path = dir.file(`${command}-${name.replaceAll(' ', '-')}.ring`);
+    const bytes = make();
+    writeFileSync(path, bytes, { mode: 0o600 });
+    const args = command === 'send' ? ['send', '--file', path, 'x'] : ['receive', '--file', path, '--count', '1'];
+    const result = await runCli(args);
+    expect(result).toMatchObject({
+      code: ExitCode.badRingFile,
+      signal: null,
+      stdout: '',
+      stderr: `mmapipc: ${path}: ${reason}${reason.endsWith('remove it') ? '' : '; remove it or pass --file'}\n`,
+    });
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+});
+
+test('an empty file is waited for (its creator may be about to lock it), then refused', async () => {
+  const path = dir.file('empty.ring');
+  writeFileSync(path, '', { mode: 0o600 });
+  const result = await runCli(['receive', '--file', path, '--count', '1']);
+  expect(result).toMatchObject({
+    code: ExitCode.badRingFile,
+    signal: null,
+    stderr: `mmapipc: ${path}: is empty: it is not a ring file, or its creator died before initialising it; remove it\n`,
+  });
+  expect(readFileSync(path).length).toBe(0);
+});
+
+test('a valid ring that was read from still opens (the setup is not hostile by accident)', async () => {
+  const path = dir.file('copy.ring');
+  writeFileSync(path, valid, { mode: 0o600 });
+  const result = await runCli(['receive', '--file', path, '--count', '2']);
+  expect(result).toMatchObject({ code: 0, stdout: 'b\nc\n', stderr: '' });
+});
