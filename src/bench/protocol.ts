@@ -9,8 +9,16 @@ export const TRANSPORT_NAMES: Record<Transport, string> = {
   fifo: 'named pipe',
 };
 
+export const MESSAGE_SIZES = [64, 1024] as const;
+export const SENDER_COUNTS = [1, 4] as const;
+
 /** spin: both sides poll (tryReceive); sleep: both sides block in the kernel (receive()); event: the event loop waits. */
 export type LatencyMode = 'spin' | 'sleep' | 'event';
+
+/** Ping-pong modes measured for a transport: mmapipc both spinning and sleeping, the others through their event loop. */
+export function latencyModes(transport: Transport): LatencyMode[] {
+  return transport === 'mmapipc' ? ['spin', 'sleep'] : ['event'];
+}
 
 export interface ThroughputConfig {
   readonly kind: 'throughput';

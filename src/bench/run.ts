@@ -8,8 +8,11 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memory, pipeline, startup, type MemoryFigure, type PipelineFigure, type StartupFigure } from './cli-figures.js';
 import {
+  MESSAGE_SIZES,
+  SENDER_COUNTS,
   TRANSPORTS,
   TRANSPORT_NAMES,
+  latencyModes,
   type LatencyConfig,
   type LatencyMode,
   type LatencyResult,
@@ -19,8 +22,6 @@ import {
 } from './protocol.js';
 import { WORKER_PATH } from './worker-path.js';
 
-export const MESSAGE_SIZES = [64, 1024] as const;
-export const SENDER_COUNTS = [1, 4] as const;
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -87,12 +88,12 @@ const FULL: Sizing = {
 const QUICK: Sizing = {
   calibrationMessages: 0,
   throughputSeconds: 0,
-  fixedMessages: (transport) => (transport === 'mmapipc' ? 40_000 : 8_000),
-  rounds: () => 1_000,
-  warmup: 200,
-  pipelineLines: 50_000,
+  fixedMessages: (transport) => (transport === 'mmapipc' ? 20_000 : 4_000),
+  rounds: () => 300,
+  warmup: 100,
+  pipelineLines: 20_000,
   startupRuns: 3,
-  memoryMessages: 100_000,
+  memoryMessages: 50_000,
 };
 
 /** Calibrated counts stay within these bounds, so a stalled or a very fast machine still finishes sensibly. */
@@ -141,10 +142,6 @@ export function scenarioName(transport: Transport, size: number, senders: number
 
 export function sizeName(size: number): string {
   return size >= 1024 && size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
-}
-
-export function latencyModes(transport: Transport): LatencyMode[] {
-  return transport === 'mmapipc' ? ['spin', 'sleep'] : ['event'];
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
@@ -249,4 +246,4 @@ async function runCliFigures(
   });
 }
 
-export { TRANSPORTS, TRANSPORT_NAMES };
+export { MESSAGE_SIZES, SENDER_COUNTS, TRANSPORTS, TRANSPORT_NAMES };

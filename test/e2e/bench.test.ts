@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { MESSAGE_SIZES, SENDER_COUNTS, TRANSPORTS, latencyModes } from '../../src/bench/protocol.js';
+import type { LatencyResult, ThroughputResult } from '../../src/bench/protocol.js';
+import { TARGETS } from '../../src/bench/targets.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+afterAll(() => dir.remove());
+
+interface Report {
+  quick: boolean;
+  machine: { cores: number; cpu: string; node: string };
+  throughput: ThroughputResult[];
+  latency: LatencyResult[];
+  cli: {
+    pipeline: { lines: number; verified: boolean };
+    startup: { runs: number; mmapipcMs: number; nodeMs: number; ratio: number };
+    memory: { messages: number; startKiB: number; peakKiB: number; endKiB: number; verified: boolean };
+  };
+  targets: Array<{ name: string; measured: number; target: number; kind: string; met: boolean }>;
+  failures: string[];
+}
+
+// One quick run (figures are rough and never asserted): every transport, size and sender count
+// must deliver every message intact, and the JSON and the chart must have their shape.
+test('a quick run delivers every message over every transport and reports JSON and a chart', async () => {
+  const chart = dir.file('bench.svg');
+  const result = await runCli(['bench', '--quick', '--json', '--chart', chart]);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  const report = JSON.parse(result.stdout) as Report;
+  expect(report.quick).toBe(true);
+  expect(report.failures).toEqual([]);
+  expect(report.machine.cores).toBeGreaterThan(0);
+
+  const scenarios = MESSAGE_SIZES.flatMap((size) => SENDER_COUNTS.flatMap((senders) => TRANSPORTS.map((transport) => ({ transport, size, senders }))));
+  expect(report.throughput.map(({ transport, size, senders }) => ({ transport, size, senders }))).toEqual(scenarios);
+  for (const run of report.throughput) {
+    expect(run).toMatchObject({ verified: true, delivered: run.expected });
+    expect(run.expected).toBeGreaterThan(0);
+    expect(run.messagesPerSecond).toBeGreaterThan(0);
+  }
+
+  const pingPongs = MESSAGE_SIZES.flatMap((size) => TRANSPORTS.flatMap((transport) => latencyModes(transport).map((mode) => ({ transport, mode, size }))));
+  expect(report.latency.map(({ transport, mode, size }) => ({ transport, mode, size }))).toEqual(pingPongs);
+  for (const run of report.latency) {
+    expect(run).toMatchObject({ verified: true, delivered: run.expected });
+    expect(run.p50Us).toBeLessThanOrEqual(run.p99Us);
+    expect(run.p99Us).toBeLessThanOrEqual(run.p999Us);
+  }
+
+  expect(report.cli.pipeline.verified).toBe(true);
+  expect(report.cli.memory.verified).toBe(true);
+  expect(report.cli.memory.peakKiB).toBeGreaterThanOrEqual(report.cli.memory.startKiB);
+  expect(report.cli.startup.mmapipcMs).toBeGreaterThan(0);
+  expect(report.cli.startup.nodeMs).toBeGreaterThan(0);
+
+  // Every target of the issue is reported, met or not.
+  expect(report.targets).toHaveLength(Object.keys(TARGETS).length);
+  for (const target of report.targets) expect(typeof target.met).toBe('boolean');
+
+  const svg = readFileSync(chart, 'utf8');
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  // One bar per throughput run and three per ping-pong run.
+  expect(svg.match(/<rect x=[^>]*><title>/g)).toHaveLength(scenarios.length + 3 * pingPongs.length);
+}, 180_000);
+
+test('an unknown transport is a usage error naming the choices', async () => {
+  const result = await runCli(['bench', '--transports', 'mmapipc,pigeon']);
+  expect(result.code).toBe(2);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toMatch(/^mmapipc: .*expected a comma-separated list of mmapipc, ipc, socket, fifo, got 'mmapipc,pigeon'.*\n$/);
+  expect(result.stderr.split('\n')).toHaveLength(2);
+});
