@@ -208,6 +208,13 @@ function initialise(path: string, fd: number, geometry: RingGeometry, mode: numb
   }
 }
 
+/**
+ * Rings up to this size get every slot checked when opened alone. Checking touches every page
+ * of the mapping (measured on tmpfs: 30-45 ms for 16 MB, 100 ms for 64 MB, 1.8 s for 1 GB);
+ * beyond it, the ring algorithm's own bounds checks stand between a corrupt slot and a reader.
+ */
+const SLOT_CHECK_LIMIT = 16 * 1024 * 1024;
+
 type Attempt = { kind: 'opened'; ring: OpenedRing } | { kind: 'retry'; reason: string };
 
 const UNINITIALISED = 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it';
@@ -245,7 +252,7 @@ function attachExisting(path: string, fd: number): Attempt {
     if (check.kind === 'uninitialised') throw new RingFormatError(UNINITIALISED, { subject: path });
     const mapping = mapShared(fd, check.header.fileLength, path);
     if (alone) {
-      const problem = checkSlots(mapping.buffer, check.header);
+      const problem = check.header.fileLength <= SLOT_CHECK_LIMIT ? checkSlots(mapping.buffer, check.header) : undefined;
       if (problem === undefined && lockFile(fd, LOCK_SH | LOCK_NB, path)) {
         return { kind: 'opened', ring: { path, fd, mapping, header: check.header, created: false } };
       }

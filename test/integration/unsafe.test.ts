@@ -193,3 +193,17 @@ describe('the shared lock', () => {
     expect(await runCli(['receive', '--file', path, '--count', '1'])).toMatchObject({ code: 0, stdout: 'hello\n' });
   });
 });
+
+test('the ring descriptor is not inherited by child processes (O_CLOEXEC), so the lock dies with its holder', async () => {
+  const path = await validRing('cloexec.ring');
+  const spawner = fileURLToPath(new URL('../fixtures/hostile-spawner.mjs', import.meta.url));
+  const result = await collect(spawn(process.execPath, [spawner, path], { stdio: 'pipe' }));
+  expect(result).toMatchObject({ code: 0, stderr: '' });
+  const childPid = Number(result.stdout.trim());
+  try {
+    expect(process.kill(childPid, 0)).toBe(true); // the child still runs
+    expect(await collect(spawn(process.execPath, [LOCK_FIXTURE, 'probe', path], { stdio: 'pipe' }))).toMatchObject({ stdout: 'free\n' });
+  } finally {
+    process.kill(childPid, 'SIGKILL');
+  }
+});
