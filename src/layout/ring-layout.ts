@@ -27,6 +27,10 @@
  * Protocol in one sentence: a slot holds the message for position p once its sequence word
  * reads p + 1, and is free for position p once it reads p (modulo the position limit); the
  * sequence word is always written last.
+ *
+ * Owners: a sender that claims position p writes ownerPos = p and owner = its participant entry
+ * + 1; a receiver that claims the message for p writes owner = OWNER_RECEIVER_BIT | entry + 1.
+ * Recovery reads them to prove a claim's owner dead (pid and start time in the entry).
  */
 
 export const MAGIC = 'MMAPIPCR';
@@ -121,8 +125,16 @@ export const SLOT_OWNER = slotOffset; // participant index + 1 of the claimer, 0
 slotOffset += WORD;
 export const SLOT_HEADER_LENGTH = slotOffset;
 export const SLOT_ALIGNMENT = 8;
-/** The slot's message was dropped by recovery: receivers skip it. */
-export const SLOT_FLAG_RELEASED = 1;
+/** Reserved: no flag is defined in format v1. */
+export const SLOT_FLAG_NONE = 0;
+/**
+ * Set in a sequence word (with p + 1) by recovery when it gives up the claim of a dead or
+ * stalled sender: the slot then reads as committed, and receivers skip it. Positions stay below
+ * POSITION_SPACE = 2^30, so this bit is never part of a position.
+ */
+export const SEQUENCE_RELEASED_BIT = 0x40000000;
+/** Set in a slot's owner word by the receiver that claimed the slot (the rest is its entry + 1). */
+export const OWNER_RECEIVER_BIT = 0x40000000;
 
 // ---- limits ----
 export const DEFAULT_SLOT_COUNT = 100;

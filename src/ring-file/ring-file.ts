@@ -34,7 +34,17 @@ export interface RingFileOptions extends OpenRingOptions {
   readonly stamp?: boolean;
   /** msync the mapping after every send, so messages reach the disk before send returns. */
   readonly sync?: boolean;
+  /**
+   * A claim stuck this long is given up even when its owner cannot be proven dead (a stopped
+   * sender, say); default 10 s. Claims of proven-dead owners are recovered at once.
+   */
+  readonly stallTimeoutMs?: number;
 }
+
+export const DEFAULT_STALL_TIMEOUT_MS = 10_000;
+/** How often a waiting receiver looks for dead peers when nothing is stuck, and when something is. */
+const RECOVERY_INTERVAL_MS = 1000;
+const STUCK_RECOVERY_INTERVAL_MS = 50;
 
 const ROLE_BITS: Record<RingRole, number> = {
   sender: ROLE_SENDER,
@@ -54,6 +64,11 @@ export class RingFile implements AsyncIterable<Message> {
   readonly #participant: number;
   readonly #pid: number;
   readonly #sync: boolean;
+  readonly #stallTimeoutMs: number;
+  readonly #stuckSince = new Map<string, number>();
+  #nextRecovery = 0;
+  #stuck = false;
+  readonly #recover = (): boolean => this.#recoverIfDue();
   #closed = false;
   /** Async waits in progress: the mapping stays until the last one has left the ring. */
   #pending = 0;
@@ -81,6 +96,7 @@ export class RingFile implements AsyncIterable<Message> {
     this.created = opened.created;
     this.#pid = getpid();
     this.#sync = options.sync ?? false;
+    this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     const memory = opened.mapping.buffer;
     this.#participant = registerParticipant(
       memory,
@@ -117,6 +133,28 @@ export class RingFile implements AsyncIterable<Message> {
 
   #assertOpen(): void {
     if (this.#closed) throw new MmapipcError('ring is closed', { subject: this.path });
+  }
+
+  /** Runs recovery at most once per interval (more often while something is stuck). */
+  #recoverIfDue(): boolean {
+    const now = performance.now();
+    if (now < this.#nextRecovery) return this.#stuck;
+    const report = this.#ring.recover({
+      isAlive: (pid, start) => processLiveness(pid, start) === 'alive',
+      now,
+      stallTimeoutMs: this.#stallTimeoutMs,
+      stuckSince: this.#stuckSince,
+    });
+    this.#stuck = report.stuck || report.released > 0 || report.rescued.length > 0;
+    this.#nextRecovery = now + (this.#stuck ? STUCK_RECOVERY_INTERVAL_MS : RECOVERY_INTERVAL_MS);
+    return this.#stuck;
+  }
+
+  /** Looks for claims of dead processes now (receivers also do this whenever they wait). */
+  recover(): void {
+    this.#assertOpen();
+    this.#nextRecovery = 0;
+    this.#recoverIfDue();
   }
 
   #afterSend(): void {
@@ -180,25 +218,25 @@ export class RingFile implements AsyncIterable<Message> {
   /** Takes the oldest message, sleeping while empty; null when `timeoutMs` ran out. Blocks the thread. */
   receive(options: WaitOptions = {}): Message | null {
     this.#assertOpen();
-    return receiveBlocking(this.#ring, this.#sleeper, options);
+    return receiveBlocking(this.#ring, this.#sleeper, options, this.#recover);
   }
 
   /** Takes the oldest message, sleeping on another thread while empty. */
   receiveAsync(options: WaitOptions = {}): Promise<Message | null> {
-    return this.#whileOpen(options, (waitOptions) => receiveAsync(this.#ring, this.#sleeper, waitOptions));
+    return this.#whileOpen(options, (waitOptions) => receiveAsync(this.#ring, this.#sleeper, waitOptions, this.#recover));
   }
 
   /** Up to `max` messages: waits (like receive) for the first, then takes what is there. */
   receiveBatch(max: number, options: WaitOptions = {}): Message[] {
     this.#assertOpen();
-    const first = receiveBlocking(this.#ring, this.#sleeper, options);
+    const first = receiveBlocking(this.#ring, this.#sleeper, options, this.#recover);
     if (first === null) return [];
     return [first, ...this.#ring.tryReceiveBatch(max - 1)];
   }
 
   /** Resolves true once a message is waiting (without taking it); false on timeout or abort. */
   waitForMessage(options: WaitOptions = {}): Promise<boolean> {
-    return this.#whileOpen(options, (waitOptions) => waitForMessage(this.#ring, this.#sleeper, waitOptions));
+    return this.#whileOpen(options, (waitOptions) => waitForMessage(this.#ring, this.#sleeper, waitOptions, this.#recover));
   }
 
   /** Resolves true once there is room for a message; false on timeout or abort. */

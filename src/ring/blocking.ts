@@ -15,6 +15,12 @@ export interface Sleeper {
   wakeAll(wordOffset: number): void;
 }
 
+/**
+ * Called by a receiver before it sleeps: looks for claims of dead processes (see recovery.ts).
+ * Returns true when something is stuck on another process, so the next look should come soon.
+ */
+export type Recover = () => boolean;
+
 export interface WaitOptions {
   /** Give up after this many milliseconds (default: wait forever). */
   readonly timeoutMs?: number;
@@ -26,24 +32,34 @@ export interface WaitOptions {
 const SPIN_ATTEMPTS = 200;
 /** The longest single kernel sleep; waits are re-checked at least this often (a safety net, not polling). */
 const MAX_SLEEP_MS = 1000;
+/** The longest sleep while a claim is stuck on another process: recovery looks again this soon. */
+const STUCK_SLEEP_MS = 50;
 
 function deadlineOf(timeoutMs: number | undefined): number {
   return timeoutMs === undefined || timeoutMs === Infinity ? Infinity : performance.now() + Math.max(0, timeoutMs);
 }
 
-function attempt<T>(side: WakeTarget, ring: Ring, sleeper: Sleeper, deadline: number, tryOnce: () => T | undefined): T | undefined {
+function attempt<T>(
+  side: WakeTarget,
+  ring: Ring,
+  sleeper: Sleeper,
+  deadline: number,
+  tryOnce: () => T | undefined,
+  recover?: Recover,
+): T | undefined {
   for (let i = 0; i < SPIN_ATTEMPTS; i++) {
     const result = tryOnce();
     if (result !== undefined) return result;
   }
   const word = ringWaitWord(side);
   for (;;) {
+    const stuck = recover?.() ?? false;
     const expected = ring.announceSleep(side);
     const result = tryOnce();
     if (result !== undefined) return result;
     const remaining = deadline - performance.now();
     if (remaining <= 0) return undefined;
-    sleeper.sleep(word, expected, Math.min(remaining, MAX_SLEEP_MS));
+    sleeper.sleep(word, expected, Math.min(remaining, stuck ? STUCK_SLEEP_MS : MAX_SLEEP_MS));
   }
 }
 
@@ -53,6 +69,7 @@ async function attemptAsync<T>(
   sleeper: Sleeper,
   options: WaitOptions,
   tryOnce: () => T | undefined,
+  recover?: Recover,
 ): Promise<T | undefined> {
   const deadline = deadlineOf(options.timeoutMs);
   const { signal } = options;
@@ -66,12 +83,13 @@ async function attemptAsync<T>(
   try {
     for (;;) {
       if (signal?.aborted) return undefined;
+      const stuck = recover?.() ?? false;
       const expected = ring.announceSleep(side);
       const result = tryOnce();
       if (result !== undefined) return result;
       const remaining = deadline - performance.now();
       if (remaining <= 0) return undefined;
-      await sleeper.sleepAsync(word, expected, Math.min(remaining, MAX_SLEEP_MS));
+      await sleeper.sleepAsync(word, expected, Math.min(remaining, stuck ? STUCK_SLEEP_MS : MAX_SLEEP_MS));
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -99,17 +117,17 @@ export async function sendAsync(
 }
 
 /** Receives, sleeping while the ring is empty. Returns null when the timeout ran out first. */
-export function receiveBlocking(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Message | null {
-  return attempt('receivers', ring, sleeper, deadlineOf(options.timeoutMs), () => ring.tryReceive() ?? undefined) ?? null;
+export function receiveBlocking(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Message | null {
+  return attempt('receivers', ring, sleeper, deadlineOf(options.timeoutMs), () => ring.tryReceive() ?? undefined, recover) ?? null;
 }
 
-export async function receiveAsync(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Promise<Message | null> {
-  return (await attemptAsync('receivers', ring, sleeper, options, () => ring.tryReceive() ?? undefined)) ?? null;
+export async function receiveAsync(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<Message | null> {
+  return (await attemptAsync('receivers', ring, sleeper, options, () => ring.tryReceive() ?? undefined, recover)) ?? null;
 }
 
 /** Waits until at least one message is there, without taking it. False on timeout or abort. */
-export async function waitForMessage(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Promise<boolean> {
-  return (await attemptAsync('receivers', ring, sleeper, options, () => (ring.hasMessage ? SENT : undefined))) === SENT;
+export async function waitForMessage(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<boolean> {
+  return (await attemptAsync('receivers', ring, sleeper, options, () => (ring.hasMessage ? SENT : undefined), recover)) === SENT;
 }
 
 /** Waits until there is room for at least one message. False on timeout or abort. */

@@ -1,25 +1,31 @@
 /**
  * The ring algorithm: a bounded multi-producer multi-consumer queue over fixed slots, after
  * Dmitry Vyukov's design, run across processes on a shared mapping. Pure: it sees a Buffer and
- * nothing else (no fs, no FFI); sleeping is left to the caller (see ./blocking.ts).
+ * nothing else (no fs, no FFI); sleeping is left to the caller (see ./blocking.ts) and liveness
+ * to recovery (see ./recovery.ts).
  *
- * Invariants (positions are taken modulo the position limit L, a multiple of the slot count):
- * - head <= tail <= head + slotCount: senders claim `tail` only when the slot is free, receivers
- *   claim `head` only when the slot is committed;
+ * Invariants (positions are taken modulo the position limit L, a multiple of the slot count N):
+ * - head <= tail <= head + N: senders claim `tail` only when the slot is free, receivers claim
+ *   `head` only when the slot is committed;
  * - slot (p mod N) reads sequence p when free for position p, p + 1 once the message for p is
- *   committed, and p + N once that message has been consumed;
- * - the sequence word is written last (by compare-and-swap), so a half-written message is never
- *   visible, and a claim that recovery released can never be committed late.
+ *   committed (with SEQUENCE_RELEASED_BIT if recovery gave the claim up), and p + N once that
+ *   message has been consumed;
+ * - the sequence word is written last, by compare-and-swap when committing, so a half-written
+ *   message is never visible and a claim that recovery released can never be committed late;
+ * - a receiver frees a slot only after it is done with the message, so one that dies holding it
+ *   leaves the message in place for recovery to hand to another receiver.
  */
 import {
   HEAD_LAPS_OFFSET,
   HEAD_OFFSET,
   LAST_ACTIVITY_OFFSET,
+  OWNER_RECEIVER_BIT,
   RECEIVERS_WAITING_OFFSET,
   SENDERS_WAITING_OFFSET,
+  SEQUENCE_RELEASED_BIT,
   SLOT_FLAGS,
+  SLOT_FLAG_NONE,
   SLOT_HEADER_LENGTH,
-  SLOT_FLAG_RELEASED,
   SLOT_LENGTH,
   SLOT_OWNER,
   SLOT_OWNER_POSITION,
@@ -32,6 +38,8 @@ import {
   type RingGeometry,
 } from '../layout/ring-layout.js';
 import { MessageTooLargeError, RingFormatError } from '../errors.js';
+import { PositionSpace } from './positions.js';
+import { recoverClaims, type RecoveryOptions, type RecoveryReport } from './recovery.js';
 
 const HEAD = HEAD_OFFSET / WORD;
 const HEAD_LAPS = HEAD_LAPS_OFFSET / WORD;
@@ -40,6 +48,12 @@ const TAIL_LAPS = TAIL_LAPS_OFFSET / WORD;
 const RECEIVERS_WAITING = RECEIVERS_WAITING_OFFSET / WORD;
 const SENDERS_WAITING = SENDERS_WAITING_OFFSET / WORD;
 const LAST_ACTIVITY = LAST_ACTIVITY_OFFSET / 8;
+const SEQUENCE_WORD = SLOT_SEQUENCE / WORD;
+const LENGTH_WORD = SLOT_LENGTH / WORD;
+const PID_WORD = SLOT_PID / WORD;
+const FLAGS_WORD = SLOT_FLAGS / WORD;
+const OWNER_POSITION_WORD = SLOT_OWNER_POSITION / WORD;
+const OWNER_WORD = SLOT_OWNER / WORD;
 
 /** A received message. `data` is a copy: it stays valid after the slot is reused. */
 export interface Message {
@@ -65,23 +79,31 @@ export interface RingOptions {
   readonly stamp?: boolean;
 }
 
-/** What `wake` should be told after an operation: which side may have a sleeper to wake. */
+/** Which side may have a sleeper to wake after an operation. */
 export type WakeTarget = 'receivers' | 'senders';
 export type Wake = (target: WakeTarget) => void;
+export type MessageHandler = (view: Buffer, sequence: number, pid: number, sentAt: number) => void;
 
 export class Ring {
   readonly geometry: RingGeometry;
   readonly memory: Buffer;
+  readonly positions: PositionSpace;
   /** Word view over the whole mapping; every shared word is read and written through Atomics. */
   readonly #words: Int32Array;
   readonly #doubles: Float64Array;
   readonly #slotCount: number;
   readonly #slotSize: number;
-  readonly #limit: number;
-  readonly #half: number;
+  readonly #headerLength: number;
+  readonly #stride: number;
   readonly #pid: number;
+  /** This process's participant entry + 1 (0: none), as written into owner words. */
   readonly #owner: number;
   readonly #stamp: boolean;
+  /** Positions of messages taken over from dead receivers, delivered before anything else. */
+  readonly #rescued: number[] = [];
+  #claimedPosition = 0;
+  #receivedPosition = 0;
+  #receivedReleased = false;
   /** Called after a commit or a release when the other side has sleepers (set by the opener). */
   wake: Wake = () => {};
 
@@ -92,62 +114,43 @@ export class Ring {
     }
     this.geometry = geometry;
     this.memory = memory;
+    this.positions = new PositionSpace(geometry.positionLimit, geometry.slotCount);
     this.#words = new Int32Array(memory.buffer, memory.byteOffset, geometry.fileLength / WORD);
     this.#doubles = new Float64Array(memory.buffer, memory.byteOffset, geometry.fileLength / 8);
     this.#slotCount = geometry.slotCount;
     this.#slotSize = geometry.slotSize;
-    this.#limit = geometry.positionLimit;
-    this.#half = geometry.positionLimit / 2;
+    this.#headerLength = geometry.headerLength;
+    this.#stride = geometry.slotStride;
     this.#pid = options.identity?.pid ?? 0;
     this.#owner = (options.identity?.participant ?? -1) + 1;
     this.#stamp = options.stamp ?? true;
   }
 
-  // ---- position arithmetic modulo the limit ----
-
-  /** p + 1 modulo the limit. */
-  #next(position: number): number {
-    return position + 1 === this.#limit ? 0 : position + 1;
-  }
-
-  /** (a - b) modulo the limit, as a signed distance in [-L/2, L/2). */
-  #distance(a: number, b: number): number {
-    let d = a - b;
-    if (d >= this.#half) d -= this.#limit;
-    else if (d < -this.#half) d += this.#limit;
-    return d;
-  }
-
   /** Byte offset of the slot for a position; any word value maps inside the mapping. */
   #slotOf(position: number): number {
-    return this.geometry.headerLength + ((position >>> 0) % this.#slotCount) * this.geometry.slotStride;
+    return this.#headerLength + ((position >>> 0) % this.#slotCount) * this.#stride;
   }
 
-  #wrapped(position: number): number {
-    const p = position % this.#limit;
-    return p < 0 ? p + this.#limit : p;
+  #corruptSequence(position: number, sequence: number): RingFormatError {
+    return new RingFormatError(`corrupt ring: slot for position ${position} has sequence ${sequence >>> 0}, ahead of every claim`);
   }
 
   // ---- sending ----
 
-  /** Bytes a message takes, or throws when it cannot fit a slot. */
-  #checkSize(length: number): void {
-    if (length > this.#slotSize) throw new MessageTooLargeError(length, this.#slotSize);
-  }
-
   /**
-   * Claims the next free slot. Returns its byte offset and position, or -1 when the ring is
-   * full. The caller must fill the slot and call #commit.
+   * Claims the next free slot: returns its byte offset (and sets #claimedPosition), or -1 when
+   * the ring is full. The caller fills the slot and calls #commit.
    */
   #claimSend(): number {
     const words = this.#words;
+    const positions = this.positions;
     let position = Atomics.load(words, TAIL);
     for (;;) {
       const slot = this.#slotOf(position);
-      const sequence = Atomics.load(words, (slot + SLOT_SEQUENCE) >> 2);
-      const d = this.#distance(sequence, position);
+      const sequence = Atomics.load(words, (slot >> 2) + SEQUENCE_WORD);
+      const d = positions.distance(sequence, position);
       if (d === 0) {
-        const next = this.#next(position);
+        const next = positions.next(position);
         const seen = Atomics.compareExchange(words, TAIL, position, next);
         if (seen === position) {
           if (next === 0) Atomics.add(words, TAIL_LAPS, 1);
@@ -167,30 +170,22 @@ export class Ring {
     }
   }
 
-  #claimedPosition = 0;
-
-  #corruptSequence(position: number, sequence: number): RingFormatError {
-    return new RingFormatError(
-      `corrupt ring: slot for position ${position} has sequence ${sequence >>> 0}, ahead of every claim`,
-    );
-  }
-
   #fill(slot: number, position: number, length: number): void {
     const words = this.#words;
     const base = slot >> 2;
-    words[base + SLOT_OWNER_POSITION / WORD] = position;
-    words[base + SLOT_OWNER / WORD] = this.#owner;
-    words[base + SLOT_LENGTH / WORD] = length;
-    words[base + SLOT_PID / WORD] = this.#pid;
-    words[base + SLOT_FLAGS / WORD] = 0;
+    words[base + OWNER_POSITION_WORD] = position;
+    words[base + OWNER_WORD] = this.#owner;
+    words[base + LENGTH_WORD] = length;
+    words[base + PID_WORD] = this.#pid;
+    words[base + FLAGS_WORD] = SLOT_FLAG_NONE;
     this.#doubles[(slot + SLOT_SENT_AT) >> 3] = this.#stamp ? Date.now() : 0;
   }
 
-  /** Publishes the slot; false when recovery released the claim in the meantime. */
+  /** Publishes the slot; false when recovery gave the claim up in the meantime. */
   #commit(slot: number, position: number): boolean {
     const words = this.#words;
     const committed =
-      Atomics.compareExchange(words, (slot + SLOT_SEQUENCE) >> 2, position, this.#next(position)) === position;
+      Atomics.compareExchange(words, (slot >> 2) + SEQUENCE_WORD, position, this.positions.next(position)) === position;
     if (Atomics.load(words, RECEIVERS_WAITING) !== 0 && Atomics.exchange(words, RECEIVERS_WAITING, 0) !== 0) {
       this.wake('receivers');
     }
@@ -203,30 +198,31 @@ export class Ring {
    */
   trySend(message: Buffer | Uint8Array | string): boolean {
     if (typeof message === 'string') return this.#trySendString(message);
-    this.#checkSize(message.length);
-    const slot = this.#claimSend();
-    if (slot < 0) return false;
-    const position = this.#claimedPosition;
-    this.#fill(slot, position, message.length);
-    this.memory.set(message, slot + SLOT_HEADER_LENGTH);
-    return this.#commit(slot, position) || this.trySend(message);
+    if (message.length > this.#slotSize) throw new MessageTooLargeError(message.length, this.#slotSize);
+    for (;;) {
+      const slot = this.#claimSend();
+      if (slot < 0) return false;
+      const position = this.#claimedPosition;
+      this.#fill(slot, position, message.length);
+      this.memory.set(message, slot + SLOT_HEADER_LENGTH);
+      if (this.#commit(slot, position)) return true;
+    }
   }
 
   #trySendString(message: string): boolean {
     // Cheap bound first: a UTF-16 code unit never takes more than 3 UTF-8 bytes.
-    const length = message.length * 3 <= this.#slotSize ? -1 : Buffer.byteLength(message);
-    if (length > this.#slotSize) this.#checkSize(length);
-    const slot = this.#claimSend();
-    if (slot < 0) return false;
-    const position = this.#claimedPosition;
-    const written = this.memory.write(message, slot + SLOT_HEADER_LENGTH, this.#slotSize, 'utf8');
-    this.#fill(slot, position, written);
-    return this.#commit(slot, position) || this.#trySendString(message);
-  }
-
-  /** Sequence number of this ring object's most recent successful send. */
-  get lastSentSequence(): number {
-    return this.#sequenceOf(this.#claimedPosition, TAIL_LAPS);
+    if (message.length * 3 > this.#slotSize) {
+      const length = Buffer.byteLength(message);
+      if (length > this.#slotSize) throw new MessageTooLargeError(length, this.#slotSize);
+    }
+    for (;;) {
+      const slot = this.#claimSend();
+      if (slot < 0) return false;
+      const position = this.#claimedPosition;
+      const written = this.memory.write(message, slot + SLOT_HEADER_LENGTH, this.#slotSize, 'utf8');
+      this.#fill(slot, position, written);
+      if (this.#commit(slot, position)) return true;
+    }
   }
 
   /** Sends as many of `messages` (from `start`) as fit now; returns how many were sent. */
@@ -239,25 +235,36 @@ export class Ring {
     return sent;
   }
 
+  /** Sequence number of this ring object's most recent successful send. */
+  get lastSentSequence(): number {
+    return this.#sequenceOf(this.#claimedPosition, TAIL_LAPS, TAIL);
+  }
+
   // ---- receiving ----
 
   /**
-   * Claims the oldest committed message. Returns the slot's byte offset, or -1 when there is
-   * none. The caller reads the slot, then calls #release.
+   * Claims the oldest committed message: returns the slot's byte offset (and sets
+   * #receivedPosition), or -1 when there is none. The caller reads it, then calls #release.
    */
   #claimReceive(): number {
+    if (this.#rescued.length > 0) return this.#claimRescued();
     const words = this.#words;
+    const positions = this.positions;
     let position = Atomics.load(words, HEAD);
     for (;;) {
       const slot = this.#slotOf(position);
-      const sequence = Atomics.load(words, (slot + SLOT_SEQUENCE) >> 2);
-      const d = this.#distance(sequence, this.#next(position));
+      const sequence = Atomics.load(words, (slot >> 2) + SEQUENCE_WORD);
+      const next = positions.next(position);
+      const d = positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, next);
       if (d === 0) {
-        const next = this.#next(position);
         const seen = Atomics.compareExchange(words, HEAD, position, next);
         if (seen === position) {
           if (next === 0) Atomics.add(words, HEAD_LAPS, 1);
+          // Mark the claim as ours, for recovery should we die before releasing it.
+          words[(slot >> 2) + OWNER_POSITION_WORD] = position;
+          Atomics.store(words, (slot >> 2) + OWNER_WORD, OWNER_RECEIVER_BIT | this.#owner);
           this.#receivedPosition = position;
+          this.#receivedReleased = (sequence & SEQUENCE_RELEASED_BIT) !== 0;
           return slot;
         }
         position = seen;
@@ -271,12 +278,27 @@ export class Ring {
     }
   }
 
-  #receivedPosition = 0;
+  /** Next message taken over from a dead receiver, if it is still ours. */
+  #claimRescued(): number {
+    const words = this.#words;
+    while (this.#rescued.length > 0) {
+      const position = this.#rescued.shift()!;
+      const slot = this.#slotOf(position);
+      const sequence = Atomics.load(words, (slot >> 2) + SEQUENCE_WORD);
+      const owner = Atomics.load(words, (slot >> 2) + OWNER_WORD);
+      if ((sequence & ~SEQUENCE_RELEASED_BIT) !== this.positions.next(position)) continue;
+      if (owner !== (OWNER_RECEIVER_BIT | this.#owner)) continue;
+      this.#receivedPosition = position;
+      this.#receivedReleased = (sequence & SEQUENCE_RELEASED_BIT) !== 0;
+      return slot;
+    }
+    return this.#claimReceive();
+  }
 
   /** Frees the slot of a consumed message for the sender one lap ahead. */
   #release(slot: number, position: number): void {
     const words = this.#words;
-    Atomics.store(words, (slot + SLOT_SEQUENCE) >> 2, this.#wrapped(position + this.#slotCount));
+    Atomics.store(words, (slot >> 2) + SEQUENCE_WORD, this.positions.add(position, this.#slotCount));
     if (Atomics.load(words, SENDERS_WAITING) !== 0 && Atomics.exchange(words, SENDERS_WAITING, 0) !== 0) {
       this.wake('senders');
     }
@@ -284,7 +306,7 @@ export class Ring {
 
   /** Length of the message in a claimed slot; a value no sender could write is corruption. */
   #lengthOf(slot: number, position: number): number {
-    const length = this.#words[(slot + SLOT_LENGTH) >> 2]!;
+    const length = this.#words[(slot >> 2) + LENGTH_WORD]!;
     if (length < 0 || length > this.#slotSize) {
       this.#release(slot, position);
       throw new RingFormatError(
@@ -294,33 +316,35 @@ export class Ring {
     return length;
   }
 
-  #isReleased(slot: number): boolean {
-    return (this.#words[(slot + SLOT_FLAGS) >> 2]! & SLOT_FLAG_RELEASED) !== 0;
+  /**
+   * Claims the next deliverable message, skipping slots that recovery released. Returns the
+   * slot's byte offset, or -1 when there is none.
+   */
+  #claimDeliverable(): number {
+    for (;;) {
+      const slot = this.#claimReceive();
+      if (slot < 0 || !this.#receivedReleased) return slot;
+      this.#release(slot, this.#receivedPosition);
+    }
   }
 
   /** Takes the oldest message, or returns null when there is none. */
   tryReceive(): Message | null {
-    for (;;) {
-      const slot = this.#claimReceive();
-      if (slot < 0) return null;
-      const position = this.#receivedPosition;
-      if (this.#isReleased(slot)) {
-        this.#release(slot, position);
-        continue;
-      }
-      const length = this.#lengthOf(slot, position);
-      const start = slot + SLOT_HEADER_LENGTH;
-      const data = Buffer.allocUnsafe(length);
-      this.memory.copy(data, 0, start, start + length);
-      const message: Message = {
-        data,
-        sequence: this.#sequenceOf(position, HEAD_LAPS),
-        pid: this.#words[(slot + SLOT_PID) >> 2]! >>> 0,
-        sentAt: this.#doubles[(slot + SLOT_SENT_AT) >> 3]!,
-      };
-      this.#release(slot, position);
-      return message;
-    }
+    const slot = this.#claimDeliverable();
+    if (slot < 0) return null;
+    const position = this.#receivedPosition;
+    const length = this.#lengthOf(slot, position);
+    const start = slot + SLOT_HEADER_LENGTH;
+    const data = Buffer.allocUnsafe(length);
+    this.memory.copy(data, 0, start, start + length);
+    const message: Message = {
+      data,
+      sequence: this.#sequenceOf(position, HEAD_LAPS, HEAD),
+      pid: this.#words[(slot >> 2) + PID_WORD]! >>> 0,
+      sentAt: this.#doubles[(slot + SLOT_SENT_AT) >> 3]!,
+    };
+    this.#release(slot, position);
+    return message;
   }
 
   /**
@@ -328,29 +352,38 @@ export class Ring {
    * The slot is freed only after `handler` returns, so a receiver that dies inside `handler`
    * leaves the message for recovery. The view must not be kept. Returns false when empty.
    */
-  tryReceiveWith(handler: (view: Buffer, sequence: number, pid: number, sentAt: number) => void): boolean {
-    for (;;) {
-      const slot = this.#claimReceive();
-      if (slot < 0) return false;
-      const position = this.#receivedPosition;
-      if (this.#isReleased(slot)) {
-        this.#release(slot, position);
-        continue;
-      }
-      const length = this.#lengthOf(slot, position);
-      const start = slot + SLOT_HEADER_LENGTH;
-      try {
+  tryReceiveWith(handler: MessageHandler): boolean {
+    return this.tryReceiveBatchWith(1, handler) === 1;
+  }
+
+  /**
+   * Claims up to `max` messages, hands each to `handler` as a view inside its slot, then calls
+   * `done` (if given) while all are still held, and only then frees the slots: a receiver that
+   * writes the messages out in `done` and dies before it returns leaves them for recovery.
+   * Returns how many messages were handled.
+   */
+  tryReceiveBatchWith(max: number, handler: MessageHandler, done?: () => void): number {
+    const held: number[] = [];
+    try {
+      while (held.length < max * 2) {
+        const slot = this.#claimDeliverable();
+        if (slot < 0) break;
+        const position = this.#receivedPosition;
+        const length = this.#lengthOf(slot, position);
+        held.push(slot, position);
+        const start = slot + SLOT_HEADER_LENGTH;
         handler(
           this.memory.subarray(start, start + length),
-          this.#sequenceOf(position, HEAD_LAPS),
-          this.#words[(slot + SLOT_PID) >> 2]! >>> 0,
+          this.#sequenceOf(position, HEAD_LAPS, HEAD),
+          this.#words[(slot >> 2) + PID_WORD]! >>> 0,
           this.#doubles[(slot + SLOT_SENT_AT) >> 3]!,
         );
-      } finally {
-        this.#release(slot, position);
       }
-      return true;
+      if (held.length > 0) done?.();
+    } finally {
+      for (let i = 0; i < held.length; i += 2) this.#release(held[i]!, held[i + 1]!);
     }
+    return held.length / 2;
   }
 
   /** Receives up to `max` messages now; returns them (possibly none). */
@@ -365,16 +398,29 @@ export class Ring {
   }
 
   /**
-   * Best-effort count of positions since creation: laps * L + position. Exact except for the
-   * instant around a wrap of the 2^30 position space.
+   * Count of positions since creation: laps * L + position. Exact except within the instant
+   * around a wrap of the 2^30 position space, where the laps word is bumped just after the claim.
    */
-  #sequenceOf(position: number, lapsIndex: number): number {
+  #sequenceOf(position: number, lapsIndex: number, positionIndex: number): number {
     let laps = Atomics.load(this.#words, lapsIndex);
-    // The claimer of position L-1 bumps the laps after its claim; positions just past a wrap
-    // may see the old lap count, positions just before it the new one.
-    const current = Atomics.load(this.#words, lapsIndex === HEAD_LAPS ? HEAD : TAIL);
-    if (position > this.#half && current < this.#half && laps > 0) laps--;
-    return laps * this.#limit + position;
+    const current = Atomics.load(this.#words, positionIndex);
+    const half = this.positions.limit / 2;
+    if (position >= half && current < half && laps > 0) laps--; // bumped already, we were before the wrap
+    return laps * this.positions.limit + position;
+  }
+
+  // ---- recovery ----
+
+  /**
+   * Looks for claims whose owner died (or stalled past the timeout): gives up a dead sender's
+   * claim at the head so receivers move past it, and takes over messages held by dead
+   * receivers so that this process delivers them next. See ./recovery.ts.
+   */
+  recover(options: RecoveryOptions): RecoveryReport {
+    const report = recoverClaims(this.memory, this.geometry, this.positions, this.#owner, options);
+    this.#rescued.push(...report.rescued);
+    if (report.released > 0) this.wake('receivers');
+    return report;
   }
 
   // ---- state for sleeping and for display ----
@@ -383,7 +429,7 @@ export class Ring {
   get occupancy(): number {
     const tail = Atomics.load(this.#words, TAIL);
     const head = Atomics.load(this.#words, HEAD);
-    const d = this.#distance(tail, head);
+    const d = this.positions.distance(tail, head);
     return d < 0 ? 0 : d > this.#slotCount ? this.#slotCount : d;
   }
 
@@ -396,28 +442,30 @@ export class Ring {
     return this.#slotSize;
   }
 
-  /** True when the slot at the head holds a committed message. */
+  /** True when a message can be taken now (at the head, or taken over from a dead receiver). */
   get hasMessage(): boolean {
+    if (this.#rescued.length > 0) return true;
     const words = this.#words;
     const position = Atomics.load(words, HEAD);
-    const sequence = Atomics.load(words, (this.#slotOf(position) + SLOT_SEQUENCE) >> 2);
-    return this.#distance(sequence, this.#next(position)) >= 0;
+    const sequence = Atomics.load(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD);
+    return this.positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, this.positions.next(position)) >= 0;
   }
 
   /** True when the slot at the tail is free. */
   get hasRoom(): boolean {
     const words = this.#words;
     const position = Atomics.load(words, TAIL);
-    const sequence = Atomics.load(words, (this.#slotOf(position) + SLOT_SEQUENCE) >> 2);
-    return this.#distance(sequence, position) >= 0;
+    const sequence = Atomics.load(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD);
+    return this.positions.distance(sequence, position) >= 0;
   }
 
   /** Total messages claimed by senders and by receivers since creation. */
   get totals(): { sent: number; received: number } {
     const words = this.#words;
+    const limit = this.positions.limit;
     return {
-      sent: Atomics.load(words, TAIL_LAPS) * this.#limit + Atomics.load(words, TAIL),
-      received: Atomics.load(words, HEAD_LAPS) * this.#limit + Atomics.load(words, HEAD),
+      sent: Atomics.load(words, TAIL_LAPS) * limit + Atomics.load(words, TAIL),
+      received: Atomics.load(words, HEAD_LAPS) * limit + Atomics.load(words, HEAD),
     };
   }
 
@@ -436,5 +484,3 @@ export class Ring {
     this.#doubles[LAST_ACTIVITY] = now;
   }
 }
-
-

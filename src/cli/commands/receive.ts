@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError } from '../../errors.js';
-import type { Message, RingFile } from '../../ring-file/ring-file.js';
+import type { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { parseCount, parseDuration, ringPath } from '../options.js';
 import { ClosedOutputError, write } from '../output.js';
@@ -27,6 +27,8 @@ const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;
 /** Raw output is gathered into writes of about this size. */
 const OUTPUT_BATCH_BYTES = 64 * 1024;
+/** How long a receiver whose reader went away tries to put its messages back. */
+const RETURN_TIMEOUT_MS = 1000;
 
 export function registerReceive(program: Command, context: CliContext): void {
   const command = program.command('receive').description('take messages from the ring, waiting for them (and for the ring) as needed');
@@ -92,62 +94,68 @@ class Receiver {
   async run(): Promise<void> {
     const human = this.#demo && !this.#options.json;
     if (human) this.#line(this.#texts.receiverStart);
+    // Without a pause between messages, take what is already there in one go.
+    const batchLimit = this.#interval === 0 && !human ? Math.max(1, Math.floor(OUTPUT_BATCH_BYTES / (this.#ring.maxMessageLength + 1))) : 1;
     while (this.#received < this.#limit && !this.#context.signal.aborted) {
-      const first = this.#ring.tryReceive() ?? (await this.#wait());
-      if (first === null) return; // interrupted
-      const batch = [first];
-      // Without a pause between messages, take what is already there in one go.
-      if (this.#interval === 0 && !human) this.#gather(batch);
-      this.#received += batch.length;
-      this.#emit(batch, human);
+      const taken = this.#take(Math.min(batchLimit, this.#limit - this.#received), human);
+      if (taken === 0) {
+        if (!(await this.#wait())) return; // interrupted
+        continue;
+      }
+      this.#received += taken;
       if (this.#interval > 0 && this.#received < this.#limit) await this.#pause();
     }
     if (human && !this.#context.signal.aborted) this.#line(this.#texts.receiverDone);
   }
 
-  async #wait(): Promise<Message | null> {
-    const message = await this.#ring.receiveAsync({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
-    if (message === null && !this.#context.signal.aborted) {
+  /** Sleeps until a message is there; false when interrupted, TimeoutError when --timeout ran out. */
+  async #wait(): Promise<boolean> {
+    const arrived = await this.#ring.waitForMessage({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
+    if (!arrived && !this.#context.signal.aborted) {
       throw new TimeoutError(`no message arrived within ${this.#options.timeout} ms (${this.#received} received)`, {
         subject: this.#path,
       });
     }
-    return message;
+    return arrived;
   }
 
-  #gather(batch: Message[]): void {
-    let bytes = batch[0]!.data.length;
-    while (this.#received + batch.length < this.#limit && bytes < OUTPUT_BATCH_BYTES) {
-      const next = this.#ring.tryReceive();
-      if (next === null) break;
-      batch.push(next);
-      bytes += next.data.length + 1;
-    }
-  }
-
-  #emit(batch: Message[], human: boolean): void {
+  /**
+   * Takes up to `max` waiting messages and writes them out while their slots are still held:
+   * the slots are freed only after the write, so a receiver killed mid-write leaves them for
+   * the next receiver (at least once). If the reader has gone (EPIPE), they go back into the ring.
+   */
+  #take(max: number, human: boolean): number {
     const out = this.#context.output.out;
-    let chunk: string | Buffer;
-    if (this.#options.json) {
-      chunk = batch.map((message) => `${JSON.stringify(jsonRecord(message))}\n`).join('');
-    } else if (human) {
-      const color = out.color;
-      const occupancy = this.#ring.occupancy;
-      chunk = batch
-        .map((message) => {
-          const text = this.#texts.received(message.data.toString('utf8'), occupancy, this.#ring.capacity);
-          return `${text.replace(/^(\S+)/, (label) => color.cyan(label))}\n`;
-        })
-        .join('');
-    } else {
-      const terminator = Buffer.from(this.#options.null ? '\0' : '\n');
-      chunk = Buffer.concat(batch.flatMap((message) => [message.data, terminator]));
-    }
+    const views: Buffer[] = [];
+    const pieces: Array<Buffer | string> = [];
+    const terminator = Buffer.from(this.#options.null ? '\0' : '\n');
+    let returned: Buffer[] | undefined;
+    const format = (view: Buffer, sequence: number, pid: number, sentAt: number) => {
+      views.push(view);
+      if (this.#options.json) {
+        pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt))}\n`);
+      } else if (human) {
+        const text = this.#texts.received(view.toString('utf8'), this.#ring.occupancy, this.#ring.capacity);
+        pieces.push(`${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
+      } else {
+        pieces.push(view, terminator);
+      }
+    };
+    const flush = () => {
+      try {
+        write(out, joinPieces(pieces));
+      } catch (error) {
+        if (error instanceof ClosedOutputError) returned = views.map((view) => Buffer.from(view));
+        throw error;
+      }
+    };
     try {
-      write(out, chunk);
+      const taken = this.#ring.ring.tryReceiveBatchWith(max, format, flush);
+      if (taken > 0) this.#ring.ring.touch();
+      return taken;
     } catch (error) {
       // The reader went away: hand what we took back to the ring rather than lose it.
-      if (error instanceof ClosedOutputError) for (const message of batch) this.#ring.trySend(message.data);
+      for (const message of returned ?? []) this.#ring.send(message, { timeoutMs: RETURN_TIMEOUT_MS });
       throw error;
     }
   }
@@ -165,14 +173,19 @@ class Receiver {
   }
 }
 
-function jsonRecord(message: Message): Record<string, unknown> {
-  const text = message.data.toString('utf8');
-  const exact = Buffer.byteLength(text) === message.data.length && Buffer.from(text).equals(message.data);
+function joinPieces(pieces: Array<Buffer | string>): Buffer {
+  return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+}
+
+/** A JSON record of a message: its text when it is valid UTF-8, else its bytes in base64. */
+function jsonRecord(data: Buffer, sequence: number, pid: number, sentAt: number): Record<string, unknown> {
+  const text = data.toString('utf8');
+  const exact = Buffer.from(text).equals(data);
   return {
-    sequence: message.sequence,
-    pid: message.pid,
-    time: message.sentAt > 0 ? new Date(message.sentAt).toISOString() : null,
-    bytes: message.data.length,
-    ...(exact ? { message: text } : { base64: message.data.toString('base64') }),
+    sequence,
+    pid,
+    time: sentAt > 0 ? new Date(sentAt).toISOString() : null,
+    bytes: data.length,
+    ...(exact ? { message: text } : { base64: data.toString('base64') }),
   };
 }
