@@ -1,17 +1,290 @@
-import { publishHeader, writeHeader } from '../../src/layout/header.js';
-import { ringGeometry, type RingGeometry } from '../../src/layout/ring-layout.js';
+/** The ring algorithm over plain memory: FIFO, full and empty, sizes, the wrap, corruption. */
+import { Worker } from 'node:worker_threads';
+import { MessageTooLargeError, RingFormatError } from '../../src/errors.js';
+import { HEAD_OFFSET, SLOT_LENGTH, SLOT_SEQUENCE, TAIL_OFFSET } from '../../src/layout/ring-layout.js';
 import { Ring } from '../../src/ring/ring.js';
+import { advanceEmptyRing, memoryRing, ringMemory, slotFor } from '../helpers/memory-ring.js';
 
-function memoryRing(slots: number, slotSize: number): Ring {
-  const geometry = ringGeometry(slots, slotSize) as RingGeometry;
-  const memory = Buffer.from(new SharedArrayBuffer(geometry.fileLength));
-  writeHeader(memory, geometry, { pid: 1, startTicks: 0, createdAt: 0 });
-  publishHeader(memory);
-  return new Ring(memory, geometry);
-}
+const text = (ring: Ring) => ring.tryReceive()?.data.toString('utf8') ?? null;
 
-test('a full ring refuses by return value and keeps its messages', () => {
-  const ring = memoryRing(3, 8);
-  expect([ring.trySend('a'), ring.trySend('b'), ring.trySend('c'), ring.trySend('d')]).toEqual([true, true, true, false]);
-  expect(ring.tryReceive()?.data.toString()).toBe('a');
+describe('ring semantics', () => {
+  test('delivers messages first in, first out', () => {
+    const ring = memoryRing(8, 16);
+    for (const word of ['one', 'two', 'three']) expect(ring.trySend(word)).toBe(true);
+    expect([text(ring), text(ring), text(ring)]).toEqual(['one', 'two', 'three']);
+  });
+
+  test('a full ring refuses by return value and keeps its messages', () => {
+    const ring = memoryRing(3, 8);
+    expect([ring.trySend('a'), ring.trySend('b'), ring.trySend('c'), ring.trySend('d')]).toEqual([true, true, true, false]);
+    expect(ring.occupancy).toBe(3);
+    expect(ring.hasRoom).toBe(false);
+    expect(text(ring)).toBe('a');
+    expect(ring.hasRoom).toBe(true);
+    expect(ring.trySend('d')).toBe(true);
+    expect([text(ring), text(ring), text(ring)]).toEqual(['b', 'c', 'd']);
+  });
+
+  // BUG (src/layout/ring-layout.ts ringGeometry, src/cli/options.ts parseSlots): one slot is
+  // accepted, but with N = 1 the sequence p + 1 means both "message p committed" and "free for
+  // p + 1", so the ring never reads as full and a second send overwrites the unread first one.
+  test.failing('a one-slot ring holds one message and refuses the second', () => {
+    const ring = memoryRing(1, 8);
+    expect([ring.trySend('a'), ring.trySend('b')]).toEqual([true, false]);
+    expect(text(ring)).toBe('a');
+  });
+
+  test('an empty ring returns null, before and after traffic', () => {
+    const ring = memoryRing(4, 8);
+    expect(ring.tryReceive()).toBeNull();
+    expect(ring.hasMessage).toBe(false);
+    ring.trySend('x');
+    expect(ring.hasMessage).toBe(true);
+    expect(text(ring)).toBe('x');
+    expect(ring.tryReceive()).toBeNull();
+    expect(ring.occupancy).toBe(0);
+  });
+
+  test('a message of exactly the slot size and an empty message pass unchanged', () => {
+    const ring = memoryRing(4, 16);
+    const full = Buffer.from([...Array(16).keys()].map((i) => 0xf0 + i));
+    expect(ring.trySend(full)).toBe(true);
+    expect(ring.trySend(Buffer.alloc(0))).toBe(true);
+    expect(ring.trySend('')).toBe(true);
+    expect(ring.tryReceive()?.data).toEqual(full);
+    expect(ring.tryReceive()?.data).toEqual(Buffer.alloc(0));
+    expect(ring.tryReceive()?.data).toEqual(Buffer.alloc(0));
+  });
+
+  test('a slot reused on the next lap carries only the new message', () => {
+    const ring = memoryRing(2, 16);
+    ring.trySend('a long message!');
+    expect(text(ring)).toBe('a long message!');
+    ring.trySend('other');
+    ring.trySend('x');
+    expect([text(ring), text(ring)]).toEqual(['other', 'x']);
+  });
+
+  test.each([
+    ['a Buffer', Buffer.alloc(17, 0x61)],
+    ['a Uint8Array', new Uint8Array(17)],
+    ['an ASCII string', 'x'.repeat(17)],
+    ['a string of multi-byte characters', '€'.repeat(6)],
+  ])('refuses %s one byte over the slot with MessageTooLargeError and leaves the ring untouched', (_what, message) => {
+    const { memory, geometry } = ringMemory(4, 16);
+    const ring = new Ring(memory, geometry);
+    ring.trySend('kept');
+    const before = Buffer.from(memory);
+    let error: unknown;
+    try {
+      ring.trySend(message);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(MessageTooLargeError);
+    expect(error).toMatchObject({ size: Buffer.byteLength(message as string | Buffer), limit: 16, exitCode: 5 });
+    expect(memory.equals(before)).toBe(true);
+    expect(text(ring)).toBe('kept');
+  });
+
+  test('strings go in as UTF-8 and come out byte for byte', () => {
+    const ring = memoryRing(8, 32);
+    const samples = ['héllo', '€uro', '日本語テキスト', '🙂🙃', 'ok\r', '\u0000nul'];
+    for (const sample of samples) expect(ring.trySend(sample)).toBe(true);
+    for (const sample of samples) expect(ring.tryReceive()?.data).toEqual(Buffer.from(sample, 'utf8'));
+  });
+
+  test('a multi-byte string of exactly the slot size fits, one byte more does not', () => {
+    const ring = memoryRing(4, 16);
+    const exact = '€€€€🙂'; // 4 * 3 + 4 = 16 bytes
+    expect(Buffer.byteLength(exact)).toBe(16);
+    expect(ring.trySend(exact)).toBe(true);
+    expect(() => ring.trySend(`${exact}a`)).toThrow(MessageTooLargeError);
+    expect(() => ring.trySend('é'.repeat(9))).toThrow(MessageTooLargeError);
+    expect(text(ring)).toBe(exact);
+  });
+
+  test('trySendBatch sends what fits from a start index; tryReceiveBatch takes up to its maximum', () => {
+    const ring = memoryRing(4, 8);
+    const messages = ['m0', 'm1', 'm2', 'm3', 'm4', 'm5'];
+    expect(ring.trySendBatch(messages, 1)).toBe(4);
+    expect(ring.trySendBatch(messages, 5)).toBe(0);
+    expect(ring.tryReceiveBatch(3).map((m) => m.data.toString())).toEqual(['m1', 'm2', 'm3']);
+    expect(ring.trySendBatch(messages, 5)).toBe(1);
+    expect(ring.tryReceiveBatch(10).map((m) => m.data.toString())).toEqual(['m4', 'm5']);
+    expect(ring.tryReceiveBatch(10)).toEqual([]);
+  });
+
+  test('sequence numbers count messages from 0; lastSentSequence names the last send', () => {
+    const ring = memoryRing(4, 8);
+    const sent: number[] = [];
+    const received: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      ring.trySend(`m${i}`);
+      sent.push(ring.lastSentSequence);
+      received.push(ring.tryReceive()!.sequence);
+    }
+    expect(sent).toEqual([...Array(10).keys()]);
+    expect(received).toEqual(sent);
+    expect(ring.totals).toEqual({ sent: 10, received: 10 });
+  });
+
+  test('messages carry the sender pid and send time; unstamped ones carry 0', () => {
+    const stamped = memoryRing(2, 8, { identity: { pid: 31337, participant: -1 } });
+    const before = Date.now();
+    stamped.trySend('a');
+    const message = stamped.tryReceive()!;
+    expect(message.pid).toBe(31337);
+    expect(message.sentAt).toBeGreaterThanOrEqual(before);
+    expect(message.sentAt).toBeLessThanOrEqual(Date.now());
+    const plain = memoryRing(2, 8, { stamp: false });
+    plain.trySend('b');
+    expect(plain.tryReceive()).toMatchObject({ pid: 0, sentAt: 0 });
+  });
+
+  test('two ring objects on one memory share it as two processes would', () => {
+    const { memory, geometry } = ringMemory(4, 8);
+    const sender = new Ring(memory, geometry, { identity: { pid: 1, participant: -1 } });
+    const receiver = new Ring(memory, geometry, { identity: { pid: 2, participant: -1 } });
+    sender.trySend('hi');
+    expect(receiver.tryReceive()).toMatchObject({ data: Buffer.from('hi'), pid: 1, sequence: 0 });
+  });
+
+  test('wakes the other side only when it announced a sleeper', () => {
+    const ring = memoryRing(2, 8);
+    const woken: string[] = [];
+    ring.wake = (target) => woken.push(target);
+    ring.trySend('a');
+    ring.tryReceive();
+    expect(woken).toEqual([]);
+    ring.announceSleep('receivers');
+    ring.trySend('b');
+    ring.trySend('c');
+    expect(woken).toEqual(['receivers']);
+    ring.announceSleep('senders');
+    ring.tryReceive();
+    ring.tryReceive();
+    expect(woken).toEqual(['receivers', 'senders']);
+  });
 });
+
+describe('wrap-around at the position limit', () => {
+  test.each([2, 3, 7])('%i-slot ring: FIFO and sequence numbers run on across the wrap', (slots) => {
+    const { memory, geometry } = ringMemory(slots, 8);
+    const limit = geometry.positionLimit;
+    const start = limit - 2 * slots - 1;
+    advanceEmptyRing(memory, geometry, start);
+    const ring = new Ring(memory, geometry);
+    const sentSequences: number[] = [];
+    const received: Array<{ text: string; sequence: number }> = [];
+    let next = 0;
+    // Keep the ring full while crossing the wrap, then drain.
+    for (let round = 0; round < 5 * slots; round++) {
+      while (ring.trySend(`m${next}`)) {
+        sentSequences.push(ring.lastSentSequence);
+        next++;
+      }
+      const message = ring.tryReceive()!;
+      received.push({ text: message.data.toString(), sequence: message.sequence });
+    }
+    for (let message = ring.tryReceive(); message; message = ring.tryReceive()) {
+      received.push({ text: message.data.toString(), sequence: message.sequence });
+    }
+    expect(next).toBeGreaterThan(3 * slots);
+    expect(received.map((m) => m.text)).toEqual([...Array(next).keys()].map((i) => `m${i}`));
+    const expected = [...Array(next).keys()].map((i) => start + i);
+    expect(sentSequences).toEqual(expected);
+    expect(received.map((m) => m.sequence)).toEqual(expected);
+    expect(memory.readUInt32LE(TAIL_OFFSET)).toBe((start + next) % limit);
+    expect(memory.readUInt32LE(HEAD_OFFSET)).toBe((start + next) % limit);
+    expect(ring.totals).toEqual({ sent: start + next, received: start + next });
+  });
+
+  test('occupancy and full/empty hold when the tail has wrapped and the head has not', () => {
+    const { memory, geometry } = ringMemory(4, 8);
+    advanceEmptyRing(memory, geometry, geometry.positionLimit - 2);
+    const ring = new Ring(memory, geometry);
+    expect(ring.trySendBatch(['a', 'b', 'c', 'd', 'e'])).toBe(4);
+    expect(memory.readUInt32LE(TAIL_OFFSET)).toBe(2);
+    expect(ring.occupancy).toBe(4);
+    expect(ring.hasRoom).toBe(false);
+    expect(ring.tryReceiveBatch(10).map((m) => m.data.toString())).toEqual(['a', 'b', 'c', 'd']);
+    expect(ring.occupancy).toBe(0);
+    expect(ring.tryReceive()).toBeNull();
+  });
+});
+
+describe('corruption', () => {
+  test.each([
+    ['past the slot size', 17],
+    ['negative', -1],
+  ])('a length word %s throws RingFormatError, skips that message, and the ring keeps flowing', (_what, length) => {
+    const { memory, geometry } = ringMemory(4, 16);
+    const ring = new Ring(memory, geometry);
+    ring.trySendBatch(['bad', 'next']);
+    memory.writeInt32LE(length, slotFor(geometry, 0) + SLOT_LENGTH);
+    expect(() => ring.tryReceive()).toThrow(RingFormatError);
+    expect(text(ring)).toBe('next');
+    expect(ring.trySend('after')).toBe(true);
+    expect(text(ring)).toBe('after');
+    expect(ring.tryReceive()).toBeNull();
+  });
+
+  test('the corrupt length error names the position, the length and the limit', () => {
+    const { memory, geometry } = ringMemory(4, 16);
+    const ring = new Ring(memory, geometry);
+    ring.trySend('bad');
+    memory.writeInt32LE(99, slotFor(geometry, 0) + SLOT_LENGTH);
+    expect(() => ring.tryReceive()).toThrow('corrupt slot at position 0: length 99 exceeds the 16-byte slot; the message was skipped');
+  });
+
+  test.each([
+    ['senders', 'trySend', 0, 2],
+    ['receivers', 'tryReceive', 0, 3],
+    ['senders, with a value past the position limit', 'trySend', 0, 'limit+2'],
+  ])('a sequence word ahead of every claim throws for %s rather than spinning', async (_who, operation, position, sequence) => {
+    // In a worker (on the built ring), so that a ring that spins fails the test instead of hanging it.
+    const outcome = await inWorkerWithin(5000, operation as string, position as number, sequence as number | string);
+    expect(outcome).toMatch(/^RingFormatError: corrupt ring: slot for position 0 has sequence \d+, ahead of every claim$/);
+  });
+
+  // BUG (src/ring/ring.ts): a sequence word outside the position space (here 0xffffffff) reads as
+  // "full" to senders and "empty" to receivers, so a blocking sender sleeps forever on an empty
+  // ring instead of reporting corruption.
+  test.failing('a sequence word outside the position space is reported as corruption, not as a full ring', async () => {
+    expect(await inWorkerWithin(5000, 'trySend', 0, 0xffffffff)).toMatch(/^RingFormatError: corrupt ring/);
+  });
+});
+
+/**
+ * Writes `sequence` into the slot for `position` of a fresh 4-slot ring, runs `operation` in a
+ * worker thread on the built ring (dist/), and returns what it threw or returned, or 'spun' when
+ * it did not finish within `ms`.
+ */
+async function inWorkerWithin(ms: number, operation: string, position: number, sequence: number | string): Promise<string> {
+  const { memory, geometry } = ringMemory(4, 16);
+  const value = sequence === 'limit+2' ? geometry.positionLimit + 2 : (sequence as number);
+  memory.writeUInt32LE(value >>> 0, slotFor(geometry, position) + SLOT_SEQUENCE);
+  const ringModule = new URL('../../dist/ring/ring.js', import.meta.url).href;
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     import(workerData.ringModule).then(({ Ring }) => {
+       const ring = new Ring(Buffer.from(workerData.shared), workerData.geometry);
+       try { parentPort.postMessage('returned ' + String(ring[workerData.operation]('x'))); }
+       catch (error) { parentPort.postMessage(error.name + ': ' + error.message); }
+     });`,
+    { eval: true, workerData: { ringModule, shared: memory.buffer, geometry, operation } },
+  );
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => resolve('spun'), ms);
+      worker.once('message', (message: string) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      worker.once('error', reject);
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
