@@ -30,6 +30,8 @@ export interface StartupFigure {
 export interface MemoryFigure {
   readonly messages: number;
   readonly startKiB: number;
+  /** RSS when half the messages were through: equal to the end means a plateau, not a leak. */
+  readonly midKiB: number;
   readonly peakKiB: number;
   readonly endKiB: number;
   readonly seconds: number;
@@ -139,6 +141,7 @@ export async function memory(binPath: string, dir: string, messages: number, nod
   receiver.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
   const verifier = new Verifier(MESSAGE_SIZE, 1, messages);
   let startKiB = 0;
+  let midKiB = 0;
   let peakKiB = 0;
   let start = 0;
   let sender: ReturnType<typeof fork> | undefined;
@@ -168,6 +171,7 @@ export async function memory(binPath: string, dir: string, messages: number, nod
           }
         }
         pending = offset < data.length ? data.subarray(offset) : undefined;
+        if (midKiB === 0 && verifier.received >= messages / 2) midKiB = sample();
         if (verifier.received === messages) resolve();
       });
       void receiverExit.then(({ code, signal }) => reject(new Error(`receive --follow ended early with ${signal ?? code}: ${stderr.trim()}`)));
@@ -183,7 +187,7 @@ export async function memory(binPath: string, dir: string, messages: number, nod
     const seconds = (performance.now() - start) / 1000;
     const verdict = verifier.finish();
     error ??= verdict.error;
-    return { messages, startKiB, peakKiB, endKiB, seconds, verified: error === undefined, ...(error ? { error } : {}) };
+    return { messages, startKiB, midKiB, peakKiB, endKiB, seconds, verified: error === undefined, ...(error ? { error } : {}) };
   } finally {
     if (sampler) clearInterval(sampler);
     sender?.kill();

@@ -107,7 +107,7 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
     const mb = (kib: number) => `${(kib / KIB_PER_MB).toFixed(1)} MB`;
     lines.push(
       memory.verified
-        ? `  memory    receive --follow over ${count(memory.messages)} messages (${memory.seconds.toFixed(1)} s): RSS ${mb(memory.startKiB)} at start, ${mb(memory.peakKiB)} peak, ${mb(memory.endKiB)} at end`
+        ? `  memory    receive --follow over ${count(memory.messages)} messages (${memory.seconds.toFixed(1)} s): RSS ${mb(memory.startKiB)} at start, ${mb(memory.midKiB)} halfway, ${mb(memory.endKiB)} at end, ${mb(memory.peakKiB)} peak`
         : color.red(`  memory    FAILED: ${memory.error}`),
     );
   }

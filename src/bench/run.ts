@@ -99,6 +99,8 @@ const QUICK: Sizing = {
 /** Calibrated counts stay within these bounds, so a stalled or a very fast machine still finishes sensibly. */
 const MIN_MESSAGES = 20_000;
 const MAX_MESSAGES = 40_000_000;
+/** Runs after the calibration run at most, to reach the intended duration. */
+const MAX_SIZING_RUNS = 3;
 /** A worker that runs longer than this has hung. */
 const WORKER_TIMEOUT_MS = 180_000;
 
@@ -169,12 +171,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             nodeArgs,
           });
           try {
-            let total = sizing.fixedMessages(transport);
-            if (!options.quick) {
-              const calibration = await runWorker<ThroughputResult>(config(sizing.calibrationMessages));
-              total = Math.round(Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, calibration.messagesPerSecond * sizing.throughputSeconds)));
+            let result = await runWorker<ThroughputResult>(config(options.quick ? sizing.fixedMessages(transport) : sizing.calibrationMessages));
+            // Full runs: size the next run from the last one until a run lasts at least half the
+            // intended time (a short calibration run underrates a transport that warms up).
+            for (let sized = 0; !options.quick && result.verified && sized < MAX_SIZING_RUNS && result.seconds < sizing.throughputSeconds / 2; sized++) {
+              const total = Math.round(Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, result.messagesPerSecond * sizing.throughputSeconds)));
+              if (total <= result.delivered) break;
+              result = await runWorker<ThroughputResult>(config(total));
             }
-            const result = await runWorker<ThroughputResult>(config(total));
             report.throughput.push(result);
             if (!result.verified) failures.push(`${name}: ${result.error}`);
           } catch (error) {

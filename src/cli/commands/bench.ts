@@ -5,11 +5,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { MmapipcError } from '../../errors.js';
-import { formatReport } from '../../bench/report.js';
-import { TRANSPORTS, runBench } from '../../bench/run.js';
-import { chartSvg } from '../../bench/svg.js';
-import { checkTargets } from '../../bench/targets.js';
-import type { Transport } from '../../bench/protocol.js';
+import { TRANSPORTS, type Transport } from '../../bench/protocol.js';
 import type { CliContext } from '../context.js';
 import { note, write } from '../output.js';
 
@@ -56,6 +52,13 @@ Examples:
 }
 
 export async function bench(options: BenchOptions, context: CliContext): Promise<void> {
+  // Loaded here, not at the top: every other command's start-up stays free of the bench's modules.
+  const [{ runBench }, { formatReport }, { chartSvg }, { checkTargets }] = await Promise.all([
+    import('../../bench/run.js'),
+    import('../../bench/report.js'),
+    import('../../bench/svg.js'),
+    import('../../bench/targets.js'),
+  ]);
   const { output } = context;
   const progress = output.err.isTTY ? (line: string) => note(output, output.err.color.dim(`running: ${line}`)) : undefined;
   const report = await runBench({
