@@ -3,7 +3,7 @@
  * else's or a world-writable one, space reserved up front, the header validated against the
  * file's real length before anything is touched, and a bounded wait for a file that another
  * process is still initialising. Every process holds a shared flock while the ring is open, so
- * removal and re-creation can tell that it is in use.
+ * removal can tell that it is in use. See docs/safety.md.
  */
 import { fchmodSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError } from '../errors.js';
@@ -190,7 +190,7 @@ function initialise(path: string, fd: number, geometry: RingGeometry, mode: numb
     if (!lockBefore(fd, LOCK_EX, deadline, path)) {
       throw new MmapipcError('was created, but another process holds a lock on it; could not initialise it', { subject: path });
     }
-    fchmodSync(fd, mode); // exactly the mode asked for: the umask applies to defaults, not to --mode
+    fchmodSync(fd, mode); // exactly the mode asked for (0600 unless told), whatever the umask
     reserveSpace(fd, geometry.fileLength, path);
     mapping = mapShared(fd, geometry.fileLength, path);
     const pid = getpid();
