@@ -28,8 +28,26 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Attempts before sleeping: enough to ride out a peer that is mid-message, short of burning a core. */
-const SPIN_ATTEMPTS = 200;
+/**
+ * How long to keep trying before sleeping: long enough that a busy peer's next message (or free
+ * slot) arrives while we spin — a sleep and its wake cost tens of microseconds of FFI and kernel
+ * time — and short enough that an idle process stops using the CPU at once.
+ */
+const SPIN_MS = Number(process.env.MMAPIPC_SPIN_MS ?? 0.05);
+/** Attempts between two looks at the clock while spinning. */
+const SPIN_BATCH = 32;
+
+/** Tries until `tryOnce` gives a result or the spin time is up. */
+function spin<T>(tryOnce: () => T | undefined): T | undefined {
+  const until = performance.now() + SPIN_MS;
+  do {
+    for (let i = 0; i < SPIN_BATCH; i++) {
+      const result = tryOnce();
+      if (result !== undefined) return result;
+    }
+  } while (performance.now() < until);
+  return undefined;
+}
 /** The longest single kernel sleep; waits are re-checked at least this often (a safety net, not polling). */
 const MAX_SLEEP_MS = 1000;
 /** The longest sleep while a claim is stuck on another process: recovery looks again this soon. */
@@ -47,10 +65,8 @@ function attempt<T>(
   tryOnce: () => T | undefined,
   recover?: Recover,
 ): T | undefined {
-  for (let i = 0; i < SPIN_ATTEMPTS; i++) {
-    const result = tryOnce();
-    if (result !== undefined) return result;
-  }
+  const spun = spin(tryOnce);
+  if (spun !== undefined) return spun;
   const word = ringWaitWord(side);
   for (;;) {
     const stuck = recover?.() ?? false;
@@ -73,10 +89,8 @@ async function attemptAsync<T>(
 ): Promise<T | undefined> {
   const deadline = deadlineOf(options.timeoutMs);
   const { signal } = options;
-  for (let i = 0; i < SPIN_ATTEMPTS; i++) {
-    const result = tryOnce();
-    if (result !== undefined) return result;
-  }
+  const spun = spin(tryOnce);
+  if (spun !== undefined) return spun;
   const word = ringWaitWord(side);
   const onAbort = () => sleeper.wakeAll(word);
   signal?.addEventListener('abort', onAbort);

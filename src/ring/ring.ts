@@ -348,12 +348,61 @@ export class Ring {
   }
 
   /**
+   * Takes the oldest message into `target` (at `offset`) without allocating: returns its length,
+   * or -1 when there is none. The sender's pid and stamp are then in lastPid and lastSentAt, its
+   * sequence number in lastReceivedSequence. `target` must have room for the largest message
+   * (maxMessageLength bytes from `offset`), else RangeError and nothing is taken.
+   */
+  tryReceiveInto(target: Uint8Array, offset = 0): number {
+    if (target.length - offset < this.#slotSize) {
+      throw new RangeError(
+        `target has ${target.length - offset} bytes from offset ${offset}; messages in this ring take up to ${this.#slotSize}`,
+      );
+    }
+    const slot = this.#claimDeliverable();
+    if (slot < 0) return -1;
+    const position = this.#receivedPosition;
+    const length = this.#lengthOf(slot, position);
+    const start = slot + SLOT_HEADER_LENGTH;
+    target.set(this.memory.subarray(start, start + length), offset);
+    this.lastPid = this.#words[(slot >> 2) + PID_WORD]! >>> 0;
+    this.lastSentAt = this.#doubles[(slot + SLOT_SENT_AT) >> 3]!;
+    this.#release(slot, position);
+    return length;
+  }
+
+  /** Sender pid of the message tryReceiveInto returned last. */
+  lastPid = 0;
+  /** Stamp (ms since the epoch, 0 if none) of the message tryReceiveInto returned last. */
+  lastSentAt = 0;
+
+  /** Sequence number of the message this ring object received last. */
+  get lastReceivedSequence(): number {
+    return this.#sequenceOf(this.#receivedPosition, HEAD_LAPS, HEAD);
+  }
+
+  /**
    * Takes the oldest message and hands `handler` a view of it inside the slot, with no copy.
    * The slot is freed only after `handler` returns, so a receiver that dies inside `handler`
    * leaves the message for recovery. The view must not be kept. Returns false when empty.
    */
   tryReceiveWith(handler: MessageHandler): boolean {
-    return this.tryReceiveBatchWith(1, handler) === 1;
+    const slot = this.#claimDeliverable();
+    if (slot < 0) return false;
+    const position = this.#receivedPosition;
+    const length = this.#lengthOf(slot, position); // frees the slot itself if it throws
+    const start = slot + SLOT_HEADER_LENGTH;
+    try {
+      handler(
+        this.memory.subarray(start, start + length),
+        this.#sequenceOf(position, HEAD_LAPS, HEAD),
+        this.#words[(slot >> 2) + PID_WORD]! >>> 0,
+        this.#doubles[(slot + SLOT_SENT_AT) >> 3]!,
+      );
+    } finally {
+      this.#release(slot, position);
+    }
+    return true;
   }
 
   /**
