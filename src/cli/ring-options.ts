@@ -29,9 +29,14 @@ export function addTimeoutOption(command: Command, what: string): Command {
 }
 
 /** Opens (creating when allowed) the ring named by the options; warns when explicit sizes differ. */
-export function openFromOptions(options: RingCliOptions, context: CliContext, role: RingRole, create: boolean): RingFile {
+export function openFromOptions(
+  options: RingCliOptions & { sync?: boolean },
+  context: CliContext,
+  role: RingRole,
+  create: boolean,
+): RingFile {
   const path = ringPath(options.file, context.env);
-  const ring = RingFile.open(path, { create, slots: options.slots, slotSize: options.slotSize, mode: options.mode, role });
+  const ring = RingFile.open(path, { create, slots: options.slots, slotSize: options.slotSize, mode: options.mode, role, sync: options.sync });
   if (!ring.created) {
     const differs =
       (options.slots !== undefined && options.slots !== ring.header.slotCount) ||

@@ -22,6 +22,7 @@ export interface SendOptions extends RingCliOptions {
   null?: boolean;
   truncate?: boolean;
   demo?: boolean;
+  sync?: boolean;
 }
 
 const DEMO_COUNT = 20;
@@ -39,6 +40,7 @@ export function registerSend(program: Command, context: CliContext): void {
     .addOption(new Option('-i, --interval <duration>', `pause between messages (demo: ${DEMO_INTERVAL_MS}ms, else 0)`).argParser(parseDuration))
     .option('-0, --null', 'stdin messages are separated by NUL bytes, not newlines')
     .option('--truncate', 'cut a message that does not fit a slot (at a UTF-8 character boundary) instead of refusing it')
+    .option('--sync', 'flush the ring to its file (msync) after each message, so it is on disk before the next')
     .option('--json', 'print a JSON line per message sent, with its sequence number')
     .option('-q, --quiet', 'print nothing per message')
     .option('-v, --verbose', 'print a line per message even when stdout is not a terminal')
