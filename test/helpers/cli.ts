@@ -61,8 +61,9 @@ export class LiveCli {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #buffer = '';
 
-  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore' } = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
+  /** `script`: another node program to run instead of bin/mmapipc.js (a test fixture). */
+  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore'; script?: string } = {}) {
+    this.child = spawn(process.execPath, [options.script ?? BIN, ...args], {
       env: cliEnv(options.env),
       cwd: options.cwd,
       stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
@@ -82,6 +83,11 @@ export class LiveCli {
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
     this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** The whole stdout so far (complete lines only). */
+  get stdout(): string {
+    return this.lines.map((line) => `${line}\n`).join('');
   }
 
   /** Resolves with the first line (already printed or yet to come) that matches. */
