@@ -250,3 +250,19 @@ export function semTryWait(sem: Buffer): boolean {
   if (errno === 11) return false;
   throw systemError('sem_trywait', errno);
 }
+
+// ---- output ----
+
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+
+/**
+ * True when `fd` is a pipe or socket whose reader has gone (poll reports POLLERR/POLLHUP with no
+ * events asked for). Lets a process that is idle, not writing, notice `| head` has exited.
+ */
+export function readerGone(fd: number): boolean {
+  const pollfd = Buffer.alloc(8);
+  pollfd.writeInt32LE(fd, 0);
+  const ready = call<number>('poll', DataType.I32, [DataType.U8Array, DataType.I32, DataType.I32], [pollfd, 1, 0]);
+  return ready > 0 && (pollfd.readInt16LE(6) & (POLLERR | POLLHUP)) !== 0;
+}

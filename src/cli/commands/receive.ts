@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError } from '../../errors.js';
+import { readerGone } from '../../sys/libc.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { parseCount, parseDuration, ringPath } from '../options.js';
@@ -29,6 +30,8 @@ const DEMO_INTERVAL_MS = 150;
 const OUTPUT_BATCH_BYTES = 64 * 1024;
 /** How long a receiver whose reader went away tries to put its messages back. */
 const RETURN_TIMEOUT_MS = 1000;
+/** How often an idle receiver checks that the reader of its stdout pipe is still there. */
+const READER_CHECK_MS = 250;
 
 export function registerReceive(program: Command, context: CliContext): void {
   const command = program.command('receive').description('take messages from the ring, waiting for them (and for the ring) as needed');
@@ -108,15 +111,29 @@ class Receiver {
     if (human && !this.#context.signal.aborted) this.#line(this.#texts.receiverDone);
   }
 
-  /** Sleeps until a message is there; false when interrupted, TimeoutError when --timeout ran out. */
+  /**
+   * Sleeps until a message is there; false when interrupted, TimeoutError when --timeout ran
+   * out. While stdout is a pipe, looks every READER_CHECK_MS whether its reader has gone (as
+   * after `| head -3`), so an idle receiver ends then instead of at its next message.
+   */
   async #wait(): Promise<boolean> {
-    const arrived = await this.#ring.waitForMessage({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
-    if (!arrived && !this.#context.signal.aborted) {
-      throw new TimeoutError(`no message arrived within ${this.#options.timeout} ms (${this.#received} received)`, {
-        subject: this.#path,
+    const { timeout } = this.#options;
+    const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
+    const out = this.#context.output.out;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        throw new TimeoutError(`no message arrived within ${timeout} ms (${this.#received} received)`, { subject: this.#path });
+      }
+      const slice = out.isTTY ? remaining : Math.min(remaining, READER_CHECK_MS);
+      const arrived = await this.#ring.waitForMessage({
+        timeoutMs: slice === Infinity ? undefined : slice,
+        signal: this.#context.signal,
       });
+      if (arrived) return true;
+      if (this.#context.signal.aborted) return false;
+      if (!out.isTTY && readerGone(out.fd)) throw new ClosedOutputError('output closed');
     }
-    return arrived;
   }
 
   /**
