@@ -5,6 +5,8 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import { writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { sleepSync } from '../sys/sleep.js';
 
 export interface Stream {
   readonly fd: number;
@@ -27,11 +29,19 @@ function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv): 0 | 1 | 2 | 3 {
   return 1;
 }
 
+/**
+ * The stream on `fd`. process.stdout/stderr are touched only for a terminal: creating them for a
+ * pipe sets O_NONBLOCK on it, which is shared with every other process writing to that pipe and
+ * would turn our blocking writes into a busy loop while the reader is slow.
+ */
 export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env): Stream {
-  const tty = fd === 1 ? process.stdout : process.stderr;
-  const isTTY = Boolean(tty.isTTY);
-  return { fd, isTTY, color: new Chalk({ level: colorLevel(isTTY, env) }), columns: (isTTY && tty.columns) || 80 };
+  const isTTY = isatty(fd);
+  const columns = isTTY ? (fd === 1 ? process.stdout : process.stderr).columns : undefined;
+  return { fd, isTTY, color: new Chalk({ level: colorLevel(isTTY, env) }), columns: columns || 80 };
 }
+
+/** Pause before retrying a write to a full non-blocking pipe (one we were handed that way). */
+const FULL_PIPE_RETRY_MS = 1;
 
 /** Thrown by write when the reader of a pipe has gone (EPIPE): the command should end quietly. */
 export class ClosedOutputError extends Error {
@@ -47,7 +57,10 @@ export function write(target: Stream, data: string | Uint8Array): void {
       offset += writeSync(target.fd, bytes, offset, bytes.length - offset);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') continue; // a non-blocking pipe is full: retry
+      if (code === 'EAGAIN') {
+        sleepSync(FULL_PIPE_RETRY_MS); // a non-blocking pipe is full: let the reader catch up
+        continue;
+      }
       if (code === 'EPIPE') throw new ClosedOutputError('output closed');
       throw error;
     }

@@ -9,7 +9,7 @@ import { MmapipcError, PeerDiedError } from '../../errors.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { parseCount, ringPath } from '../options.js';
-import { write, type Stream } from '../output.js';
+import { ClosedOutputError, write, type Stream } from '../output.js';
 import { addFileOption } from '../ring-options.js';
 
 export interface DemoOptions {
@@ -58,12 +58,46 @@ function checkRingIsEmpty(path: string): void {
   }
 }
 
-function relay(child: ChildProcess, label: string, target: Stream, source: 'stdout' | 'stderr'): Promise<void> {
+/** Relays the child's lines, labelled; calls `onClosed` once if our own output has gone (EPIPE). */
+function relay(child: ChildProcess, label: string, target: Stream, source: 'stdout' | 'stderr', onClosed: () => void): Promise<void> {
   const stream = child[source];
   if (!stream) return Promise.resolve();
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  lines.on('line', (line) => write(target, `${label} ${line}\n`));
+  lines.on('line', (line) => {
+    try {
+      write(target, `${label} ${line}\n`);
+    } catch (error) {
+      if (!(error instanceof ClosedOutputError)) throw error;
+      lines.removeAllListeners('line');
+      stream.resume(); // keep draining, so the child never blocks on a full pipe
+      onClosed();
+    }
+  });
   return new Promise((resolve) => lines.once('close', resolve));
+}
+
+/**
+ * After the demo was cut short, takes the messages its sender left in the ring, so that the next
+ * `mmapipc demo` finds it empty. Stops at the first message from anyone else and puts it back.
+ */
+function takeBackLeftovers(path: string, senderPid: number | undefined): void {
+  if (senderPid === undefined) return;
+  let ring: RingFile;
+  try {
+    ring = RingFile.open(path, { create: false, role: 'receiver' });
+  } catch {
+    return; // no ring (the sender never created it) or not ours to touch
+  }
+  try {
+    for (let message = ring.tryReceive(); message !== null; message = ring.tryReceive()) {
+      if (message.pid !== senderPid) {
+        ring.trySend(message.data);
+        break;
+      }
+    }
+  } finally {
+    ring.close();
+  }
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -86,18 +120,27 @@ export async function demo(options: DemoOptions, context: CliContext): Promise<v
   const receiver = start(['receive']);
   const sender = start(['send']);
   const children = [receiver, sender];
+  let outputClosed = false;
   const forward = () => children.forEach((child) => child.exitCode === null && child.kill('SIGTERM'));
+  const onClosed = () => {
+    outputClosed = true;
+    forward();
+  };
   context.signal.addEventListener('abort', forward);
   try {
     const relays = [
-      relay(receiver, labels.receiver, out, 'stdout'),
-      relay(receiver, labels.receiver, err, 'stderr'),
-      relay(sender, labels.sender, out, 'stdout'),
-      relay(sender, labels.sender, err, 'stderr'),
+      relay(receiver, labels.receiver, out, 'stdout', onClosed),
+      relay(receiver, labels.receiver, err, 'stderr', onClosed),
+      relay(sender, labels.sender, out, 'stdout', onClosed),
+      relay(sender, labels.sender, err, 'stderr', onClosed),
     ];
     const [receiverExit, senderExit] = await Promise.all([exitOf(receiver), exitOf(sender)]);
     await Promise.all(relays);
-    if (context.signal.aborted) return;
+    if (context.signal.aborted || outputClosed) {
+      takeBackLeftovers(path, sender.pid);
+      if (outputClosed) throw new ClosedOutputError('output closed'); // main ends quietly
+      return;
+    }
     for (const [name, exit] of [
       ['receiver', receiverExit],
       ['sender', senderExit],

@@ -151,8 +151,10 @@ class Sender {
     const limit = this.#ring.maxMessageLength;
     if (message.length <= limit) return message;
     if (this.#options.truncate) return truncateUtf8(message, limit);
-    const which = this.#demo ? '' : ` (message ${index})`;
-    throw new MessageTooLargeError(message.length, limit, `${this.#path}${which}`);
+    // The subject stays the path (errors read `mmapipc: <path>: <reason>`); the reason names the message.
+    const error = new MessageTooLargeError(message.length, limit, this.#path);
+    if (!this.#demo) error.message = error.message.replace(/^message /, `message ${index} `);
+    throw error;
   }
 
   async #send(message: Buffer, index: number): Promise<void> {
