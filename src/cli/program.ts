@@ -6,6 +6,11 @@ import { registerSend } from './commands/send.js';
 import { registerReceive } from './commands/receive.js';
 import { registerDemo } from './commands/demo.js';
 import { registerBench } from './commands/bench.js';
+import { registerStat } from './commands/stat.js';
+import { registerPeek } from './commands/peek.js';
+import { registerCreate } from './commands/create.js';
+import { registerRm } from './commands/rm.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerCounter } from './commands/counter.js';
 
 export const VERSION: string = (
@@ -43,6 +48,11 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
   registerReceive(program, context);
   registerDemo(program, context);
   registerBench(program, context);
+  registerStat(program, context);
+  registerPeek(program, context);
+  registerCreate(program, context);
+  registerRm(program, context);
+  registerCompletion(program, context);
   registerCounter(program, context);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;

@@ -1,0 +1,95 @@
+/**
+ * `mmapipc stat`: what a ring holds and who uses it, read from the file without taking part
+ * (the observer takes no participant entry and keeps no lock). --watch redraws once a second.
+ */
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MmapipcError } from '../../errors.js';
+import { RingObserver } from '../../ring-file/observe.js';
+import type { CliContext } from '../context.js';
+import { ringPath } from '../options.js';
+import { write } from '../output.js';
+import { addFileOption } from '../ring-options.js';
+import { statLines, statRecord } from './stat-view.js';
+
+export interface StatOptions {
+  file?: string;
+  json?: boolean;
+  watch?: boolean;
+}
+
+export const WATCH_INTERVAL_MS = 1000;
+/** ANSI: cursor up n lines, then clear to the end of the screen. */
+const redrawFrom = (rows: number) => (rows > 0 ? `\x1b[${rows}A\x1b[J` : '');
+const ANSI_SEQUENCE = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/** Terminal rows the lines take: a line longer than the terminal wraps onto more rows. */
+function rowsOf(lines: readonly string[], columns: number): number {
+  return lines.reduce((rows, line) => rows + Math.max(1, Math.ceil(line.replace(ANSI_SEQUENCE, '').length / columns)), 0);
+}
+
+export function registerStat(program: Command, context: CliContext): void {
+  const command = program.command('stat').description('show what a ring holds and who is using it');
+  addFileOption(command);
+  command
+    .option('--json', 'print one JSON object (one line) with the fields listed below')
+    .option('-w, --watch', `redraw every ${WATCH_INTERVAL_MS / 1000} s until interrupted (a new block or JSON line per second when piped)`);
+  command.addHelpText(
+    'after',
+    `
+Shows the format version, slots × slot size, messages waiting (with a bar: green,
+yellow when nearly full, red when full; colour only on a terminal), head and tail
+positions, totals sent and received, attached senders and receivers with pid and
+alive/dead, time since the last activity, recovery counters, and who created the ring.
+stat only reads the file: it never shows up as a participant and never blocks anyone.
+
+JSON fields (stable; see docs/stat.md):
+  file, fileBytes, formatVersion, slots, slotSize, waiting, free, full, head, tail,
+  positionLimit, sent, received, senders {alive, dead}, receivers {alive, dead},
+  participants [{pid, role, alive, attachedAt}], lastActivity, idleMs,
+  releasedSlots, redelivered, creatorPid, creatorAlive, createdAt, time
+
+Examples:
+  mmapipc stat                               the default ring, once
+  mmapipc stat --watch --file ./q.ring       redraw every second; Ctrl-C to stop
+  mmapipc stat --json | jq .waiting          the backlog, for scripts
+  mmapipc stat --json --watch > stat.jsonl   one JSON line per second
+
+Exit codes: 0 ok, 1 no such ring file, 3 not a ring file, 4 unsafe file, 130 Ctrl-C.`,
+  );
+  command.action((options: StatOptions) => stat(options, context));
+}
+
+export async function stat(options: StatOptions, context: CliContext): Promise<void> {
+  const path = ringPath(options.file, context.env);
+  const observer = RingObserver.open(path);
+  try {
+    const out = context.output.out;
+    const inPlace = Boolean(options.watch) && out.isTTY && !options.json;
+    let drawn = 0;
+    for (let first = true; ; first = false) {
+      const snapshot = observer.snapshot();
+      const record = statRecord(snapshot);
+      if (options.json) {
+        write(out, `${JSON.stringify(record)}\n`);
+      } else {
+        const lines = statLines(record, out.color);
+        if (!snapshot.linked) lines.push(out.color.red('  (the file has been removed)'));
+        const separator = !first && !inPlace ? '\n' : '';
+        write(out, `${inPlace ? redrawFrom(drawn) : separator}${lines.join('\n')}\n`);
+        drawn = rowsOf(lines, out.columns);
+      }
+      if (!snapshot.linked && options.watch) {
+        throw new MmapipcError('was removed while being watched; stopping', { subject: path });
+      }
+      if (!options.watch || context.signal.aborted) return;
+      try {
+        await sleep(WATCH_INTERVAL_MS, undefined, { signal: context.signal });
+      } catch {
+        return; // interrupted: main() exits 130 for SIGINT
+      }
+    }
+  } finally {
+    observer.close();
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Opening a ring to look at it (stat, peek) without taking part: the file is validated as
+ * openers do, mapped, and then left alone. An observer writes nothing to the ring, takes no
+ * participant entry, and keeps no lock (it takes the shared lock only while it validates, to
+ * wait out a creator), so it never shows up in `stat` nor makes `rm` think the ring is in use.
+ */
+import { RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
+import { checkHeader, type RingHeader } from '../layout/header.js';
+import { RING_HEADER_LENGTH } from '../layout/ring-layout.js';
+import { listParticipants, type Participant } from '../ring/participants.js';
+import { peekMessages, readRingState, type PeekedMessage, type RingState } from '../ring/inspect.js';
+import {
+  LOCK_NB,
+  LOCK_SH,
+  LOCK_UN,
+  O_NOFOLLOW,
+  O_RDWR,
+  closeFile,
+  fileStatus,
+  lockFile,
+  mapShared,
+  openFile,
+  unmap,
+  type Mapping,
+} from '../sys/libc.js';
+import { processLiveness, type Liveness } from '../sys/process.js';
+import { sleepSync } from '../sys/sleep.js';
+import { DEFAULT_READY_TIMEOUT_MS, checkFileSafety } from './open.js';
+
+const RETRY_MS = 5;
+
+export interface ParticipantView extends Participant {
+  readonly liveness: Liveness;
+}
+
+export interface RingSnapshot {
+  readonly path: string;
+  /** The file's size now (fstat). */
+  readonly fileBytes: number;
+  /** False once the file has been removed (its last link is gone) while it was observed. */
+  readonly linked: boolean;
+  readonly header: RingHeader;
+  readonly state: RingState;
+  readonly participants: readonly ParticipantView[];
+  readonly creatorLiveness: Liveness;
+  /** When the snapshot was taken, ms since the epoch. */
+  readonly takenAt: number;
+}
+
+/** Turns the errors of open(2) into the one-line reasons the other openers give. */
+function openForObserving(path: string): number {
+  try {
+    return openFile(path, O_RDWR | O_NOFOLLOW);
+  } catch (error) {
+    if (!(error instanceof SystemCallError)) throw error;
+    if (error.errno === 'ENOENT') {
+      throw new SystemCallError('open', error.errnoNumber, error.errno, 'no such ring file (start a sender first, or create it with mmapipc create)', path);
+    }
+    if (error.errno === 'ELOOP') {
+      throw new UnsafeFileError('is a symbolic link; refusing to follow it (it could point anywhere). Pass the real path', { subject: path, cause: error });
+    }
+    if (error.errno === 'EISDIR') {
+      throw new RingFormatError('is a directory, not a ring file; pass --file with a file path', { subject: path, cause: error });
+    }
+    throw error;
+  }
+}
+
+/** A reason to wait for a creator, or the validated header. */
+function validate(path: string, fd: number): RingHeader | string {
+  checkFileSafety(path, fileStatus(fd, path));
+  if (!lockFile(fd, LOCK_SH | LOCK_NB, path)) return 'is locked by another process that is creating or removing it';
+  try {
+    const size = fileStatus(fd, path).size;
+    if (size === 0) return 'is empty: it is not a ring file, or its creator died before initialising it; remove it';
+    const headerMapping = mapShared(fd, Math.min(size, RING_HEADER_LENGTH), path);
+    let check;
+    try {
+      check = checkHeader(headerMapping.buffer, size);
+    } finally {
+      unmap(headerMapping);
+    }
+    if (check.kind === 'invalid') throw new RingFormatError(`${check.reason}; remove it or pass --file`, { subject: path });
+    if (check.kind === 'uninitialised') {
+      return 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it';
+    }
+    return check.header;
+  } finally {
+    lockFile(fd, LOCK_UN, path);
+  }
+}
+
+/** A mapped ring to look at. Call close() when done. */
+export class RingObserver {
+  readonly path: string;
+  readonly header: RingHeader;
+  readonly #fd: number;
+  readonly #mapping: Mapping;
+  #closed = false;
+
+  /** Opens an existing ring; throws the same errors (and exit codes) as the other openers. */
+  static open(path: string, readyTimeoutMs = DEFAULT_READY_TIMEOUT_MS): RingObserver {
+    const deadline = performance.now() + readyTimeoutMs;
+    for (;;) {
+      const fd = openForObserving(path);
+      let header: RingHeader | string;
+      try {
+        header = validate(path, fd);
+        if (typeof header !== 'string') return new RingObserver(path, fd, header, mapShared(fd, header.fileLength, path));
+      } catch (error) {
+        closeFile(fd);
+        throw error;
+      }
+      closeFile(fd);
+      if (performance.now() >= deadline) throw new RingFormatError(header, { subject: path });
+      sleepSync(RETRY_MS);
+    }
+  }
+
+  private constructor(path: string, fd: number, header: RingHeader, mapping: Mapping) {
+    this.path = path;
+    this.header = header;
+    this.#fd = fd;
+    this.#mapping = mapping;
+  }
+
+  /** Everything `stat` shows, read now. Liveness costs a /proc read per participant. */
+  snapshot(): RingSnapshot {
+    this.#assertOpen();
+    const memory = this.#mapping.buffer;
+    const status = fileStatus(this.#fd, this.path);
+    this.#assertWhole(status.size);
+    return {
+      path: this.path,
+      fileBytes: status.size,
+      linked: status.nlink > 0,
+      header: this.header,
+      state: readRingState(memory, this.header),
+      participants: listParticipants(memory).map((entry) => ({ ...entry, liveness: processLiveness(entry.pid, entry.startTicks) })),
+      creatorLiveness: processLiveness(this.header.pid, this.header.startTicks),
+      takenAt: Date.now(),
+    };
+  }
+
+  /** Up to `max` waiting messages, oldest first, left in the ring. */
+  peek(max: number): PeekedMessage[] {
+    this.#assertOpen();
+    this.#assertWhole(fileStatus(this.#fd, this.path).size);
+    return peekMessages(this.#mapping.buffer, this.header, max);
+  }
+
+  /** Touching pages past the end of a truncated file would kill the process with SIGBUS. */
+  #assertWhole(size: number): void {
+    if (size < this.header.fileLength) {
+      throw new RingFormatError(`was truncated to ${size} bytes while observed (the ring needs ${this.header.fileLength})`, {
+        subject: this.path,
+      });
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('ring observer is closed');
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    unmap(this.#mapping);
+    closeFile(this.#fd);
+  }
+}

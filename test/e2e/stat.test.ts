@@ -1,0 +1,158 @@
+import { writeFileSync } from 'node:fs';
+import { FORMAT_VERSION, ringGeometry, type RingGeometry } from '../../src/layout/ring-layout.js';
+import { LiveCli, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp.js';
+
+const dir = tempDir();
+afterAll(() => dir.remove());
+
+async function ok(args: string[], input?: string): Promise<string> {
+  const result = await runCli(args, { input });
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  return result.stdout;
+}
+
+async function statJson(file: string): Promise<Record<string, any>> {
+  return JSON.parse(await ok(['stat', '--json', '--file', file]));
+}
+
+test('an empty ring: geometry, no backlog, no totals, nobody attached', async () => {
+  const file = dir.file('empty.ring');
+  const before = Date.now();
+  await ok(['create', '--file', file, '--slots', '8', '--slot-size', '32']);
+  const geometry = ringGeometry(8, 32) as RingGeometry;
+  const stat = await statJson(file);
+  expect(stat).toMatchObject({
+    file,
+    fileBytes: geometry.fileLength,
+    formatVersion: FORMAT_VERSION,
+    slots: 8,
+    slotSize: 32,
+    waiting: 0,
+    free: 8,
+    full: false,
+    head: 0,
+    tail: 0,
+    positionLimit: geometry.positionLimit,
+    sent: 0,
+    received: 0,
+    senders: { alive: 0, dead: 0 },
+    receivers: { alive: 0, dead: 0 },
+    participants: [],
+    releasedSlots: 0,
+    redelivered: 0,
+    creatorAlive: false,
+  });
+  expect(Date.parse(stat.createdAt)).toBeGreaterThanOrEqual(before);
+  expect(Date.parse(stat.createdAt)).toBeLessThanOrEqual(Date.parse(stat.time));
+  expect(Object.keys(stat).sort()).toEqual(
+    [
+      'file', 'fileBytes', 'formatVersion', 'slots', 'slotSize', 'waiting', 'free', 'full', 'head', 'tail', 'positionLimit',
+      'sent', 'received', 'senders', 'receivers', 'participants', 'lastActivity', 'idleMs', 'releasedSlots', 'redelivered',
+      'creatorPid', 'creatorAlive', 'createdAt', 'time',
+    ].sort(),
+  );
+});
+
+test('a full ring: every slot waiting, marked full, red only when colour is on', async () => {
+  const file = dir.file('full.ring');
+  await ok(['send', '--file', file, '--slots', '3', 'a', 'b', 'c']);
+  expect(await statJson(file)).toMatchObject({ waiting: 3, free: 0, full: true, head: 0, tail: 3, sent: 3, received: 0 });
+  const plain = await ok(['stat', '--file', file]);
+  expect(plain).toMatch(/waiting\s+3 of 3\s+\[#+\] 100% full/);
+  expect(plain).not.toContain('\x1b[');
+  const coloured = await runCli(['stat', '--file', file], { env: { FORCE_COLOR: '1' } });
+  expect(coloured.stdout).toContain('\x1b[31m###'); // red bar
+});
+
+test('a ring driven past the wrap of its slot index keeps counting positions and totals', async () => {
+  const file = dir.file('wrapped.ring');
+  const slots = 4;
+  // Two rounds of `slots - 1` messages through the ring, then three more left waiting.
+  const round = (n: number) => Array.from({ length: slots - 1 }, (_, i) => `r${n}m${i}`);
+  for (const messages of [round(0), round(1)]) {
+    await ok(['send', '--file', file, '--slots', String(slots), ...messages]);
+    expect(await ok(['receive', '--file', file, '--count', String(messages.length)])).toBe(messages.map((m) => `${m}\n`).join(''));
+  }
+  await ok(['send', '--file', file, 'late0', 'late1', 'late2']);
+  const stat = await statJson(file);
+  const consumed = 2 * (slots - 1);
+  expect(stat).toMatchObject({ head: consumed, tail: consumed + 3, waiting: 3, sent: consumed + 3, received: consumed, full: false });
+  expect(stat.tail).toBeGreaterThan(slots);
+  expect(stat.head % slots).toBe(consumed - slots); // the slot index wrapped; positions did not
+});
+
+test('a sender killed while attached shows as a dead sender', async () => {
+  const file = dir.file('dead-sender.ring');
+  const sender = new LiveCli(['send', '--json', '--file', file, '--slots', '2', 'one', 'two', 'three']);
+  await sender.waitForLine('"message":"two"'); // the ring is full now: it waits to send "three"
+  sender.child.kill('SIGKILL');
+  expect(await sender.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  const stat = await statJson(file);
+  expect(stat.participants).toEqual([{ pid: sender.child.pid, role: 'sender', alive: false, attachedAt: expect.any(String) }]);
+  expect(stat).toMatchObject({ senders: { alive: 0, dead: 1 }, receivers: { alive: 0, dead: 0 }, waiting: 2, full: true });
+  const human = await ok(['stat', '--file', file]);
+  expect(human).toMatch(new RegExp(`senders\\s+0 alive, 1 dead`));
+  expect(human).toMatch(new RegExp(`pid ${sender.child.pid}\\s+sender\\s+dead`));
+});
+
+test('a live receiver shows as alive, with its role', async () => {
+  const file = dir.file('live.ring');
+  await ok(['send', '--file', file, 'first']);
+  const receiver = new LiveCli(['receive', '--json', '--count', '2', '--file', file]);
+  await receiver.waitForLine('"message":"first"'); // attached, now waiting for a second message
+  try {
+    const stat = await statJson(file);
+    expect(stat.participants).toEqual([{ pid: receiver.child.pid, role: 'receiver', alive: true, attachedAt: expect.any(String) }]);
+    expect(stat).toMatchObject({ receivers: { alive: 1, dead: 0 }, senders: { alive: 0, dead: 0 }, waiting: 0, sent: 1, received: 1 });
+  } finally {
+    receiver.child.kill('SIGINT');
+  }
+  expect((await receiver.exited).code).toBe(130);
+});
+
+test('--watch prints a new JSON line per second when piped, follows changes, and ends with 130 on SIGINT', async () => {
+  const file = dir.file('watch.ring');
+  await ok(['create', '--file', file, '--slots', '4']);
+  const watch = new LiveCli(['stat', '--watch', '--json', '--file', file]);
+  await watch.waitForLine('"waiting":0');
+  await ok(['send', '--file', file, 'hello']);
+  await watch.waitForLine('"waiting":1');
+  watch.child.kill('SIGINT');
+  expect(await watch.exited).toEqual({ code: 130, signal: null });
+  expect(watch.lines.every((line) => typeof JSON.parse(line).time === 'string')).toBe(true);
+  expect(watch.stderr).toBe('');
+});
+
+test('--watch without --json prints a new block per second when piped', async () => {
+  const file = dir.file('watch-human.ring');
+  await ok(['create', '--file', file]);
+  const watch = new LiveCli(['stat', '--watch', '--file', file]);
+  await watch.waitForLine('created');
+  await ok(['send', '--file', file, 'x']);
+  await watch.waitForLine(/waiting\s+1 of/);
+  watch.child.kill('SIGINT');
+  expect((await watch.exited).code).toBe(130);
+  expect(watch.lines.filter((line) => line.startsWith(file)).length).toBeGreaterThanOrEqual(2);
+  expect(watch.lines.join('\n')).not.toContain('\x1b[');
+});
+
+test('a missing file exits 1, a foreign file exits 3, each with one line naming the path', async () => {
+  const missing = dir.file('missing.ring');
+  const absent = await runCli(['stat', '--file', missing]);
+  expect(absent.code).toBe(1);
+  expect(absent.stderr).toMatch(new RegExp(`^mmapipc: ${missing}: no such ring file .*\\n$`));
+  const foreign = dir.file('foreign.txt');
+  writeFileSync(foreign, 'not a ring, just text that is long enough to have a magic\n');
+  const bad = await runCli(['stat', '--file', foreign]);
+  expect(bad.code).toBe(3);
+  expect(bad.stderr).toMatch(new RegExp(`^mmapipc: ${foreign}: not a ring file .*\\n$`));
+});
+
+test('--help documents the JSON fields and gives examples', async () => {
+  const help = await ok(['stat', '--help']);
+  for (const field of ['fileBytes', 'waiting', 'participants', 'idleMs', 'releasedSlots', 'redelivered', 'creatorPid']) {
+    expect(help).toContain(field);
+  }
+  expect(help).toContain('Examples:');
+});
