@@ -12,6 +12,14 @@ export const TRANSPORT_NAMES: Record<Transport, string> = {
 export const MESSAGE_SIZES = [64, 1024] as const;
 export const SENDER_COUNTS = [1, 4] as const;
 
+export function sizeName(size: number): string {
+  return size >= 1024 && size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
+}
+
+export function scenarioName(transport: Transport, size: number, senders: number): string {
+  return `${TRANSPORT_NAMES[transport]} ${sizeName(size)} ${senders}->1`;
+}
+
 /** spin: both sides poll (tryReceive); sleep: both sides block in the kernel (receive()); event: the event loop waits. */
 export type LatencyMode = 'spin' | 'sleep' | 'event';
 

@@ -1,7 +1,7 @@
 /** The bench report as text for a terminal: the tables, the CLI figures, and each target with its verdict. */
 import type { ChalkInstance } from 'chalk';
-import { TRANSPORT_NAMES, type LatencyResult, type Transport } from './protocol.js';
-import { sizeName, type BenchReport } from './run.js';
+import { TRANSPORT_NAMES, sizeName, type LatencyResult, type Transport } from './protocol.js';
+import type { BenchReport } from './run.js';
 import { checkTargets, throughputOf, type TargetCheck } from './targets.js';
 
 const KIB_PER_MB = 1024;

@@ -13,6 +13,8 @@ import {
   TRANSPORTS,
   TRANSPORT_NAMES,
   latencyModes,
+  scenarioName,
+  sizeName,
   type LatencyConfig,
   type LatencyMode,
   type LatencyResult,
@@ -136,14 +138,6 @@ function runWorker<T>(config: ThroughputConfig | LatencyConfig): Promise<T> {
       reject(new Error(`worker ended with ${signal ?? `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
     });
   });
-}
-
-export function scenarioName(transport: Transport, size: number, senders: number): string {
-  return `${TRANSPORT_NAMES[transport]} ${sizeName(size)} ${senders}->1`;
-}
-
-export function sizeName(size: number): string {
-  return size >= 1024 && size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {

@@ -1,7 +1,8 @@
 /** The bench chart as hand-written SVG: throughput bars per transport and size, latency percentiles. Log scales. */
-import { TRANSPORT_NAMES, type Transport } from './protocol.js';
+import { MESSAGE_SIZES, SENDER_COUNTS, TRANSPORT_NAMES, sizeName, type Transport } from './protocol.js';
 import { rate } from './report.js';
-import { MESSAGE_SIZES, SENDER_COUNTS, sizeName, type BenchReport } from './run.js';
+import type { BenchReport } from './run.js';
+import { TARGETS } from './targets.js';
 
 const WIDTH = 960;
 const PANEL_HEIGHT = 300;
@@ -9,14 +10,15 @@ const MARGIN = { left: 70, right: 20, top: 50, bottom: 70 };
 const TRANSPORT_COLORS: Record<Transport, string> = { mmapipc: '#1f77b4', ipc: '#d62728', socket: '#2ca02c', fifo: '#ff7f0e' };
 const SHORT_NAMES: Record<Transport, string> = { mmapipc: 'mmapipc', ipc: 'IPC', socket: 'socket', fifo: 'pipe' };
 const PERCENTILE_COLORS = ['#1f77b4', '#ff7f0e', '#d62728'];
-const FONT = 'font-family="sans-serif" font-size="11"';
+const FONT = 'font-family="sans-serif"';
+const FONT_SIZE = 11;
 
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function text(x: number, y: number, content: string, extra = ''): string {
-  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} ${extra}>${escape(content)}</text>`;
+function text(x: number, y: number, content: string, extra = '', size = FONT_SIZE): string {
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} font-size="${size}" ${extra}>${escape(content)}</text>`;
 }
 
 interface Bar {
@@ -30,17 +32,31 @@ interface Group {
   readonly bars: readonly Bar[];
 }
 
+/** A dashed line across a panel at a target value. */
+interface Reference {
+  readonly value: number;
+  readonly label: string;
+}
+
 /** One panel of grouped bars on a log10 axis, its top edge at `top`. */
-function panel(top: number, title: string, unit: string, groups: readonly Group[], format: (value: number) => string): string {
-  const values = groups.flatMap((group) => group.bars.map((bar) => bar.value)).filter((value) => value > 0 && Number.isFinite(value));
-  if (values.length === 0) return text(MARGIN.left, top + 20, `${title}: no data`);
+function panel(
+  top: number,
+  title: string,
+  unit: string,
+  groups: readonly Group[],
+  format: (value: number) => string,
+  references: readonly Reference[] = [],
+): string {
+  const bars = groups.flatMap((group) => group.bars.map((bar) => bar.value)).filter((value) => value > 0 && Number.isFinite(value));
+  if (bars.length === 0) return text(MARGIN.left, top + 20, `${title}: no data`);
+  const values = [...bars, ...references.map((reference) => reference.value)];
   const low = Math.floor(Math.log10(Math.min(...values)));
   const high = Math.max(low + 1, Math.ceil(Math.log10(Math.max(...values))));
   const plotTop = top + MARGIN.top;
   const plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const y = (value: number) => plotTop + plotHeight - ((Math.log10(value) - low) / (high - low)) * plotHeight;
-  const parts = [text(MARGIN.left, top + 22, title, 'font-size="14" font-weight="bold"')];
+  const parts = [text(MARGIN.left, top + 22, title, 'font-weight="bold"', 14)];
   for (let power = low; power <= high; power++) {
     const gy = y(10 ** power);
     parts.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${gy.toFixed(1)}" y2="${gy.toFixed(1)}" stroke="#ddd"/>`);
@@ -58,13 +74,19 @@ function panel(top: number, title: string, unit: string, groups: readonly Group[
       parts.push(
         `<rect x="${x.toFixed(1)}" y="${barTop.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(plotTop + plotHeight - barTop).toFixed(1)}" fill="${bar.color}"><title>${escape(`${group.name}, ${bar.label}: ${format(bar.value)}`)}</title></rect>`,
       );
-      parts.push(text(x + barWidth / 2 - 1, barTop - 3, format(bar.value), 'text-anchor="middle" font-size="9"'));
+      parts.push(text(x + barWidth / 2 - 1, barTop - 3, format(bar.value), 'text-anchor="middle"', 9));
     });
     const [first, second] = group.name.split('\n');
     const labelX = MARGIN.left + (g + 0.5) * groupWidth;
     parts.push(text(labelX, plotTop + plotHeight + 16, first!, 'text-anchor="middle"'));
     if (second) parts.push(text(labelX, plotTop + plotHeight + 30, second, 'text-anchor="middle"'));
   });
+  // Targets last, so they sit on top of the bars; the white halo keeps the label readable.
+  for (const reference of references) {
+    const ry = y(reference.value).toFixed(1);
+    parts.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${ry}" y2="${ry}" stroke="#555" stroke-dasharray="6 4"/>`);
+    parts.push(text(WIDTH - MARGIN.right, Number(ry) - 4, reference.label, 'text-anchor="end" fill="#333" stroke="white" stroke-width="3" paint-order="stroke"', 10));
+  }
   return parts.join('\n');
 }
 
@@ -99,9 +121,15 @@ export function chartSvg(report: BenchReport): string {
   const subtitle = `${machine.cores} cores, ${machine.cpu}, Node ${machine.node}${report.quick ? ' (quick run)' : ''}`;
   const body = [
     `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
-    panel(0, 'Throughput: messages per second (log scale)', 'messages/s', throughputGroups, rate),
+    panel(0, 'Throughput: messages per second (log scale)', 'messages/s', throughputGroups, rate, [
+      { value: TARGETS.oneToOneRate, label: `target 64 B 1->1: ${rate(TARGETS.oneToOneRate)}` },
+      { value: TARGETS.fourToOneRate, label: `target 64 B 4->1: ${rate(TARGETS.fourToOneRate)}` },
+    ]),
     legend(PANEL_HEIGHT - 30, transports.map((t) => [TRANSPORT_NAMES[t], TRANSPORT_COLORS[t]] as const)),
-    panel(PANEL_HEIGHT, 'Ping-pong round trip in µs (log scale)', 'µs', latencyGroups, (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1))),
+    panel(PANEL_HEIGHT, 'Ping-pong round trip in µs (log scale)', 'µs', latencyGroups, (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)), [
+      { value: TARGETS.spinP50Us, label: `target p50, spinning: ${TARGETS.spinP50Us} µs` },
+      { value: TARGETS.sleepP50Us, label: `target p50, receiver sleeping: ${TARGETS.sleepP50Us} µs` },
+    ]),
     legend(PANEL_HEIGHT * 2 - 30, [
       ['p50', PERCENTILE_COLORS[0]!],
       ['p99', PERCENTILE_COLORS[1]!],
