@@ -102,8 +102,8 @@ export class Ring {
   /** Positions of messages taken over from dead receivers, delivered before anything else. */
   readonly #rescued: number[] = [];
   #claimedPosition = 0;
-  #receivedPosition = 0;
-  #receivedReleased = false;
+  /** First position of the run #claimReceiveRun claimed last. */
+  #runStart = 0;
   /** Called after a commit or a release when the other side has sleepers (set by the opener). */
   wake: Wake = () => {};
 
@@ -225,12 +225,69 @@ export class Ring {
     }
   }
 
-  /** Sends as many of `messages` (from `start`) as fit now; returns how many were sent. */
+  /**
+   * Claims up to `max` consecutive free slots with one compare-and-swap of the tail. Returns
+   * how many (0 when full); the first position is #claimedPosition.
+   */
+  #claimSendRun(max: number): number {
+    const words = this.#words;
+    const positions = this.positions;
+    let position = Atomics.load(words, TAIL);
+    for (;;) {
+      let count = 0;
+      let d = 0;
+      let sequence = 0;
+      for (let p = position; count < max; p = positions.next(p), count++) {
+        sequence = Atomics.load(words, (this.#slotOf(p) >> 2) + SEQUENCE_WORD);
+        d = positions.distance(sequence, p);
+        if (d !== 0) break;
+      }
+      if (count === 0) {
+        if (d < 0) return 0;
+        const tail = Atomics.load(words, TAIL);
+        if (tail === position) throw this.#corruptSequence(position, sequence);
+        position = tail;
+        continue;
+      }
+      const end = positions.add(position, count);
+      const seen = Atomics.compareExchange(words, TAIL, position, end);
+      if (seen === position) {
+        if (end < position) Atomics.add(words, TAIL_LAPS, 1);
+        this.#claimedPosition = position;
+        return count;
+      }
+      position = seen;
+    }
+  }
+
+  /**
+   * Sends as many of `messages` (from `start`) as fit now, claiming a run of slots at a time;
+   * returns how many were sent. Every message is checked against the slot size first, so an
+   * oversize one throws MessageTooLargeError before anything is sent.
+   */
   trySendBatch(messages: ReadonlyArray<Buffer | Uint8Array | string>, start = 0): number {
+    const encoded = messages.slice(start).map((message) => (typeof message === 'string' ? Buffer.from(message) : message));
+    for (const message of encoded) {
+      if (message.length > this.#slotSize) throw new MessageTooLargeError(message.length, this.#slotSize);
+    }
     let sent = 0;
-    for (let i = start; i < messages.length; i++) {
-      if (!this.trySend(messages[i]!)) break;
-      sent++;
+    while (sent < encoded.length) {
+      const count = this.#claimSendRun(encoded.length - sent);
+      if (count === 0) break;
+      const first = this.#claimedPosition;
+      let committed = 0;
+      for (let i = 0; i < count; i++) {
+        const position = this.positions.add(first, i);
+        const slot = this.#slotOf(position);
+        const message = encoded[sent + i]!;
+        this.#fill(slot, position, message.length);
+        this.memory.set(message, slot + SLOT_HEADER_LENGTH);
+        // Recovery gave this claim up after a stall: send the message again on its own.
+        if (this.#commit(slot, position) || this.trySend(message)) committed++;
+        else return sent + committed;
+      }
+      sent += count;
+      this.#claimedPosition = this.positions.add(first, count - 1); // for lastSentSequence
     }
     return sent;
   }
@@ -243,107 +300,136 @@ export class Ring {
   // ---- receiving ----
 
   /**
-   * Claims the oldest committed message: returns the slot's byte offset (and sets
-   * #receivedPosition), or -1 when there is none. The caller reads it, then calls #release.
+   * Claims up to `max` consecutive committed messages from the head with one compare-and-swap
+   * and marks them ours (for recovery, should we die holding them). Returns how many (0 when
+   * none); the first position is #runStart. Messages taken over from dead receivers come
+   * first, one at a time. Every claimed slot must later be freed with #release.
    */
-  #claimReceive(): number {
-    if (this.#rescued.length > 0) return this.#claimRescued();
+  #claimReceiveRun(max: number): number {
+    if (this.#rescued.length > 0 && this.#claimRescued()) return 1;
     const words = this.#words;
     const positions = this.positions;
     let position = Atomics.load(words, HEAD);
     for (;;) {
-      const slot = this.#slotOf(position);
-      const sequence = Atomics.load(words, (slot >> 2) + SEQUENCE_WORD);
-      const next = positions.next(position);
-      const d = positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, next);
-      if (d === 0) {
-        const seen = Atomics.compareExchange(words, HEAD, position, next);
-        if (seen === position) {
-          if (next === 0) Atomics.add(words, HEAD_LAPS, 1);
-          // Mark the claim as ours, for recovery should we die before releasing it.
-          words[(slot >> 2) + OWNER_POSITION_WORD] = position;
-          Atomics.store(words, (slot >> 2) + OWNER_WORD, OWNER_RECEIVER_BIT | this.#owner);
-          this.#receivedPosition = position;
-          this.#receivedReleased = (sequence & SEQUENCE_RELEASED_BIT) !== 0;
-          return slot;
-        }
-        position = seen;
-      } else if (d < 0) {
-        return -1; // empty, or the next message is still being written
-      } else {
+      let count = 0;
+      let d = 0;
+      let sequence = 0;
+      for (let p = position; count < max; p = positions.next(p), count++) {
+        sequence = Atomics.load(words, (this.#slotOf(p) >> 2) + SEQUENCE_WORD);
+        d = positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, positions.next(p));
+        if (d !== 0) break;
+      }
+      if (count === 0) {
+        if (d < 0) return 0; // empty, or the next message is still being written
+        // Another receiver took it, so the head has moved; if not, no sender wrote that word.
         const head = Atomics.load(words, HEAD);
         if (head === position) throw this.#corruptSequence(position, sequence);
         position = head;
+        continue;
       }
+      const end = positions.add(position, count);
+      const seen = Atomics.compareExchange(words, HEAD, position, end);
+      if (seen === position) {
+        if (end < position) Atomics.add(words, HEAD_LAPS, 1);
+        for (let i = 0, p = position; i < count; i++, p = positions.next(p)) {
+          const base = this.#slotOf(p) >> 2;
+          words[base + OWNER_POSITION_WORD] = p;
+          Atomics.store(words, base + OWNER_WORD, OWNER_RECEIVER_BIT | this.#owner);
+        }
+        this.#runStart = position;
+        return count;
+      }
+      position = seen;
     }
   }
 
-  /** Next message taken over from a dead receiver, if it is still ours. */
-  #claimRescued(): number {
+  /** Takes the next message handed over from a dead receiver, if it is still ours. */
+  #claimRescued(): boolean {
     const words = this.#words;
     while (this.#rescued.length > 0) {
       const position = this.#rescued.shift()!;
-      const slot = this.#slotOf(position);
-      const sequence = Atomics.load(words, (slot >> 2) + SEQUENCE_WORD);
-      const owner = Atomics.load(words, (slot >> 2) + OWNER_WORD);
+      const base = this.#slotOf(position) >> 2;
+      const sequence = Atomics.load(words, base + SEQUENCE_WORD);
+      const owner = Atomics.load(words, base + OWNER_WORD);
       if ((sequence & ~SEQUENCE_RELEASED_BIT) !== this.positions.next(position)) continue;
       if (owner !== (OWNER_RECEIVER_BIT | this.#owner)) continue;
-      this.#receivedPosition = position;
-      this.#receivedReleased = (sequence & SEQUENCE_RELEASED_BIT) !== 0;
-      return slot;
+      this.#runStart = position;
+      return true;
     }
-    return this.#claimReceive();
+    return false;
   }
 
   /** Frees the slot of a consumed message for the sender one lap ahead. */
-  #release(slot: number, position: number): void {
+  #release(position: number): void {
     const words = this.#words;
-    Atomics.store(words, (slot >> 2) + SEQUENCE_WORD, this.positions.add(position, this.#slotCount));
+    Atomics.store(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD, this.positions.add(position, this.#slotCount));
     if (Atomics.load(words, SENDERS_WAITING) !== 0 && Atomics.exchange(words, SENDERS_WAITING, 0) !== 0) {
       this.wake('senders');
     }
   }
 
-  /** Length of the message in a claimed slot; a value no sender could write is corruption. */
-  #lengthOf(slot: number, position: number): number {
+  /** True when recovery gave this slot's claim up: there is no message to deliver. */
+  #isReleased(slot: number): boolean {
+    return (Atomics.load(this.#words, (slot >> 2) + SEQUENCE_WORD) & SEQUENCE_RELEASED_BIT) !== 0;
+  }
+
+  /** The message length in a claimed slot, or -1 for a value no sender could have written. */
+  #lengthAt(slot: number): number {
     const length = this.#words[(slot >> 2) + LENGTH_WORD]!;
-    if (length < 0 || length > this.#slotSize) {
-      this.#release(slot, position);
-      throw new RingFormatError(
-        `corrupt slot at position ${position}: length ${length} exceeds the ${this.#slotSize}-byte slot; the message was skipped`,
-      );
-    }
-    return length;
+    return length < 0 || length > this.#slotSize ? -1 : length;
+  }
+
+  #corruptLength(slot: number, position: number): RingFormatError {
+    return new RingFormatError(
+      `corrupt slot at position ${position}: length ${this.#words[(slot >> 2) + LENGTH_WORD]} exceeds the ${this.#slotSize}-byte slot; the message was skipped`,
+    );
   }
 
   /**
-   * Claims the next deliverable message, skipping slots that recovery released. Returns the
-   * slot's byte offset, or -1 when there is none.
+   * Claims the next deliverable message (skipping released claims; a corrupt one is freed and
+   * reported). Returns its slot offset, its position in #runStart, or -1 when there is none.
    */
-  #claimDeliverable(): number {
+  #takeOne(): number {
     for (;;) {
-      const slot = this.#claimReceive();
-      if (slot < 0 || !this.#receivedReleased) return slot;
-      this.#release(slot, this.#receivedPosition);
+      if (this.#claimReceiveRun(1) === 0) return -1;
+      const position = this.#runStart;
+      const slot = this.#slotOf(position);
+      if (this.#isReleased(slot)) {
+        this.#release(position);
+        continue;
+      }
+      if (this.#lengthAt(slot) < 0) {
+        const error = this.#corruptLength(slot, position);
+        this.#release(position);
+        throw error;
+      }
+      return slot;
     }
+  }
+
+  #pidAt(slot: number): number {
+    return this.#words[(slot >> 2) + PID_WORD]! >>> 0;
+  }
+
+  #sentAtOf(slot: number): number {
+    return this.#doubles[(slot + SLOT_SENT_AT) >> 3]!;
+  }
+
+  #copyOut(slot: number, position: number): Message {
+    const length = this.#lengthAt(slot);
+    const start = slot + SLOT_HEADER_LENGTH;
+    const data = Buffer.allocUnsafe(length);
+    this.memory.copy(data, 0, start, start + length);
+    return { data, sequence: this.#sequenceOf(position, HEAD_LAPS, HEAD), pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot) };
   }
 
   /** Takes the oldest message, or returns null when there is none. */
   tryReceive(): Message | null {
-    const slot = this.#claimDeliverable();
+    const slot = this.#takeOne();
     if (slot < 0) return null;
-    const position = this.#receivedPosition;
-    const length = this.#lengthOf(slot, position);
-    const start = slot + SLOT_HEADER_LENGTH;
-    const data = Buffer.allocUnsafe(length);
-    this.memory.copy(data, 0, start, start + length);
-    const message: Message = {
-      data,
-      sequence: this.#sequenceOf(position, HEAD_LAPS, HEAD),
-      pid: this.#words[(slot >> 2) + PID_WORD]! >>> 0,
-      sentAt: this.#doubles[(slot + SLOT_SENT_AT) >> 3]!,
-    };
-    this.#release(slot, position);
+    const position = this.#runStart;
+    const message = this.#copyOut(slot, position);
+    this.#release(position);
     return message;
   }
 
@@ -359,15 +445,16 @@ export class Ring {
         `target has ${target.length - offset} bytes from offset ${offset}; messages in this ring take up to ${this.#slotSize}`,
       );
     }
-    const slot = this.#claimDeliverable();
+    const slot = this.#takeOne();
     if (slot < 0) return -1;
-    const position = this.#receivedPosition;
-    const length = this.#lengthOf(slot, position);
+    const position = this.#runStart;
+    const length = this.#lengthAt(slot);
     const start = slot + SLOT_HEADER_LENGTH;
-    target.set(this.memory.subarray(start, start + length), offset);
-    this.lastPid = this.#words[(slot >> 2) + PID_WORD]! >>> 0;
-    this.lastSentAt = this.#doubles[(slot + SLOT_SENT_AT) >> 3]!;
-    this.#release(slot, position);
+    for (let i = 0; i < length; i++) target[offset + i] = this.memory[start + i]!;
+    this.lastPid = this.#pidAt(slot);
+    this.lastSentAt = this.#sentAtOf(slot);
+    this.#lastReceived = position;
+    this.#release(position);
     return length;
   }
 
@@ -375,10 +462,11 @@ export class Ring {
   lastPid = 0;
   /** Stamp (ms since the epoch, 0 if none) of the message tryReceiveInto returned last. */
   lastSentAt = 0;
+  #lastReceived = 0;
 
-  /** Sequence number of the message this ring object received last. */
+  /** Sequence number of the message tryReceiveInto returned last. */
   get lastReceivedSequence(): number {
-    return this.#sequenceOf(this.#receivedPosition, HEAD_LAPS, HEAD);
+    return this.#sequenceOf(this.#lastReceived, HEAD_LAPS, HEAD);
   }
 
   /**
@@ -387,20 +475,19 @@ export class Ring {
    * leaves the message for recovery. The view must not be kept. Returns false when empty.
    */
   tryReceiveWith(handler: MessageHandler): boolean {
-    const slot = this.#claimDeliverable();
+    const slot = this.#takeOne();
     if (slot < 0) return false;
-    const position = this.#receivedPosition;
-    const length = this.#lengthOf(slot, position); // frees the slot itself if it throws
+    const position = this.#runStart;
     const start = slot + SLOT_HEADER_LENGTH;
     try {
       handler(
-        this.memory.subarray(start, start + length),
+        this.memory.subarray(start, start + this.#lengthAt(slot)),
         this.#sequenceOf(position, HEAD_LAPS, HEAD),
-        this.#words[(slot >> 2) + PID_WORD]! >>> 0,
-        this.#doubles[(slot + SLOT_SENT_AT) >> 3]!,
+        this.#pidAt(slot),
+        this.#sentAtOf(slot),
       );
     } finally {
-      this.#release(slot, position);
+      this.#release(position);
     }
     return true;
   }
@@ -409,42 +496,110 @@ export class Ring {
    * Claims up to `max` messages, hands each to `handler` as a view inside its slot, then calls
    * `done` (if given) while all are still held, and only then frees the slots: a receiver that
    * writes the messages out in `done` and dies before it returns leaves them for recovery.
-   * Returns how many messages were handled.
+   * If `handler` or `done` throws, no slot is freed: the messages stay claimed by this ring
+   * object and come first next time (or, if this process dies, go to another receiver).
+   * Returns how many messages were handed to `handler`.
    */
   tryReceiveBatchWith(max: number, handler: MessageHandler, done?: () => void): number {
     const held: number[] = [];
+    while (held.length < max) {
+      const count = this.#claimReceiveRun(max - held.length);
+      if (count === 0) break;
+      for (let i = 0; i < count; i++) held.push(this.positions.add(this.#runStart, i));
+    }
+    let handled = 0;
+    let finished = false;
+    let corrupt: RingFormatError | undefined;
     try {
-      while (held.length < max * 2) {
-        const slot = this.#claimDeliverable();
-        if (slot < 0) break;
-        const position = this.#receivedPosition;
-        const length = this.#lengthOf(slot, position);
-        held.push(slot, position);
+      for (const position of held) {
+        const slot = this.#slotOf(position);
+        if (this.#isReleased(slot)) continue;
+        const length = this.#lengthAt(slot);
+        if (length < 0) {
+          corrupt ??= this.#corruptLength(slot, position);
+          continue;
+        }
         const start = slot + SLOT_HEADER_LENGTH;
         handler(
           this.memory.subarray(start, start + length),
           this.#sequenceOf(position, HEAD_LAPS, HEAD),
-          this.#words[(slot >> 2) + PID_WORD]! >>> 0,
-          this.#doubles[(slot + SLOT_SENT_AT) >> 3]!,
+          this.#pidAt(slot),
+          this.#sentAtOf(slot),
         );
+        handled++;
       }
-      if (held.length > 0) done?.();
+      if (handled > 0) done?.();
+      finished = true;
     } finally {
-      for (let i = 0; i < held.length; i += 2) this.#release(held[i]!, held[i + 1]!);
+      if (finished) for (const position of held) this.#release(position);
+      else this.#rescued.push(...held);
     }
-    return held.length / 2;
+    if (corrupt) throw corrupt;
+    return handled;
   }
 
-  /** Receives up to `max` messages now; returns them (possibly none). */
+  /**
+   * Hands up to `max` waiting messages to `handler` as (buffer, offset, length) within the
+   * mapping — no copy, no allocation — freeing each slot when `handler` returns (Agrona's read
+   * loop). If `handler` throws, its message and the rest of the run stay claimed by this ring
+   * object and come first next time. Returns how many messages were handled.
+   */
+  drain(handler: (buffer: Buffer, offset: number, length: number) => void, max = Infinity): number {
+    let handled = 0;
+    while (handled < max) {
+      const count = this.#claimReceiveRun(Math.min(max - handled, this.#slotCount));
+      if (count === 0) break;
+      const first = this.#runStart;
+      let next = 0; // claimed positions from `first + next` on are not freed yet
+      try {
+        for (; next < count; ) {
+          const position = this.positions.add(first, next);
+          const slot = this.#slotOf(position);
+          const length = this.#isReleased(slot) ? -2 : this.#lengthAt(slot);
+          if (length === -1) {
+            const error = this.#corruptLength(slot, position);
+            this.#release(position);
+            next++;
+            throw error;
+          }
+          if (length >= 0) handler(this.memory, slot + SLOT_HEADER_LENGTH, length);
+          this.#release(position);
+          next++;
+          if (length >= 0) handled++;
+        }
+      } finally {
+        // The handler threw: what it had not finished stays ours, to hand out next time.
+        for (let j = next; j < count; j++) this.#rescued.push(this.positions.add(first, j));
+      }
+    }
+    return handled;
+  }
+
+  /**
+   * Receives up to `max` messages now (copies); returns them, possibly none. A corrupt slot is
+   * skipped; it is reported (RingFormatError) only when nothing else was received.
+   */
   tryReceiveBatch(max: number): Message[] {
     const batch: Message[] = [];
+    let corrupt: RingFormatError | undefined;
     while (batch.length < max) {
-      const message = this.tryReceive();
-      if (message === null) break;
-      batch.push(message);
+      const count = this.#claimReceiveRun(max - batch.length);
+      if (count === 0) break;
+      const first = this.#runStart;
+      for (let i = 0; i < count; i++) {
+        const position = this.positions.add(first, i);
+        const slot = this.#slotOf(position);
+        if (!this.#isReleased(slot)) {
+          if (this.#lengthAt(slot) < 0) corrupt ??= this.#corruptLength(slot, position);
+          else batch.push(this.#copyOut(slot, position));
+        }
+        this.#release(position);
+      }
     }
+    if (corrupt && batch.length === 0) throw corrupt;
     return batch;
   }
+
 
   /**
    * Count of positions since creation: laps * L + position. Exact except within the instant

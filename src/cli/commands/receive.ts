@@ -12,7 +12,8 @@ import type { CliContext } from '../context.js';
 import { parseCount, parseDuration, ringPath } from '../options.js';
 import { ClosedOutputError, write } from '../output.js';
 import { addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
-import { ENGLISH, type Texts } from '../texts.js';
+import { addLangOption } from '../lang-option.js';
+import { textsFor, type Lang, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
 
 export interface ReceiveOptions extends RingCliOptions {
@@ -22,14 +23,13 @@ export interface ReceiveOptions extends RingCliOptions {
   json?: boolean;
   null?: boolean;
   demo?: boolean;
+  lang?: Lang;
 }
 
 const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;
 /** Raw output is gathered into writes of about this size. */
 const OUTPUT_BATCH_BYTES = 64 * 1024;
-/** How long a receiver whose reader went away tries to put its messages back. */
-const RETURN_TIMEOUT_MS = 1000;
 /** How often an idle receiver checks that the reader of its stdout pipe is still there. */
 const READER_CHECK_MS = 250;
 
@@ -44,6 +44,7 @@ export function registerReceive(program: Command, context: CliContext): void {
     .option('-0, --null', 'end each message with a NUL byte instead of a newline')
     .option('--demo', "the tutorial's receiver: human lines, 150 ms between messages");
   addTimeoutOption(command, 'waiting for the ring or for a message');
+  addLangOption(command);
   command.addHelpText(
     'after',
     `
@@ -66,7 +67,7 @@ export async function receive(options: ReceiveOptions, context: CliContext): Pro
   }
   const ring = openFromOptions(options, context, 'receiver', false);
   try {
-    await new Receiver(ring, options, context, ENGLISH, demo, path).run();
+    await new Receiver(ring, options, context, textsFor(options.lang), demo, path).run();
   } finally {
     ring.close();
   }
@@ -138,17 +139,14 @@ class Receiver {
 
   /**
    * Takes up to `max` waiting messages and writes them out while their slots are still held:
-   * the slots are freed only after the write, so a receiver killed mid-write leaves them for
-   * the next receiver (at least once). If the reader has gone (EPIPE), they go back into the ring.
+   * the slots are freed only after the write, so a receiver killed mid-write — or whose reader
+   * has gone (EPIPE) — leaves them claimed, and the next receiver delivers them (at least once).
    */
   #take(max: number, human: boolean): number {
     const out = this.#context.output.out;
-    const views: Buffer[] = [];
     const pieces: Array<Buffer | string> = [];
     const terminator = Buffer.from(this.#options.null ? '\0' : '\n');
-    let returned: Buffer[] | undefined;
     const format = (view: Buffer, sequence: number, pid: number, sentAt: number) => {
-      views.push(view);
       if (this.#options.json) {
         pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt))}\n`);
       } else if (human) {
@@ -158,23 +156,9 @@ class Receiver {
         pieces.push(view, terminator);
       }
     };
-    const flush = () => {
-      try {
-        write(out, joinPieces(pieces));
-      } catch (error) {
-        if (error instanceof ClosedOutputError) returned = views.map((view) => Buffer.from(view));
-        throw error;
-      }
-    };
-    try {
-      const taken = this.#ring.ring.tryReceiveBatchWith(max, format, flush);
-      if (taken > 0) this.#ring.ring.touch();
-      return taken;
-    } catch (error) {
-      // The reader went away: hand what we took back to the ring rather than lose it.
-      for (const message of returned ?? []) this.#ring.send(message, { timeoutMs: RETURN_TIMEOUT_MS });
-      throw error;
-    }
+    const taken = this.#ring.ring.tryReceiveBatchWith(max, format, () => write(out, joinPieces(pieces)));
+    if (taken > 0) this.#ring.ring.touch();
+    return taken;
   }
 
   #line(text: string): void {
