@@ -30,17 +30,19 @@ function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv): 0 | 1 | 2 | 3 {
 }
 
 /**
- * The stream on `fd`. process.stdout/stderr are touched only for a terminal: creating them for a
- * pipe sets O_NONBLOCK on it, which is shared with every other process writing to that pipe and
- * would turn our blocking writes into a busy loop while the reader is slow.
+ * The stream on `fd`. Our writes are synchronous, so a pipe or socket must stay blocking: a full
+ * pipe then puts us to sleep in the kernel until the reader catches up. Node makes it
+ * non-blocking as soon as process.stdout/stderr exists (importing node:process, as chalk does,
+ * creates both), and O_NONBLOCK is shared with every other process writing to that pipe: put it back.
  */
 export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env): Stream {
   const isTTY = isatty(fd);
-  const columns = isTTY ? (fd === 1 ? process.stdout : process.stderr).columns : undefined;
-  return { fd, isTTY, color: new Chalk({ level: colorLevel(isTTY, env) }), columns: columns || 80 };
+  const stdio = fd === 1 ? process.stdout : process.stderr;
+  if (!isTTY) (stdio as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle?.setBlocking?.(true);
+  return { fd, isTTY, color: new Chalk({ level: colorLevel(isTTY, env) }), columns: (isTTY && stdio.columns) || 80 };
 }
 
-/** Pause before retrying a write to a full non-blocking pipe (one we were handed that way). */
+/** Pause before retrying a write to a full pipe that is still non-blocking (should setBlocking fail). */
 const FULL_PIPE_RETRY_MS = 1;
 
 /** Thrown by write when the reader of a pipe has gone (EPIPE): the command should end quietly. */
