@@ -20,6 +20,8 @@ interface Child {
 export interface SpawnSettings {
   readonly binPath: string;
   readonly env: NodeJS.ProcessEnv;
+  /** Extra arguments after `counter --child <index>`. */
+  readonly args?: readonly string[];
   readonly memoryFd: number;
   /** Pid recorded as holding the semaphore, read when a child dies. */
   readonly holder: () => number;
@@ -39,8 +41,8 @@ export class Children {
   }
 
   start(index: number): ChildProcess {
-    const { binPath, env, memoryFd } = this.#settings;
-    const child = spawn(process.execPath, [binPath, 'counter', '--child', String(index)], {
+    const { binPath, env, args = [], memoryFd } = this.#settings;
+    const child = spawn(process.execPath, [binPath, 'counter', '--child', String(index), ...args], {
       env,
       stdio: ['pipe', 'inherit', 'inherit', memoryFd],
     });

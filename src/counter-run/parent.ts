@@ -36,6 +36,8 @@ export interface ParentSettings {
   readonly signal: AbortSignal;
   /** Undefined: print nothing while running (--json); children are told through the region. */
   readonly reporter?: CounterReporter;
+  /** Extra arguments for each child's command line (--lang). */
+  readonly childArgs?: readonly string[];
 }
 
 export interface ProcessResult {
@@ -78,7 +80,7 @@ export async function runCounter(plan: CounterPlan, settings: ParentSettings): P
   });
   semInit(sem, 1);
   const pid = getpid();
-  const children = new Children({ binPath: settings.binPath, env: settings.env, memoryFd: memory.fd, holder: () => counter.holder });
+  const children = new Children({ binPath: settings.binPath, env: settings.env, args: settings.childArgs, memoryFd: memory.fd, holder: () => counter.holder });
   const { signal, reporter } = settings;
   try {
     counter.register(0, pid);

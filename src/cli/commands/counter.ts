@@ -10,10 +10,12 @@ import { MAX_CHILDREN, MAX_COUNTER_VALUE } from '../../counter/counter-layout.js
 import { expectedTotal } from '../../counter/counter.js';
 import { runChild } from '../../counter-run/child.js';
 import { runCounter, type CounterPlan, type CounterResult } from '../../counter-run/parent.js';
-import { testHoldMs, type CounterReporter, type CounterRole } from '../../counter-run/reporter.js';
+import { testHoldMs, type CounterReporter } from '../../counter-run/reporter.js';
 import type { CliContext } from '../context.js';
 import { parseCount, parseDuration } from '../options.js';
 import { write, type Output } from '../output.js';
+import { addLangOption } from '../lang-option.js';
+import { textsFor, type CounterTexts, type Lang } from '../texts.js';
 
 export interface CounterOptions {
   children: number;
@@ -27,6 +29,7 @@ export interface CounterOptions {
   lock: boolean;
   json?: boolean;
   child?: number;
+  lang?: Lang;
 }
 
 /** The tutorial's run: the child adds 1 ten times 50 ms apart, the parent 2 fifteen times 70 ms apart. */
@@ -41,34 +44,13 @@ export const COUNTER_DEFAULTS = {
   window: 20,
 } as const;
 
-const TEXTS = {
-  title: (children: number, lock: boolean) =>
-    `anonymous shared memory counter: parent and ${children} ${children === 1 ? 'child' : 'children'}, ${lock ? 'semaphore in a memfd' : 'NO semaphore'}`,
-  rule: '===================================',
-  started: (role: CounterRole, pid: number) => `${role}: PID ${pid} started`,
-  step: (role: CounterRole, before: number, after: number) => `${role}: counter ${before} -> ${after}`,
-  done: (role: CounterRole, pid: number) => `${role}: PID ${pid} done`,
-  holding: (role: CounterRole, pid: number, ms: number) => `${role}: PID ${pid} holding the semaphore for ${ms} ms (test hook)`,
-  finalTitle: '=== final result ===',
-  final: (value: number) => `final counter value: ${value}`,
-  /** With steps of 1 the missing amount is the number of lost updates; otherwise it is an amount. */
-  comparison: (expected: number, got: number, unitSteps: boolean) =>
-    expected === got
-      ? `expected ${expected}, got ${got}: no updates lost`
-      : `expected ${expected}, got ${got}: ${expected - got} ${unitSteps ? 'updates lost' : 'lost to overwritten updates'}`,
-  logTitle: '=== log ===',
-  logLine: (role: CounterRole, pid: number, before: number, after: number) =>
-    `${role === 'parent' ? 'Parent' : 'Child'} PID ${pid}: ${before} -> ${after}`,
-  logDropped: (dropped: number, capacity: number) => `(${dropped} later steps not logged: the log keeps the first ${capacity})`,
-};
-
-function reporter(output: Output): CounterReporter {
+function reporter(output: Output, texts: CounterTexts): CounterReporter {
   const line = (text: string) => write(output.out, `${text}\n`);
   return {
-    started: (role, pid) => line(TEXTS.started(role, pid)),
-    step: (role, before, after) => line(TEXTS.step(role, before, after)),
-    done: (role, pid) => line(TEXTS.done(role, pid)),
-    holding: (role, pid, ms) => line(TEXTS.holding(role, pid, ms)),
+    started: (role, pid) => line(texts.started(role, pid)),
+    step: (role, before, after) => line(texts.step(role, before, after)),
+    done: (role, pid) => line(texts.done(role, pid)),
+    holding: (role, pid, ms) => line(texts.holding(role, pid, ms)),
   };
 }
 
@@ -91,6 +73,7 @@ export function registerCounter(program: Command, context: CliContext): void {
     .addOption(new Option('--window <duration>', 'with --no-lock: time between reading and writing the counter').argParser(parseDuration).default(d.window, '20ms'))
     .option('--json', 'print one JSON object: final and expected value, per-process counts, the log')
     .addOption(count('--child <index>').hideHelp());
+  addLangOption(command);
   command.addHelpText(
     'after',
     `
@@ -130,11 +113,12 @@ export function counterPlan(options: CounterOptions): CounterPlan {
 }
 
 export async function counter(options: CounterOptions, context: CliContext): Promise<void> {
+  const texts = textsFor(options.lang).counter;
   if (options.child !== undefined) {
     await runChild(options.child, {
       signal: context.signal,
       stdin: context.stdin,
-      reporter: reporter(context.output),
+      reporter: reporter(context.output, texts),
       holdMs: testHoldMs(context.env),
     });
     return;
@@ -142,17 +126,18 @@ export async function counter(options: CounterOptions, context: CliContext): Pro
   const plan = counterPlan(options);
   const { out } = context.output;
   const human = !options.json;
-  if (human) write(out, `${out.color.bold(TEXTS.title(plan.children, !plan.noLock))}\n${TEXTS.rule}\n`);
+  if (human) write(out, `${out.color.bold(texts.title(plan.children, !plan.noLock))}\n${texts.rule}\n`);
   const env = { ...context.env, ...(out.color.level > 0 ? { FORCE_COLOR: String(out.color.level) } : {}) };
   const result = await runCounter(plan, {
     binPath: context.binPath,
     env,
     signal: context.signal,
-    reporter: human ? reporter(context.output) : undefined,
+    reporter: human ? reporter(context.output, texts) : undefined,
+    childArgs: options.lang ? ['--lang', options.lang] : [],
   });
   if (!result) return;
   if (options.json) write(out, `${JSON.stringify(jsonReport(result))}\n`);
-  else printResult(result, context.output);
+  else printResult(result, context.output, texts);
 }
 
 export function jsonReport(result: CounterResult): object {
@@ -169,13 +154,13 @@ export function jsonReport(result: CounterResult): object {
   };
 }
 
-function printResult(result: CounterResult, output: Output): void {
+function printResult(result: CounterResult, output: Output, texts: CounterTexts): void {
   const { out } = output;
   const color = out.color;
-  const lines = ['', color.bold(TEXTS.finalTitle), TEXTS.final(result.final)];
-  const comparison = TEXTS.comparison(result.expected, result.final, result.processes.every((p) => p.step === 1 || p.iterations === 0));
-  lines.push(result.final === result.expected ? color.green(comparison) : color.red(comparison));
-  lines.push('', color.bold(TEXTS.logTitle));
+  const lines = ['', color.bold(texts.finalTitle), texts.final(result.final)];
+  const comparison = texts.comparison(result.expected, result.final, result.processes.every((p) => p.step === 1 || p.iterations === 0));
+  if (comparison !== undefined) lines.push(result.final === result.expected ? color.green(comparison) : color.red(comparison));
+  lines.push('', color.bold(texts.logTitle));
   write(out, `${lines.join('\n')}\n`);
   const roles = new Map(result.processes.map((p) => [p.index, p.role]));
   // Written in chunks: a long log (up to MAX_LOG_CAPACITY lines) should not be one giant string.
@@ -183,9 +168,9 @@ function printResult(result: CounterResult, output: Output): void {
   for (let start = 0; start < result.log.length; start += CHUNK) {
     const text = result.log
       .slice(start, start + CHUNK)
-      .map((entry) => TEXTS.logLine(roles.get(entry.process) ?? 'child', entry.pid, entry.before, entry.after))
+      .map((entry) => texts.logLine(roles.get(entry.process) ?? 'child', entry.pid, entry.before, entry.after))
       .join('\n');
     write(out, `${text}\n`);
   }
-  if (result.logDropped > 0) write(out, `${TEXTS.logDropped(result.logDropped, result.logCapacity)}\n`);
+  if (result.logDropped > 0) write(out, `${texts.logDropped(result.logDropped, result.logCapacity)}\n`);
 }

@@ -11,10 +11,13 @@ import type { CliContext } from '../context.js';
 import { parseCount, ringPath } from '../options.js';
 import { ClosedOutputError, write, type Stream } from '../output.js';
 import { addFileOption } from '../ring-options.js';
+import { addLangOption } from '../lang-option.js';
+import type { Lang } from '../texts.js';
 
 export interface DemoOptions {
   file?: string;
   count?: number;
+  lang?: Lang;
 }
 
 export function registerDemo(program: Command, context: CliContext): void {
@@ -23,6 +26,7 @@ export function registerDemo(program: Command, context: CliContext): void {
     .description("run the tutorial's receiver and sender as two processes over one ring, output interleaved");
   addFileOption(command);
   command.addOption(new Option('-n, --count <n>', 'messages to pass (default 20)').argParser(parseCount));
+  addLangOption(command);
   command.addHelpText(
     'after',
     `
@@ -111,7 +115,7 @@ export async function demo(options: DemoOptions, context: CliContext): Promise<v
   const count = String(options.count ?? 20);
   const env = { ...context.env, MMAPIPC_FILE: path, ...(out.color.level > 0 ? { FORCE_COLOR: String(out.color.level) } : {}) };
   const start = (args: string[]) =>
-    spawn(process.execPath, [context.binPath, ...args, '--demo', '--file', path, '--count', count], {
+    spawn(process.execPath, [context.binPath, ...args, '--demo', '--file', path, '--count', count, ...(options.lang ? ['--lang', options.lang] : [])], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -10,7 +10,8 @@ import type { CliContext } from '../context.js';
 import { parseCount, parseDuration, ringPath } from '../options.js';
 import { write } from '../output.js';
 import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
-import { ENGLISH, type Texts } from '../texts.js';
+import { addLangOption } from '../lang-option.js';
+import { textsFor, type Lang, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 
 export interface SendOptions extends RingCliOptions {
@@ -23,6 +24,7 @@ export interface SendOptions extends RingCliOptions {
   truncate?: boolean;
   demo?: boolean;
   sync?: boolean;
+  lang?: Lang;
 }
 
 const DEMO_COUNT = 20;
@@ -46,6 +48,7 @@ export function registerSend(program: Command, context: CliContext): void {
     .option('-v, --verbose', 'print a line per message even when stdout is not a terminal')
     .option('--demo', "the tutorial's sender: 20 messages 'Message #i: Hello!', 100 ms apart");
   addTimeoutOption(command, 'waiting for room in a full ring');
+  addLangOption(command);
   command.addHelpText(
     'after',
     `
@@ -64,7 +67,7 @@ export async function send(messages: string[], options: SendOptions, context: Cl
   if (demo && messages.length > 0) throw new UsageError('--demo sends its own messages; drop the message arguments');
   const ring = openFromOptions(options, context, 'sender', true);
   try {
-    const sender = new Sender(ring, options, context, ENGLISH, demo);
+    const sender = new Sender(ring, options, context, textsFor(options.lang), demo);
     if (demo) await sender.demo();
     else if (messages.length > 0) await sender.sendAll(messages.map((text) => Buffer.from(text)));
     else await sender.sendStream();
@@ -170,10 +173,10 @@ class Sender {
       }
     }
     this.#sent++;
-    this.#report(message, ring.ring.lastSentSequence);
+    this.#report(message, index, ring.ring.lastSentSequence);
   }
 
-  #report(message: Buffer, sequence: number): void {
+  #report(message: Buffer, index: number, sequence: number): void {
     const ring = this.#ring;
     if (this.#options.json) {
       const record = { sequence, message: message.toString('utf8'), bytes: message.length, buffer: ring.occupancy, capacity: ring.capacity };
@@ -182,7 +185,7 @@ class Sender {
       const color = this.#context.output.out.color;
       const occupancy = ring.occupancy;
       const full = occupancy >= ring.capacity;
-      const text = this.#texts.sent(message.toString('utf8'), occupancy, ring.capacity);
+      const text = this.#texts.sent(message.toString('utf8'), index - 1, occupancy, ring.capacity);
       write(this.#context.output.out, `${full ? color.yellow(text) : text.replace(/^(\S+)/, (label) => color.green(label))}\n`);
     }
   }
