@@ -9,10 +9,12 @@ import { installInterrupt } from './interrupt.js';
 import { ClosedOutputError, processOutput, write } from './output.js';
 import { buildProgram } from './program.js';
 
-function usageLine(error: CommanderError, argv: string[]): string {
-  const message = error.message.replace(/^error: /, '');
+/** Commander's message as one line, with a hint at the help of the command that was meant. */
+function usageLine(error: CommanderError, argv: string[], commands: string[]): string {
+  // Suggestions ("(Did you mean send?)") come on a line of their own: keep the error one line.
+  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
   const command = argv.find((arg) => !arg.startsWith('-'));
-  const help = command ? `mmapipc ${command} --help` : 'mmapipc --help';
+  const help = command !== undefined && commands.includes(command) ? `mmapipc ${command} --help` : 'mmapipc --help';
   return `${message} (see '${help}')`;
 }
 
@@ -37,7 +39,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         return ExitCode.ok;
       }
       if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
-      fail(usageLine(error, argv));
+      fail(usageLine(error, argv, program.commands.map((command) => command.name())));
       return ExitCode.usage;
     }
     if (error instanceof ClosedOutputError) return interrupt.exitCode() ?? ExitCode.ok;
