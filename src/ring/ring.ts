@@ -170,7 +170,12 @@ export class Ring {
     }
   }
 
-  #fill(slot: number, position: number, length: number): void {
+  /** The stamp for messages sent now; one clock read per call or batch (it costs ~100 ns here). */
+  #now(): number {
+    return this.#stamp ? Date.now() : 0;
+  }
+
+  #fill(slot: number, position: number, length: number, sentAt: number): void {
     const words = this.#words;
     const base = slot >> 2;
     words[base + OWNER_POSITION_WORD] = position;
@@ -178,7 +183,7 @@ export class Ring {
     words[base + LENGTH_WORD] = length;
     words[base + PID_WORD] = this.#pid;
     words[base + FLAGS_WORD] = SLOT_FLAG_NONE;
-    this.#doubles[(slot + SLOT_SENT_AT) >> 3] = this.#stamp ? Date.now() : 0;
+    this.#doubles[(slot + SLOT_SENT_AT) >> 3] = sentAt;
   }
 
   /** Publishes the slot; false when recovery gave the claim up in the meantime. */
@@ -203,7 +208,7 @@ export class Ring {
       const slot = this.#claimSend();
       if (slot < 0) return false;
       const position = this.#claimedPosition;
-      this.#fill(slot, position, message.length);
+      this.#fill(slot, position, message.length, this.#now());
       this.memory.set(message, slot + SLOT_HEADER_LENGTH);
       if (this.#commit(slot, position)) return true;
     }
@@ -220,7 +225,7 @@ export class Ring {
       if (slot < 0) return false;
       const position = this.#claimedPosition;
       const written = this.memory.write(message, slot + SLOT_HEADER_LENGTH, this.#slotSize, 'utf8');
-      this.#fill(slot, position, written);
+      this.#fill(slot, position, written, this.#now());
       if (this.#commit(slot, position)) return true;
     }
   }
@@ -266,30 +271,33 @@ export class Ring {
    * oversize one throws MessageTooLargeError before anything is sent.
    */
   trySendBatch(messages: ReadonlyArray<Buffer | Uint8Array | string>, start = 0): number {
-    const encoded = messages.slice(start).map((message) => (typeof message === 'string' ? Buffer.from(message) : message));
-    for (const message of encoded) {
-      if (message.length > this.#slotSize) throw new MessageTooLargeError(message.length, this.#slotSize);
+    for (let i = start; i < messages.length; i++) {
+      const message = messages[i]!;
+      const length = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+      if (length > this.#slotSize) throw new MessageTooLargeError(length, this.#slotSize);
     }
-    let sent = 0;
-    while (sent < encoded.length) {
-      const count = this.#claimSendRun(encoded.length - sent);
+    let next = start;
+    while (next < messages.length) {
+      const count = this.#claimSendRun(messages.length - next);
       if (count === 0) break;
       const first = this.#claimedPosition;
-      let committed = 0;
-      for (let i = 0; i < count; i++) {
+      const sentAt = this.#now();
+      for (let i = 0; i < count; i++, next++) {
         const position = this.positions.add(first, i);
         const slot = this.#slotOf(position);
-        const message = encoded[sent + i]!;
-        this.#fill(slot, position, message.length);
-        this.memory.set(message, slot + SLOT_HEADER_LENGTH);
+        const message = messages[next]!;
+        const payload = slot + SLOT_HEADER_LENGTH;
+        const length =
+          typeof message === 'string'
+            ? this.memory.write(message, payload, this.#slotSize, 'utf8')
+            : (this.memory.set(message, payload), message.length);
+        this.#fill(slot, position, length, sentAt);
         // Recovery gave this claim up after a stall: send the message again on its own.
-        if (this.#commit(slot, position) || this.trySend(message)) committed++;
-        else return sent + committed;
+        if (!this.#commit(slot, position) && !this.trySend(message)) return next - start;
       }
-      sent += count;
       this.#claimedPosition = this.positions.add(first, count - 1); // for lastSentSequence
     }
-    return sent;
+    return next - start;
   }
 
   /** Sequence number of this ring object's most recent successful send. */
@@ -333,8 +341,9 @@ export class Ring {
         if (end < position) Atomics.add(words, HEAD_LAPS, 1);
         for (let i = 0, p = position; i < count; i++, p = positions.next(p)) {
           const base = this.#slotOf(p) >> 2;
+          // Plain stores: only recovery reads these, and only after the claim has long settled.
           words[base + OWNER_POSITION_WORD] = p;
-          Atomics.store(words, base + OWNER_WORD, OWNER_RECEIVER_BIT | this.#owner);
+          words[base + OWNER_WORD] = OWNER_RECEIVER_BIT | this.#owner;
         }
         this.#runStart = position;
         return count;
