@@ -6,10 +6,10 @@
  * step at a time; hot words written by different sides sit in blocks of their own
  * (BLOCK_LENGTH = two cache lines) so senders and receivers do not share cache lines.
  *
- *   0        8        16       24       32       40       48 ...    128
- *   +--------+--------+--------+--------+--------+--------+---------+
- *   | magic  |ver|hlen|slots|ssz|strd|L |created f64| pid | start  |  identity (read-only)
- *   +--------+--------+--------+--------+--------+--------+---------+
+ *   0                8       12      16      20      24      28      32               40      44      48               56 .. 128
+ *   +----------------+-------+-------+-------+-------+-------+-------+----------------+-------+-------+----------------+
+ *   | magic MMAPIPCR |version|hdr len|slots N|size S |stride |limit L| created at f64 |  pid  |file len| creator start | identity
+ *   +----------------+-------+-------+-------+-------+-------+-------+----------------+-------+-------+----------------+
  *   128: tail position, tail laps                 (senders' claims)
  *   256: head position, head laps                 (receivers' claims)
  *   384: receivers-waiting word                   (receivers sleep on it, senders clear it)
