@@ -9,12 +9,15 @@ import type { CliContext } from '../context.js';
 import { parseCount, ringPath } from '../options.js';
 import { note, write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
+import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { peekClassic } from '../classic/inspect.js';
 import { formatDuration } from './stat-view.js';
 
 export interface PeekOptions {
   file?: string;
   count?: number;
   json?: boolean;
+  layout?: Layout;
 }
 
 export const DEFAULT_PEEK_COUNT = 10;
@@ -22,6 +25,7 @@ export const DEFAULT_PEEK_COUNT = 10;
 export function registerPeek(program: Command, context: CliContext): void {
   const command = program.command('peek').description('show waiting messages, oldest first, without taking them');
   addFileOption(command);
+  addLayoutOption(command);
   command
     .addOption(new Option('-n, --count <n>', `show at most n messages (default ${DEFAULT_PEEK_COUNT})`).argParser(parseCount))
     .option('--json', 'print a JSON line per message: sequence, pid, time, bytes, message (or base64)');
@@ -41,6 +45,7 @@ Examples:
 }
 
 export async function peek(options: PeekOptions, context: CliContext): Promise<void> {
+  if (options.layout === 'classic') return peekClassic(options, context);
   const path = ringPath(options.file, context.env);
   const observer = RingObserver.open(path);
   try {

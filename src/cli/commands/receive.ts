@@ -13,6 +13,8 @@ import { parseCount, parseDuration, ringPath } from '../options.js';
 import { ClosedOutputError, write } from '../output.js';
 import { addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
+import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { receiveClassic } from '../classic/receive.js';
 import { textsFor, type Lang, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
 
@@ -24,6 +26,7 @@ export interface ReceiveOptions extends RingCliOptions {
   null?: boolean;
   demo?: boolean;
   lang?: Lang;
+  layout?: Layout;
 }
 
 const DEFAULT_COUNT = 20;
@@ -45,6 +48,7 @@ export function registerReceive(program: Command, context: CliContext): void {
     .option('--demo', "the tutorial's receiver: human lines, 150 ms between messages");
   addTimeoutOption(command, 'waiting for the ring or for a message');
   addLangOption(command);
+  addLayoutOption(command);
   command.addHelpText(
     'after',
     `
@@ -58,6 +62,7 @@ Examples:
 }
 
 export async function receive(options: ReceiveOptions, context: CliContext): Promise<void> {
+  if (options.layout === 'classic') return receiveClassic(options, context);
   const path = ringPath(options.file, context.env);
   const demo = options.demo ?? context.output.out.isTTY;
   const appeared = await waitForFile(path, { timeoutMs: options.timeout, signal: context.signal });

@@ -11,6 +11,8 @@ import { parseCount, parseDuration, ringPath } from '../options.js';
 import { write } from '../output.js';
 import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
+import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { sendClassic } from '../classic/send.js';
 import { textsFor, type Lang, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 
@@ -25,6 +27,7 @@ export interface SendOptions extends RingCliOptions {
   demo?: boolean;
   sync?: boolean;
   lang?: Lang;
+  layout?: Layout;
 }
 
 const DEMO_COUNT = 20;
@@ -49,6 +52,7 @@ export function registerSend(program: Command, context: CliContext): void {
     .option('--demo', "the tutorial's sender: 20 messages 'Message #i: Hello!', 100 ms apart");
   addTimeoutOption(command, 'waiting for room in a full ring');
   addLangOption(command);
+  addLayoutOption(command);
   command.addHelpText(
     'after',
     `
@@ -63,6 +67,7 @@ Examples:
 }
 
 export async function send(messages: string[], options: SendOptions, context: CliContext): Promise<void> {
+  if (options.layout === 'classic') return sendClassic(messages, options, context);
   const demo = options.demo ?? (messages.length === 0 && Boolean(context.stdin.isTTY));
   if (demo && messages.length > 0) throw new UsageError('--demo sends its own messages; drop the message arguments');
   const ring = openFromOptions(options, context, 'sender', true);

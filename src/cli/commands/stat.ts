@@ -10,12 +10,15 @@ import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
+import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { statClassic } from '../classic/inspect.js';
 import { statLines, statRecord } from './stat-view.js';
 
 export interface StatOptions {
   file?: string;
   json?: boolean;
   watch?: boolean;
+  layout?: Layout;
 }
 
 export const WATCH_INTERVAL_MS = 1000;
@@ -31,6 +34,7 @@ function rowsOf(lines: readonly string[], columns: number): number {
 export function registerStat(program: Command, context: CliContext): void {
   const command = program.command('stat').description('show what a ring holds and who is using it');
   addFileOption(command);
+  addLayoutOption(command);
   command
     .option('--json', 'print one JSON object (one line) with the fields listed below')
     .option('-w, --watch', `redraw every ${WATCH_INTERVAL_MS / 1000} s until interrupted (a new block or JSON line per second when piped)`);
@@ -61,6 +65,7 @@ Exit codes: 0 ok, 1 no such ring file, 3 not a ring file, 4 unsafe file, 130 Ctr
 }
 
 export async function stat(options: StatOptions, context: CliContext): Promise<void> {
+  if (options.layout === 'classic') return statClassic(options, context);
   const path = ringPath(options.file, context.env);
   const observer = RingObserver.open(path);
   try {
