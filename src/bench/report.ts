@@ -72,6 +72,7 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
   const { machine } = report;
   lines.push(
     color.bold(`mmapipc bench: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.platform} (${report.quick ? 'quick run' : 'full run'})`),
+    `load average (1 min) ${report.load.before.toFixed(2)} before, ${report.load.after.toFixed(2)} after: other processes share the cores`,
     '',
     color.bold('Throughput') + ' (every message counted and checked)',
   );

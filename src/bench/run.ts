@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memory, pipeline, startup, type MemoryFigure, type PipelineFigure, type StartupFigure } from './cli-figures.js';
 import {
@@ -54,6 +54,8 @@ export interface CliFigures {
 
 export interface BenchReport {
   readonly machine: Machine;
+  /** The 1-minute load average before and after the run: other work on the machine skews every figure. */
+  readonly load: { before: number; after: number };
   readonly quick: boolean;
   readonly throughput: ThroughputResult[];
   readonly latency: LatencyResult[];
@@ -145,7 +147,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const nodeArgs = options.nodeArgs ?? [];
   const progress = options.progress ?? (() => {});
   const root = scratchRoot();
-  const report: BenchReport = { machine: machine(), quick: options.quick, throughput: [], latency: [], cli: {}, failures: [] };
+  const load = { before: loadavg()[0]!, after: NaN };
+  const report: BenchReport = { machine: machine(), load, quick: options.quick, throughput: [], latency: [], cli: {}, failures: [] };
   const failures = report.failures;
   const scratch = () => mkdtempSync(join(root, 'run-'));
   try {
@@ -209,6 +212,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
     if ((options.cli ?? true) && !options.signal?.aborted) await runCliFigures(report, sizing, options.binPath, scratch, nodeArgs, progress);
   } finally {
+    load.after = loadavg()[0]!;
     rmSync(root, { recursive: true, force: true });
   }
   return report;
