@@ -2,8 +2,8 @@
  * Data through pipes and arguments: messages are bytes, and stdout carries exactly them.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { BIN, LiveCli, cliEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { cpuTicks } from '../helpers/proc.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
@@ -141,10 +141,3 @@ test('a receiver writing to a reader that does not read blocks in the kernel ins
   // one retrying every millisecond about 5.
   expect(cpuAfter - cpuBefore).toBeLessThanOrEqual(2);
 });
-
-/** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
