@@ -127,23 +127,36 @@ class Sender {
     const separator = this.#options.null ? 0 : 0x0a;
     const limit = this.#options.count ?? Infinity;
     const interval = this.#options.interval ?? 0;
+    // Without per-message output or pauses, each chunk's lines go out as batches.
+    const batched = interval === 0 && !this.#options.json && !this.#human;
     let pending: Buffer | undefined;
     let index = 0;
     const onAbort = () => this.#context.stdin.destroy();
     this.#context.signal.addEventListener('abort', onAbort);
     try {
       for await (const chunk of this.#context.stdin as AsyncIterable<Buffer>) {
-        let data = pending ? Buffer.concat([pending, chunk]) : chunk;
+        const data = pending ? Buffer.concat([pending, chunk]) : chunk;
+        const lines: Buffer[] = [];
         let start = 0;
-        for (let end = data.indexOf(separator, start); end !== -1; end = data.indexOf(separator, start)) {
-          if (index >= limit || this.#context.signal.aborted) return;
-          index++;
-          await this.#send(this.#fit(data.subarray(start, end), index), index);
-          if (interval > 0) await this.#pause(interval);
-          start = end + 1;
+        try {
+          for (let end = data.indexOf(separator); end !== -1; end = data.indexOf(separator, start)) {
+            if (index >= limit || this.#context.signal.aborted) break;
+            index++;
+            const line = this.#fit(data.subarray(start, end), index);
+            start = end + 1;
+            if (batched) {
+              lines.push(line);
+              continue;
+            }
+            await this.#send(line, index);
+            if (interval > 0) await this.#pause(interval);
+          }
+        } finally {
+          // Lines before a refused one still go out, in order.
+          if (lines.length > 0) await this.#sendBatch(lines, index - lines.length);
         }
+        if (index >= limit || this.#context.signal.aborted) return;
         pending = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
-        data = Buffer.alloc(0);
       }
     } finally {
       this.#context.signal.removeEventListener('abort', onAbort);
@@ -152,6 +165,25 @@ class Sender {
       index++;
       await this.#send(this.#fit(pending, index), index);
     }
+  }
+
+  /** Sends `lines` (message numbers from `first` + 1) a run of slots at a time, sleeping while full. */
+  async #sendBatch(lines: Buffer[], first: number): Promise<void> {
+    const ring = this.#ring;
+    let sent = 0;
+    while (sent < lines.length && !this.#context.signal.aborted) {
+      sent += ring.ring.trySendBatch(lines, sent);
+      if (sent === lines.length) break;
+      const room = await ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
+      if (!room && !this.#context.signal.aborted) {
+        throw new TimeoutError(
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${first + sent + 1} was not sent`,
+          { subject: this.#path },
+        );
+      }
+    }
+    this.#sent += sent;
+    if (this.#options.sync && sent > 0) ring.flush();
   }
 
   /** The message as it will be sent: checked against the slot size, or cut with --truncate. */
