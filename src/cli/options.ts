@@ -3,7 +3,7 @@
  * that names the option, what it expects and what it got.
  */
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_SLOT_COUNT, MAX_SLOT_SIZE } from '../layout/ring-layout.js';
+import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_SLOT_COUNT, MAX_SLOT_SIZE, MIN_SLOT_COUNT } from '../layout/ring-layout.js';
 
 export const DEFAULT_RING_PATH = '/tmp/mmap_shared';
 
@@ -23,7 +23,7 @@ function integer(value: string, min: number, max: number, what: string): number 
 
 export const parseCount = (value: string): number => integer(value, 0, Number.MAX_SAFE_INTEGER, 'a whole number');
 export const parsePositive = (value: string): number => integer(value, 1, Number.MAX_SAFE_INTEGER, 'a whole number');
-export const parseSlots = (value: string): number => integer(value, 1, MAX_SLOT_COUNT, 'a slot count');
+export const parseSlots = (value: string): number => integer(value, MIN_SLOT_COUNT, MAX_SLOT_COUNT, 'a slot count');
 export const parseSlotSize = (value: string): number => integer(value, 1, MAX_SLOT_SIZE, 'a slot size in bytes');
 export { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE };
 

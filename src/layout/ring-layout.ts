@@ -139,6 +139,11 @@ export const OWNER_RECEIVER_BIT = 0x40000000;
 // ---- limits ----
 export const DEFAULT_SLOT_COUNT = 100;
 export const DEFAULT_SLOT_SIZE = 64;
+/**
+ * With one slot, "committed for p" (p + 1) and "free for p + 1" would be the same sequence
+ * value and a sender could overwrite an unread message: the protocol needs two.
+ */
+export const MIN_SLOT_COUNT = 2;
 export const MAX_SLOT_COUNT = 1 << 20;
 export const MAX_SLOT_SIZE = 1 << 20;
 export const MAX_FILE_LENGTH = 2 ** 31 - 1;
@@ -164,8 +169,8 @@ export function alignUp(value: number, alignment: number): number {
  * from the file.
  */
 export function ringGeometry(slotCount: number, slotSize: number): RingGeometry | string {
-  if (!Number.isInteger(slotCount) || slotCount < 1 || slotCount > MAX_SLOT_COUNT) {
-    return `slot count must be an integer from 1 to ${MAX_SLOT_COUNT}, got ${slotCount}`;
+  if (!Number.isInteger(slotCount) || slotCount < MIN_SLOT_COUNT || slotCount > MAX_SLOT_COUNT) {
+    return `slot count must be an integer from ${MIN_SLOT_COUNT} to ${MAX_SLOT_COUNT}, got ${slotCount}`;
   }
   if (!Number.isInteger(slotSize) || slotSize < 1 || slotSize > MAX_SLOT_SIZE) {
     return `slot size must be an integer from 1 to ${MAX_SLOT_SIZE} bytes, got ${slotSize}`;

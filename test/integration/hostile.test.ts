@@ -10,6 +10,7 @@ import {
   MAGIC,
   MAGIC_LENGTH,
   MAX_SLOT_COUNT,
+  MIN_SLOT_COUNT,
   RING_HEADER_LENGTH,
   SLOT_COUNT_OFFSET,
   SLOT_LENGTH,
@@ -93,7 +94,7 @@ const cases: Array<[string, () => Buffer, string]> = [
   [
     'no slots',
     edited((bytes) => void bytes.writeUInt32LE(0, SLOT_COUNT_OFFSET)),
-    `corrupt ring header: slot count must be an integer from 1 to ${MAX_SLOT_COUNT}, got 0`,
+    `corrupt ring header: slot count must be an integer from ${MIN_SLOT_COUNT} to ${MAX_SLOT_COUNT}, got 0`,
   ],
   [
     'a slot stride that does not match the slot size',

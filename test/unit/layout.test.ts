@@ -67,7 +67,7 @@ describe('ringGeometry', () => {
     expect(L.slotOffsetOf(geometry, 2)).toBe(L.RING_HEADER_LENGTH + 2 * geometry.slotStride);
   });
 
-  test.each([1, 3, 100, 1000, 12345, L.MAX_SLOT_COUNT])('position limit for %i slots is the largest multiple below the position space', (slots) => {
+  test.each([L.MIN_SLOT_COUNT, 3, 100, 1000, 12345, L.MAX_SLOT_COUNT])('position limit for %i slots is the largest multiple below the position space', (slots) => {
     const { positionLimit } = geometryOf(slots, 1);
     expect(positionLimit % slots).toBe(0);
     expect(positionLimit).toBeLessThanOrEqual(L.POSITION_SPACE);
@@ -76,11 +76,11 @@ describe('ringGeometry', () => {
 
   test('the largest slot count and slot size are accepted on their own', () => {
     expect(typeof L.ringGeometry(L.MAX_SLOT_COUNT, 1)).toBe('object');
-    expect(typeof L.ringGeometry(1, L.MAX_SLOT_SIZE)).toBe('object');
+    expect(typeof L.ringGeometry(L.MIN_SLOT_COUNT, L.MAX_SLOT_SIZE)).toBe('object');
   });
 
-  test.each([0, -1, 1.5, NaN, L.MAX_SLOT_COUNT + 1])('refuses slot count %p with a reason', (slots) => {
-    expect(L.ringGeometry(slots, 64)).toBe(`slot count must be an integer from 1 to ${L.MAX_SLOT_COUNT}, got ${slots}`);
+  test.each([0, 1, -1, 1.5, NaN, L.MAX_SLOT_COUNT + 1])('refuses slot count %p with a reason', (slots) => {
+    expect(L.ringGeometry(slots, 64)).toBe(`slot count must be an integer from ${L.MIN_SLOT_COUNT} to ${L.MAX_SLOT_COUNT}, got ${slots}`);
   });
 
   test.each([0, -1, 2.5, L.MAX_SLOT_SIZE + 1])('refuses slot size %p with a reason', (size) => {

@@ -183,6 +183,7 @@ class Sender {
       }
     }
     this.#sent += sent;
+    if (sent > 0) ring.ring.touch();
     if (this.#options.sync && sent > 0) ring.flush();
   }
 
@@ -210,13 +211,17 @@ class Sender {
       }
     }
     this.#sent++;
+    ring.ring.touch();
     this.#report(message, index, ring.ring.lastSentSequence);
   }
 
   #report(message: Buffer, index: number, sequence: number): void {
     const ring = this.#ring;
     if (this.#options.json) {
-      const record = { sequence, message: message.toString('utf8'), bytes: message.length, buffer: ring.occupancy, capacity: ring.capacity };
+      // Like receive --json: the text when the bytes are valid UTF-8, else the bytes in base64.
+      const text = message.toString('utf8');
+      const content = Buffer.from(text).equals(message) ? { message: text } : { base64: message.toString('base64') };
+      const record = { sequence, ...content, bytes: message.length, buffer: ring.occupancy, capacity: ring.capacity };
       write(this.#context.output.out, `${JSON.stringify(record)}\n`);
     } else if (this.#human) {
       const color = this.#context.output.out.color;
