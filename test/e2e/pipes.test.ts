@@ -86,6 +86,8 @@ test('send is quiet on a pipe, --verbose prints the human lines, --json a line p
     { sequence: 3, message: 'ünï', bytes: 5, buffer: 4, capacity: 100 },
   ]);
   expect((await ok(['send', '--file', file, '--quiet', '--verbose', 'd'])).stdout).toBe('');
+  const binary = await ok(['send', '--file', file, '--json'], Buffer.from([0xff, 0x0a]));
+  expect(JSON.parse(binary.stdout)).toEqual({ sequence: 5, base64: Buffer.from([0xff]).toString('base64'), bytes: 1, buffer: 6, capacity: 100 });
 });
 
 test('receive --json gives sequence, sender pid, time and the message (base64 when not UTF-8)', async () => {
