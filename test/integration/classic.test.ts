@@ -1,0 +1,178 @@
+/**
+ * `--layout classic` against C: a program written from the tutorial's struct message_buffer
+ * (test/fixtures/classic.c, built here with the machine's gcc) and the tutorial's own receiver,
+ * compiled from its source, exchange messages with mmapipc through one file. The C side changes
+ * message_count without atomics, so each exchange runs one side after the other (see
+ * docs/classic-layout.md): the results are then exact.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  CLASSIC_FILE_LENGTH,
+  CLASSIC_MAX_MESSAGE_LENGTH,
+  CLASSIC_SLOT_COUNT,
+  CLASSIC_STRUCT_LENGTH,
+  MESSAGES_OFFSET,
+  MESSAGE_COUNT_OFFSET,
+  READ_INDEX_OFFSET,
+  WRITE_INDEX_OFFSET,
+} from '../../src/classic/classic-layout.js';
+import { ExitCode } from '../../src/errors.js';
+import { collect, runCli, type CliResult } from '../helpers/cli.js';
+import { cFormat, formatsByFunction, seedPrograms } from '../helpers/seed.js';
+import { tempDir } from '../helpers/temp.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/classic.c', import.meta.url));
+const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+if (!hasGcc) console.warn('classic.test.ts: gcc not found on PATH; skipping the C interoperability tests');
+const describeWithGcc = hasGcc ? describe : describe.skip;
+
+/** The tutorial's count of messages, exchanged in each direction. */
+const COUNT = 20;
+const temp = tempDir('mmapipc-classic-');
+const binary = temp.file('classic');
+afterAll(() => temp.remove());
+
+const communication = formatsByFunction(seedPrograms().get('mmap_communication.c')!);
+const [senderStart, messageText, sentLine, senderDone] = communication.get('sender')!;
+const [receiverStart, receivedLine, receiverDone] = communication.get('receiver')!;
+
+function compile(source: string, output: string): void {
+  const result = spawnSync('gcc', ['-O2', '-Wall', '-o', output, source], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`gcc failed on ${source}:\n${result.stderr}`);
+}
+
+/** Runs a C program with umask 077, so that its open(..., 0666) makes a file only we can write (mmapipc refuses others). */
+function runC(program: string, args: string[]): Promise<CliResult> {
+  const child = spawn('/bin/sh', ['-c', 'umask 077 && exec "$0" "$@"', program, ...args], { stdio: 'pipe' });
+  return collect(child);
+}
+
+/** `n` different messages: ASCII, Korean (3-byte UTF-8), an empty one and one of exactly the largest size. */
+function messages(n: number): string[] {
+  const list = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `message ${i}` : cFormat(messageText!, i)));
+  list[1] = '';
+  list[2] = 'x'.repeat(CLASSIC_MAX_MESSAGE_LENGTH);
+  return list;
+}
+
+describeWithGcc('the classic layout with C programs', () => {
+  beforeAll(() => compile(FIXTURE, binary));
+
+  test("matches the C compiler's struct message_buffer: size and member offsets", () => {
+    const result = spawnSync(binary, ['layout'], { encoding: 'utf8' });
+    expect(result.stdout.trim().split(' ').map(Number)).toEqual([
+      CLASSIC_STRUCT_LENGTH,
+      MESSAGE_COUNT_OFFSET,
+      READ_INDEX_OFFSET,
+      WRITE_INDEX_OFFSET,
+      MESSAGES_OFFSET,
+    ]);
+  });
+
+  test(`C sender -> mmapipc receive --layout classic: ${COUNT} messages, exactly`, async () => {
+    const file = temp.file('from-c');
+    const sender = await runC(binary, ['sender', file, String(COUNT)]);
+    expect(sender).toMatchObject({ code: 0, stderr: '' });
+    const sent = Array.from({ length: COUNT }, (_, i) => cFormat(sentLine!, i, i + 1));
+    expect(sender.stdout).toBe([cFormat(senderStart!), ...sent, cFormat(senderDone!)].join(''));
+
+    const received = await runCli(['receive', '--layout', 'classic', '--count', String(COUNT), '--file', file]);
+    expect(received).toMatchObject({ code: 0, stderr: '' });
+    expect(received.stdout).toBe(Array.from({ length: COUNT }, (_, i) => `${cFormat(messageText!, i)}\n`).join(''));
+    const stat = JSON.parse((await runCli(['stat', '--layout', 'classic', '--json', '--file', file])).stdout) as Record<string, unknown>;
+    expect(stat).toMatchObject({ waiting: 0, readIndex: COUNT, writeIndex: COUNT, consistent: true });
+  });
+
+  test(`mmapipc send --layout classic -> C receiver: ${COUNT} messages, exactly`, async () => {
+    const file = temp.file('to-c');
+    const list = messages(COUNT);
+    const sent = await runCli(['send', '--layout', 'classic', '--file', file, ...list]);
+    expect(sent).toMatchObject({ code: 0, stderr: '' });
+    expect(statSync(file).size).toBe(CLASSIC_FILE_LENGTH);
+
+    const receiver = await runC(binary, ['receiver', file, String(COUNT)]);
+    expect(receiver).toMatchObject({ code: 0, stderr: '' });
+    const lines = list.map((message, i) => cFormat(receivedLine!, message, COUNT - 1 - i));
+    expect(receiver.stdout).toBe([cFormat(receiverStart!), ...lines, cFormat(receiverDone!)].join(''));
+  });
+
+  test('both directions keep working across the end of the array (slot 99 to slot 0)', async () => {
+    const file = temp.file('wrap');
+    const start = CLASSIC_SLOT_COUNT - COUNT / 2;
+    const filler = Array.from({ length: start }, (_, i) => `filler ${i}`);
+    expect(await runCli(['send', '--layout', 'classic', '--quiet', '--file', file], { input: `${filler.join('\n')}\n` })).toMatchObject({ code: 0 });
+    expect((await runCli(['receive', '--layout', 'classic', '--count', String(start), '--file', file])).stdout).toBe(`${filler.join('\n')}\n`);
+
+    expect(await runC(binary, ['sender', file, String(COUNT)])).toMatchObject({ code: 0 });
+    const received = await runCli(['receive', '--layout', 'classic', '--count', String(COUNT), '--file', file]);
+    expect(received.stdout).toBe(Array.from({ length: COUNT }, (_, i) => `${cFormat(messageText!, i)}\n`).join(''));
+
+    const list = messages(COUNT);
+    expect(await runCli(['send', '--layout', 'classic', '--file', file, ...list])).toMatchObject({ code: 0 });
+    const receiver = await runC(binary, ['receiver', file, String(COUNT)]);
+    expect(receiver.stdout.split('\n').slice(1, -2)).toEqual(list.map((message, i) => cFormat(receivedLine!, message, COUNT - 1 - i).trimEnd()));
+    const stat = JSON.parse((await runCli(['stat', '--layout', 'classic', '--json', '--file', file])).stdout) as Record<string, unknown>;
+    const end = (start + 2 * COUNT) % CLASSIC_SLOT_COUNT;
+    expect(stat).toMatchObject({ waiting: 0, readIndex: end, writeIndex: end, consistent: true });
+  });
+
+  test("the tutorial's own receiver, compiled from its source, takes mmapipc's demo messages", async () => {
+    // The tutorial's code unchanged but for the file path (its /tmp/mmap_shared would collide
+    // with anyone else's on this machine). It sleeps 1 s, then takes a message every 150 ms.
+    const file = temp.file('tutorial-ring');
+    const source = seedPrograms().get('mmap_communication.c')!;
+    expect(source).toContain('"/tmp/mmap_shared"');
+    writeFileSync(temp.file('tutorial.c'), source.replace('"/tmp/mmap_shared"', JSON.stringify(file)));
+    compile(temp.file('tutorial.c'), temp.file('tutorial'));
+
+    const sent = await runCli(['send', '--layout', 'classic', '--demo', '--lang', 'ko', '--interval', '0', '--quiet', '--file', file]);
+    expect(sent).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const receiver = await runC(temp.file('tutorial'), ['receiver']);
+    expect(receiver).toMatchObject({ code: 0, stderr: '' });
+    const lines = Array.from({ length: COUNT }, (_, i) => cFormat(receivedLine!, cFormat(messageText!, i), COUNT - 1 - i));
+    expect(receiver.stdout).toBe([cFormat(receiverStart!), ...lines, cFormat(receiverDone!)].join(''));
+    expect(readFileSync(file).length).toBe(CLASSIC_FILE_LENGTH); // the receiver maps 4096 bytes and never resizes
+  }, 30_000);
+});
+
+describe('the classic layout in mmapipc alone', () => {
+  test('a full ring (100 messages) makes send wait, and --timeout ends the wait with exit 124', async () => {
+    const file = temp.file('full');
+    const list = Array.from({ length: CLASSIC_SLOT_COUNT }, (_, i) => `m${i}`);
+    expect(await runCli(['send', '--layout', 'classic', '--quiet', '--file', file], { input: `${list.join('\n')}\n` })).toMatchObject({ code: 0 });
+    const late = await runCli(['send', '--layout', 'classic', '--timeout', '50ms', '--file', file, 'one too many']);
+    expect(late.code).toBe(ExitCode.timeout);
+    expect(late.stderr).toBe(`mmapipc: ${file}: classic ring stayed full (${CLASSIC_SLOT_COUNT}/${CLASSIC_SLOT_COUNT}) for 50 ms; message 1 was not sent\n`);
+    const peeked = await runCli(['peek', '--layout', 'classic', '--count', '3', '--file', file]);
+    expect(peeked.stdout).toBe('m0\nm1\nm2\n');
+    expect((await runCli(['receive', '--layout', 'classic', '--count', String(CLASSIC_SLOT_COUNT), '--file', file])).stdout).toBe(`${list.join('\n')}\n`);
+  });
+
+  test('refuses a file shorter than the struct, and words out of range, with exit 3', async () => {
+    const short = temp.file('short');
+    writeFileSync(short, Buffer.alloc(4096), { mode: 0o600 });
+    const result = await runCli(['receive', '--layout', 'classic', '--file', short]);
+    expect(result.code).toBe(ExitCode.badRingFile);
+    expect(result.stderr).toMatch(new RegExp(`^mmapipc: ${short}: is 4096 bytes, shorter than the tutorial's struct message_buffer \\(${CLASSIC_STRUCT_LENGTH} bytes\\)`));
+
+    const corrupt = temp.file('corrupt');
+    const bytes = Buffer.alloc(CLASSIC_STRUCT_LENGTH);
+    bytes.writeInt32LE(CLASSIC_SLOT_COUNT, READ_INDEX_OFFSET);
+    writeFileSync(corrupt, bytes, { mode: 0o600 });
+    for (const command of ['send', 'stat']) {
+      const refused = await runCli([command, '--layout', 'classic', '--file', corrupt, ...(command === 'send' ? ['x'] : [])]);
+      expect(refused).toMatchObject({ code: ExitCode.badRingFile, stdout: '' });
+      expect(refused.stderr).toBe(`mmapipc: ${corrupt}: not a usable classic message_buffer: read_index is ${CLASSIC_SLOT_COUNT}, expected 0 to ${CLASSIC_SLOT_COUNT - 1}\n`);
+    }
+  });
+
+  test('refuses a message longer than 63 bytes with exit 5, or cuts it with --truncate', async () => {
+    const file = temp.file('long');
+    const long = 'y'.repeat(CLASSIC_MAX_MESSAGE_LENGTH + 1);
+    expect((await runCli(['send', '--layout', 'classic', '--file', file, long])).code).toBe(ExitCode.messageTooLarge);
+    expect(await runCli(['send', '--layout', 'classic', '--truncate', '--file', file, long])).toMatchObject({ code: 0 });
+    expect((await runCli(['receive', '--layout', 'classic', '--count', '1', '--file', file])).stdout).toBe(`${long.slice(0, CLASSIC_MAX_MESSAGE_LENGTH)}\n`);
+  });
+});
