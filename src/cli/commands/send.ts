@@ -15,6 +15,7 @@ import { addLayoutOption, type Layout } from '../classic/layout-option.js';
 import { sendClassic } from '../classic/send.js';
 import { textsFor, type Lang, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
+import { Progress } from '../progress.js';
 
 export interface SendOptions extends RingCliOptions {
   count?: number;
@@ -131,6 +132,8 @@ class Sender {
     const batched = interval === 0 && !this.#options.json && !this.#human;
     let pending: Buffer | undefined;
     let index = 0;
+    let consumed = 0;
+    const progress = this.#context.output.err.isTTY && !this.#options.quiet ? new Progress(this.#context.output.err) : undefined;
     const onAbort = () => this.#context.stdin.destroy();
     this.#context.signal.addEventListener('abort', onAbort);
     try {
@@ -157,8 +160,11 @@ class Sender {
         }
         if (index >= limit || this.#context.signal.aborted) return;
         pending = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+        consumed += chunk.length;
+        progress?.update(index, consumed);
       }
     } finally {
+      progress?.done();
       this.#context.signal.removeEventListener('abort', onAbort);
     }
     if (pending && index < limit && !this.#context.signal.aborted) {
