@@ -10,6 +10,7 @@ import type { StatOptions } from '../commands/stat.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { note, write } from '../output.js';
+import { jsonContent } from './json.js';
 
 const DEFAULT_PEEK_COUNT = 10;
 const WATCH_INTERVAL_MS = 1000;
@@ -100,7 +101,7 @@ export async function peekClassic(options: PeekOptions, context: CliContext): Pr
     const out = context.output.out;
     const slotOf = (i: number) => (readIndex + i) % CLASSIC_SLOT_COUNT;
     if (options.json) {
-      write(out, messages.map((m, i) => `${JSON.stringify({ slot: slotOf(i), bytes: m.length, message: m.toString('utf8') })}\n`).join(''));
+      write(out, messages.map((m, i) => `${JSON.stringify({ slot: slotOf(i), bytes: m.length, ...jsonContent(m) })}\n`).join(''));
     } else if (out.isTTY) {
       write(out, messages.map((m, i) => `${out.color.cyan(`[${slotOf(i)}]`)} ${m.toString('utf8')}\n`).join(''));
       if (messages.length === 0) note(context.output, `mmapipc: ${file.path}: no messages waiting`);

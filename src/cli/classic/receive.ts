@@ -15,6 +15,7 @@ import { ringPath } from '../options.js';
 import { write } from '../output.js';
 import { textsFor } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
+import { jsonContent } from './json.js';
 
 const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;
@@ -37,7 +38,7 @@ export async function receiveClassic(options: ReceiveOptions, context: CliContex
     const terminator = options.null ? '\0' : '\n';
     const emit = (message: Buffer, remaining: number) => {
       if (options.json) {
-        write(out, `${JSON.stringify({ message: message.toString('utf8'), bytes: message.length, buffer: remaining, capacity: CLASSIC_SLOT_COUNT })}\n`);
+        write(out, `${JSON.stringify({ ...jsonContent(message), bytes: message.length, buffer: remaining, capacity: CLASSIC_SLOT_COUNT })}\n`);
       } else if (human) {
         const line = texts.received(message.toString('utf8'), remaining, CLASSIC_SLOT_COUNT);
         write(out, `${line.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);

@@ -14,6 +14,7 @@ import { ringPath } from '../options.js';
 import { write } from '../output.js';
 import { textsFor, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
+import { jsonContent } from './json.js';
 import { refuseForClassic } from './layout-option.js';
 
 const DEMO_COUNT = 20;
@@ -103,7 +104,7 @@ class ClassicSender {
     const out = this.#context.output.out;
     const text = message.toString('utf8');
     if (this.#options.json) {
-      write(out, `${JSON.stringify({ message: text, bytes: message.length, buffer: count, capacity: CLASSIC_SLOT_COUNT })}\n`);
+      write(out, `${JSON.stringify({ ...jsonContent(message), bytes: message.length, buffer: count, capacity: CLASSIC_SLOT_COUNT })}\n`);
     } else if (this.#human) {
       const line = this.#texts.sent(text, index - 1, count, CLASSIC_SLOT_COUNT);
       write(out, `${count >= CLASSIC_SLOT_COUNT ? out.color.yellow(line) : line.replace(/^(\S+)/, (label) => out.color.green(label))}\n`);
