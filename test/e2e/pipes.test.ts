@@ -124,6 +124,21 @@ test('receive --follow into a reader that stops after 3 lines ends quietly with 
   expect((await drain(file)).map(String).sort()).toEqual(['m4', 'm5', 'm6']);
 });
 
+test('receive --follow ends by itself, quietly, when its reader goes away while the ring is idle', async () => {
+  const file = newRing();
+  await ok(['send', '--file', file, 'm1', 'm2', 'm3']);
+  const receiver = new LiveCli(['receive', '--file', file, '--follow'], { stdin: 'ignore' });
+  try {
+    await receiver.waitForLine('m3');
+    receiver.child.stdout!.destroy();
+    const outcome = await Promise.race([receiver.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 5000))]);
+    expect(outcome).toEqual({ code: 0, signal: null });
+    expect(receiver.stderr).toBe('');
+  } finally {
+    receiver.child.kill('SIGKILL');
+  }
+});
+
 test('a receiver writing to a reader that does not read blocks in the kernel instead of spinning', async () => {
   const file = newRing();
   const message = 'x'.repeat(1000);
