@@ -50,13 +50,14 @@ export class PeerProcess {
   }
 
   /**
-   * Resolves once `n` lines satisfy `test`; rejects if the process exits first, or after
-   * `deadlineMs` (a bound for reporting a wedge, not a means of synchronisation).
+   * Resolves once `condition` holds (it is checked after every chunk of output); rejects if the
+   * process exits first, or after `deadlineMs` (a bound for reporting a wedge, not a means of
+   * synchronisation).
    */
-  waitForCount(test: (line: string) => boolean, n: number, deadlineMs: number, what: string): Promise<void> {
+  waitUntil(condition: () => boolean, deadlineMs: number, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.count(test) >= n) finish();
+        if (condition()) finish();
         else if (this.exit) finish(new Error(`${what}: the process exited (${this.exit.code ?? this.exit.signal}) first; stderr: ${this.stderr}`));
       };
       const timer = setTimeout(() => finish(new Error(`${what}: nothing after ${deadlineMs} ms; last lines: ${this.lines.slice(-3).join(' | ')}`)), deadlineMs);
@@ -69,6 +70,11 @@ export class PeerProcess {
       this.#listeners.add(check);
       check();
     });
+  }
+
+  /** Resolves once `n` lines satisfy `test` (see waitUntil). */
+  waitForCount(test: (line: string) => boolean, n: number, deadlineMs: number, what: string): Promise<void> {
+    return this.waitUntil(() => this.count(test) >= n, deadlineMs, what);
   }
 
   waitForLine(pattern: RegExp, deadlineMs: number, what: string): Promise<void> {

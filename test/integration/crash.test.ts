@@ -1,0 +1,217 @@
+/**
+ * Crashes at the worst moments, each made to happen deterministically: a sender dead between
+ * claiming a slot and committing it (test/fixtures/crash-peer.mjs writes the claim into the
+ * mapped file through the layout constants, exactly as Ring does, and stops there), a receiver
+ * dead while it holds messages it has handed on, and `mmapipc receive` killed mid-stream. The
+ * ring's RELEASED_SLOTS and REDELIVERED words are read from the file.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { REDELIVERED_OFFSET, RELEASED_SLOTS_OFFSET } from '../../src/layout/ring-layout.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { PeerProcess } from '../helpers/peer-process.js';
+import { tempDir } from '../helpers/temp.js';
+
+const CRASH_PEER = fileURLToPath(new URL('../fixtures/crash-peer.mjs', import.meta.url));
+/** Bounds for reporting a hang; recovery itself acts within ~50 ms of a death it watches for. */
+const DEADLINE_MS = 15_000;
+/** "Within about a second": a receiver stuck on a claim looks again every 50 ms. */
+const RECOVERY_BOUND_MS = 2000;
+/** The CLI receiver writes its batches in pieces of about this size (see receive.ts). */
+const OUTPUT_BATCH_BYTES = 64 * 1024;
+
+const dir = tempDir('mmapipc-crash-');
+afterAll(() => dir.remove());
+const started: PeerProcess[] = [];
+afterEach(() => {
+  for (const peer of started.splice(0)) if (!peer.exit) peer.kill('SIGKILL');
+});
+
+function peer(args: string[]): PeerProcess {
+  const process = new PeerProcess(CRASH_PEER, args);
+  started.push(process);
+  return process;
+}
+
+function counters(ring: string): { released: number; redelivered: number } {
+  const bytes = readFileSync(ring);
+  return { released: bytes.readUInt32LE(RELEASED_SLOTS_OFFSET), redelivered: bytes.readUInt32LE(REDELIVERED_OFFSET) };
+}
+
+async function send(ring: string, ...args: string[]): Promise<void> {
+  const result = await runCli(['send', '--file', ring, ...args]);
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+}
+
+async function killed(process: PeerProcess): Promise<number> {
+  process.kill('SIGKILL');
+  expect(await process.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  return performance.now();
+}
+
+/** Half of this is in the slot when the claimer stops: it must never be read. */
+const TORN = 'this message was claimed but never committed';
+
+describe('a sender that stops between claim and commit', () => {
+  test('once it is killed, the receiver skips its claim within about a second, counts 1 released slot, and the ring keeps flowing', async () => {
+    const ring = dir.file('dead-sender.ring');
+    await send(ring, '--slots', '8', 'before');
+    const receiver = peer(['receive', ring, '3']);
+    await receiver.waitForLine(/^before$/, DEADLINE_MS, 'first message');
+    const claimer = peer(['claim', ring, TORN]);
+    await claimer.waitForLine(/^claimed 1$/, DEADLINE_MS, 'claim');
+    await send(ring, 'after'); // committed at position 2, behind the claim
+    expect(receiver.lines).toEqual(['before']);
+
+    const deadAt = await killed(claimer);
+    await receiver.waitForLine(/^after$/, DEADLINE_MS, 'message after the dead claim');
+    const skippedInMs = performance.now() - deadAt;
+    await send(ring, 'more');
+    await receiver.waitForLine(/^done$/, DEADLINE_MS, 'third message');
+
+    expect(receiver.lines).toEqual(['before', 'after', 'more', 'done']);
+    expect(await receiver.exited).toEqual({ code: 0, signal: null });
+    console.log(`dead sender's claim skipped ${Math.round(skippedInMs)} ms after its death`);
+    expect(skippedInMs).toBeLessThan(RECOVERY_BOUND_MS);
+    expect(counters(ring)).toEqual({ released: 1, redelivered: 0 });
+  });
+
+  test('a live claimer is given up after the stall timeout, and its slot is not delivered', async () => {
+    const ring = dir.file('stalled-sender.ring');
+    const stallTimeoutMs = 500;
+    await send(ring, '--slots', '8', 'before');
+    const claimer = peer(['claim', ring, TORN]);
+    await claimer.waitForLine(/^claimed 1$/, DEADLINE_MS, 'claim');
+    const claimedAt = performance.now();
+    await send(ring, 'after');
+    const receiver = peer(['receive', ring, '2', String(stallTimeoutMs)]);
+    await receiver.waitForLine(/^done$/, DEADLINE_MS, 'messages around the stalled claim');
+    const waitedMs = performance.now() - claimedAt;
+
+    expect(receiver.lines).toEqual(['before', 'after', 'done']);
+    expect(claimer.exit).toBeUndefined(); // still alive: given up by the timeout, not by its death
+    expect(waitedMs).toBeGreaterThanOrEqual(stallTimeoutMs);
+    expect(counters(ring)).toEqual({ released: 1, redelivered: 0 });
+  });
+
+  test('a claim whose participant entry names a live pid with another start time (a reused pid) is given up at once', async () => {
+    const ring = dir.file('reused-pid.ring');
+    await send(ring, '--slots', '8', 'before');
+    const claimer = peer(['claim-reused', ring, TORN]);
+    await claimer.waitForLine(/^claimed 1$/, DEADLINE_MS, 'claim');
+    await send(ring, 'after');
+    const start = performance.now();
+    // The default stall timeout is 10 s: only the start-time check can release the claim sooner.
+    const receiver = peer(['receive', ring, '2']);
+    await receiver.waitForLine(/^done$/, DEADLINE_MS, 'messages around the claim');
+
+    expect(receiver.lines).toEqual(['before', 'after', 'done']);
+    expect(claimer.exit).toBeUndefined();
+    expect(performance.now() - start).toBeLessThan(RECOVERY_BOUND_MS);
+    expect(counters(ring)).toEqual({ released: 1, redelivered: 0 });
+  });
+});
+
+describe('a receiver killed while it holds messages it has handed on', () => {
+  test('tryReceiveWith: the next receiver gets the held message, counted once in REDELIVERED', async () => {
+    const ring = dir.file('dead-receiver-one.ring');
+    await send(ring, '--slots', '8', 'm1', 'm2');
+    const holder = peer(['hold-one', ring]);
+    await holder.waitForLine(/^holding m1$/, DEADLINE_MS, 'holding');
+    await killed(holder);
+
+    const next = await runCli(['receive', '--file', ring, '--count', '2', '--timeout', '10s']);
+    expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(next.stdout.split('\n').filter(Boolean).sort()).toEqual(['m1', 'm2']);
+    expect(counters(ring)).toEqual({ released: 0, redelivered: 1 });
+  });
+
+  test('tryReceiveBatchWith: all messages of the batch in flight go to the next receiver', async () => {
+    const ring = dir.file('dead-receiver-batch.ring');
+    await send(ring, '--slots', '8', 'm1', 'm2', 'm3', 'm4');
+    const holder = peer(['hold-batch', ring, '3']);
+    await holder.waitForLine(/^holding /, DEADLINE_MS, 'holding');
+    expect(holder.lines).toEqual(['holding m1,m2,m3']);
+    await killed(holder);
+
+    const next = await runCli(['receive', '--file', ring, '--count', '4', '--timeout', '10s']);
+    expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(next.stdout.split('\n').filter(Boolean).sort()).toEqual(['m1', 'm2', 'm3', 'm4']);
+    expect(counters(ring)).toEqual({ released: 0, redelivered: 3 });
+  });
+
+  /*
+   * Known bug (found by the kill loop, seed 62590251, round 139 of 200): the slot's owner word
+   * names a participant entry, and once the table is full a new process takes the entry of a
+   * dead one; recovery then finds a live pid in it and never takes the held messages over, so
+   * senders wedge one lap later. Kept failing until owner words can tell the entry's holders
+   * apart (e.g. a generation per entry, recorded with the index).
+   */
+  test.failing("even after a new process has taken the dead receiver's participant entry (a full table)", async () => {
+    const ring = dir.file('dead-receiver-reused-entry.ring');
+    await send(ring, '--slots', '8', 'm1', 'm2');
+    const filler = peer(['fill-table', ring]);
+    await filler.exited;
+    expect(filler.lines).toEqual([expect.stringMatching(/^filled \d+$/)]);
+    const holder = peer(['hold-one', ring]);
+    await holder.waitForLine(/^holding m1$/, DEADLINE_MS, 'holding');
+    await killed(holder);
+    const newcomer = peer(['idle', ring]); // takes the first dead entry: the holder's
+    await newcomer.waitForLine(/^open$/, DEADLINE_MS, 'newcomer');
+
+    const next = await runCli(['receive', '--file', ring, '--count', '2', '--timeout', '3s']);
+    expect({ code: next.code, stderr: next.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(next.stdout.split('\n').filter(Boolean).sort()).toEqual(['m1', 'm2']);
+  });
+});
+
+test('`mmapipc receive` killed mid-stream: the next receive gets every unread message; duplicates are at most the batch in flight', async () => {
+  const ring = dir.file('cli-receive.ring');
+  const total = 20_000;
+  const slotSize = 16;
+  const batch = Math.floor(OUTPUT_BATCH_BYTES / (slotSize + 1));
+  const messages = Array.from({ length: total }, (_, i) => `m${i}`);
+  const sent = await runCli(['send', '--file', ring, '--slots', String(total), '--slot-size', String(slotSize)], {
+    input: `${messages.join('\n')}\n`,
+  });
+  expect({ code: sent.code, stderr: sent.stderr }).toEqual({ code: 0, stderr: '' });
+
+  // Stop reading its stdout after a few batches: it blocks writing the next one, holding it.
+  const first = new PeerProcess(BIN, ['receive', '--file', ring, '--follow']);
+  started.push(first);
+  const pauseAfter = 2 * batch + 100;
+  await first.waitForCount(() => true, pauseAfter, DEADLINE_MS, 'first receiver');
+  first.child.stdout!.pause();
+  await killed(first);
+  first.child.stdout!.resume(); // what it wrote before it died is still in the pipe
+  await first.exited;
+  const firstLines = first.lines;
+
+  const second = new PeerProcess(BIN, ['receive', '--file', ring, '--follow']);
+  started.push(second);
+  const seen = new Set(firstLines);
+  let read = 0;
+  await second.waitUntil(
+    () => {
+      for (; read < second.lines.length; read++) seen.add(second.lines[read]!);
+      return seen.size >= total;
+    },
+    DEADLINE_MS,
+    'second receiver',
+  );
+  second.kill('SIGINT');
+  expect(await second.exited).toEqual({ code: 130, signal: null });
+
+  const expected = new Set(messages);
+  const duplicates = firstLines.length + second.lines.length - seen.size;
+  expect([...seen].filter((line) => !expected.has(line))).toEqual([]);
+  expect(seen.size).toBe(total);
+  expect(firstLines.length).toBeGreaterThanOrEqual(pauseAfter);
+  expect(firstLines.length).toBeLessThan(total); // it was killed mid-stream
+  expect(duplicates).toBeLessThanOrEqual(batch);
+  // It died blocked in writing a batch, so that batch was taken over and delivered again.
+  const { redelivered } = counters(ring);
+  console.log(`receive killed mid-stream: ${JSON.stringify({ total, batch, firstWrote: firstLines.length, secondWrote: second.lines.length, duplicates, redelivered })}`);
+  expect(redelivered).toBeGreaterThan(0);
+  expect(redelivered).toBeLessThanOrEqual(batch);
+});
