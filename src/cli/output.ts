@@ -78,6 +78,18 @@ export function processOutput(env: NodeJS.ProcessEnv = process.env): Output {
   return { out: stream(1, env), err: stream(2, env) };
 }
 
+/**
+ * A message as it may appear inside a human line: control characters (C0, DEL, C1) shown as
+ * escapes, so that a message can neither break the one line nor send escape sequences to the
+ * terminal. Data output (raw, --null, --json) is never passed through this.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => {
+    const escape = ({ '\n': '\\n', '\r': '\\r', '\t': '\\t' } as Record<string, string>)[character];
+    return escape ?? `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** One line on stderr, for notes and warnings (never data). */
 export function note(output: Output, line: string): void {
   write(output.err, `${line}\n`);

@@ -90,6 +90,15 @@ test('send is quiet on a pipe, --verbose prints the human lines, --json a line p
   expect(JSON.parse(binary.stdout)).toEqual({ sequence: 5, base64: Buffer.from([0xff]).toString('base64'), bytes: 1, buffer: 6, capacity: 100 });
 });
 
+test('human lines show control characters as escapes, so a message can neither break the line nor reach the terminal raw', async () => {
+  const file = newRing();
+  const message = 'a\x1b[31mb\nc\td\x7f';
+  const sent = await ok(['send', '--file', file, '--null', '--verbose'], `${message}\0`);
+  expect(sent.stdout).toBe('sent: a\\x1b[31mb\\nc\\td\\x7f (buffer: 1/100)\n');
+  const received = await ok(['receive', '--file', file, '--demo', '--interval', '0', '--count', '1']);
+  expect(received.stdout.split('\n')[1]).toBe('received: a\\x1b[31mb\\nc\\td\\x7f (buffer: 0/100)');
+});
+
 test('receive --json gives sequence, sender pid, time and the message (base64 when not UTF-8)', async () => {
   const file = newRing();
   const before = Date.now();

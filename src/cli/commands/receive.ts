@@ -10,7 +10,7 @@ import { readerGone } from '../../sys/libc.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { parseCount, parseDuration, ringPath } from '../options.js';
-import { ClosedOutputError, write } from '../output.js';
+import { ClosedOutputError, printable, write } from '../output.js';
 import { addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
 import { addLayoutOption, type Layout } from '../classic/layout-option.js';
@@ -155,7 +155,7 @@ class Receiver {
       if (this.#options.json) {
         pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt))}\n`);
       } else if (human) {
-        const text = this.#texts.received(view.toString('utf8'), this.#ring.occupancy, this.#ring.capacity);
+        const text = this.#texts.received(printable(view.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
         pieces.push(`${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
       } else {
         pieces.push(view, terminator);

@@ -8,7 +8,7 @@ import { MessageTooLargeError, TimeoutError, UsageError } from '../../errors.js'
 import type { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { parseCount, parseDuration, ringPath } from '../options.js';
-import { write } from '../output.js';
+import { printable, write } from '../output.js';
 import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
 import { addLayoutOption, type Layout } from '../classic/layout-option.js';
@@ -233,7 +233,7 @@ class Sender {
       const color = this.#context.output.out.color;
       const occupancy = ring.occupancy;
       const full = occupancy >= ring.capacity;
-      const text = this.#texts.sent(message.toString('utf8'), index - 1, occupancy, ring.capacity);
+      const text = this.#texts.sent(printable(message.toString('utf8')), index - 1, occupancy, ring.capacity);
       write(this.#context.output.out, `${full ? color.yellow(text) : text.replace(/^(\S+)/, (label) => color.green(label))}\n`);
     }
   }
