@@ -100,3 +100,21 @@ const strace = spawnSync('strace', ['-V']).status === 0;
   expect(count(['--sync', 'a', 'b', 'c'])).toBe(3);
   expect(count(['a', 'b', 'c'])).toBe(0);
 });
+
+/*
+ * Known gap: piped lines are sent in batches (one claim per run of free slots), and --sync then
+ * flushes once per batch: 2000 piped lines gave one msync. `--sync` promises "after each
+ * message, so it is on disk before the next" (its help, README, docs/persistence.md); either
+ * --sync sends piped lines one at a time, or the promise becomes "after each batch".
+ */
+(strace ? test.failing : test.skip)('`send --sync` with piped lines also calls msync once per message (strace)', () => {
+  const ring = dir.file('strace-piped.ring');
+  const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
+  const result = spawnSync('strace', ['-f', '-qq', '-e', 'trace=msync', process.execPath, BIN, 'send', '--sync', '--file', ring, '--slots', '100'], {
+    env: cliEnv(),
+    encoding: 'utf8',
+    input: `${lines.join('\n')}\n`,
+  });
+  expect(result.status).toBe(0);
+  expect(result.stderr.split('\n').filter((line) => /\bmsync\(/.test(line) && /= 0$/.test(line)).length).toBe(lines.length);
+});
