@@ -3,12 +3,16 @@
  * that names the option, what it expects and what it got.
  */
 import { InvalidArgumentError } from 'commander';
+import { UsageError } from '../errors.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_SLOT_COUNT, MAX_SLOT_SIZE, MIN_SLOT_COUNT } from '../layout/ring-layout.js';
 
 export const DEFAULT_RING_PATH = '/tmp/mmap_shared';
 
 /** The ring path: --file, then $MMAPIPC_FILE, then the tutorial's /tmp/mmap_shared. */
 export function ringPath(file: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (file === '') {
+    throw new UsageError(`option '-f, --file <path>' expected a path, got an empty string; leave it out to use $MMAPIPC_FILE or ${DEFAULT_RING_PATH}`);
+  }
   return file ?? (env.MMAPIPC_FILE || DEFAULT_RING_PATH);
 }
 

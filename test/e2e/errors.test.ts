@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { ExitCode } from '../../src/errors.js';
 import { checkHeader } from '../../src/layout/header.js';
-import { FORMAT_VERSION, MAGIC, RING_HEADER_LENGTH, VERSION_OFFSET } from '../../src/layout/ring-layout.js';
+import { FORMAT_VERSION, MAGIC, MAX_SLOT_COUNT, MIN_SLOT_COUNT, RING_HEADER_LENGTH, VERSION_OFFSET } from '../../src/layout/ring-layout.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { ringMemory } from '../helpers/memory-ring.js';
 import { tempDir } from '../helpers/temp.js';
@@ -34,9 +34,18 @@ describe('usage errors: exit 2 and a one-line hint', () => {
     [['send', '--count', 'many', 'x'], "option '-n, --count <n>' argument 'many' is invalid. expected a whole number from 0 to 9007199254740991, got 'many' (see 'mmapipc send --help')"],
     [['receive', '--count', '-1'], "option '-n, --count <n>' argument '-1' is invalid. expected a whole number from 0 to 9007199254740991, got '-1' (see 'mmapipc receive --help')"],
     [['receive', '--timeout', 'soon'], "option '-t, --timeout <duration>' argument 'soon' is invalid. expected a duration such as 500, 250ms, 1.5s or 2m, got 'soon' (see 'mmapipc receive --help')"],
+    [['send', '--slots', '1', 'x'], `option '--slots <n>' argument '1' is invalid. expected a slot count from ${MIN_SLOT_COUNT} to ${MAX_SLOT_COUNT}, got '1' (see 'mmapipc send --help')`],
   ])('mmapipc %j', async (args, hint) => {
     const result = failure(await runCli([...args, '--file', dir.file('usage.ring')]));
     expect(result).toEqual({ code: ExitCode.usage, line: `mmapipc: ${hint}`, stdout: '' });
+  });
+
+  test.each(['send', 'receive', 'demo'])('an empty --file (%s)', async (command) => {
+    expect(failure(await runCli([command, '--file', '']))).toEqual({
+      code: ExitCode.usage,
+      line: "mmapipc: option '-f, --file <path>' expected a path, got an empty string; leave it out to use $MMAPIPC_FILE or /tmp/mmap_shared",
+      stdout: '',
+    });
   });
 
   test('a mistyped command or option: the suggestion stays on the one line', async () => {

@@ -167,3 +167,9 @@ test('a receiver writing to a reader that does not read blocks in the kernel ins
   // one retrying every millisecond about 5.
   expect(cpuAfter - cpuBefore).toBeLessThanOrEqual(2);
 });
+
+test('the ring path comes from MMAPIPC_FILE when --file is not given', async () => {
+  const file = newRing();
+  expect(await runCli(['send', 'via-env'], { env: { MMAPIPC_FILE: file } })).toMatchObject({ code: 0, stderr: '' });
+  expect((await ok(['receive', '--file', file, '--count', '1'])).stdout).toBe('via-env\n');
+});
