@@ -9,7 +9,7 @@ import type { PeekOptions } from '../commands/peek.js';
 import type { StatOptions } from '../commands/stat.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
-import { note, write } from '../output.js';
+import { note, printable, write } from '../output.js';
 import { jsonContent } from './json.js';
 
 const DEFAULT_PEEK_COUNT = 10;
@@ -103,7 +103,7 @@ export async function peekClassic(options: PeekOptions, context: CliContext): Pr
     if (options.json) {
       write(out, messages.map((m, i) => `${JSON.stringify({ slot: slotOf(i), bytes: m.length, ...jsonContent(m) })}\n`).join(''));
     } else if (out.isTTY) {
-      write(out, messages.map((m, i) => `${out.color.cyan(`[${slotOf(i)}]`)} ${m.toString('utf8')}\n`).join(''));
+      write(out, messages.map((m, i) => `${out.color.cyan(`[${slotOf(i)}]`)} ${printable(m.toString('utf8'))}\n`).join(''));
       if (messages.length === 0) note(context.output, `mmapipc: ${file.path}: no messages waiting`);
       else if (count > messages.length) note(context.output, `mmapipc: ${file.path}: ${count - messages.length} more waiting (pass --count to see more)`);
     } else {

@@ -12,7 +12,7 @@ import { TimeoutError } from '../../errors.js';
 import type { ReceiveOptions } from '../commands/receive.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
-import { write } from '../output.js';
+import { printable, write } from '../output.js';
 import { textsFor } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
 import { jsonContent } from './json.js';
@@ -40,7 +40,7 @@ export async function receiveClassic(options: ReceiveOptions, context: CliContex
       if (options.json) {
         write(out, `${JSON.stringify({ ...jsonContent(message), bytes: message.length, buffer: remaining, capacity: CLASSIC_SLOT_COUNT })}\n`);
       } else if (human) {
-        const line = texts.received(message.toString('utf8'), remaining, CLASSIC_SLOT_COUNT);
+        const line = texts.received(printable(message.toString('utf8')), remaining, CLASSIC_SLOT_COUNT);
         write(out, `${line.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
       } else {
         write(out, Buffer.concat([message, Buffer.from(terminator)]));

@@ -11,7 +11,7 @@ import { MessageTooLargeError, TimeoutError, UsageError } from '../../errors.js'
 import type { SendOptions } from '../commands/send.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
-import { write } from '../output.js';
+import { printable, write } from '../output.js';
 import { textsFor, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 import { jsonContent } from './json.js';
@@ -106,7 +106,7 @@ class ClassicSender {
     if (this.#options.json) {
       write(out, `${JSON.stringify({ ...jsonContent(message), bytes: message.length, buffer: count, capacity: CLASSIC_SLOT_COUNT })}\n`);
     } else if (this.#human) {
-      const line = this.#texts.sent(text, index - 1, count, CLASSIC_SLOT_COUNT);
+      const line = this.#texts.sent(printable(text), index - 1, count, CLASSIC_SLOT_COUNT);
       write(out, `${count >= CLASSIC_SLOT_COUNT ? out.color.yellow(line) : line.replace(/^(\S+)/, (label) => out.color.green(label))}\n`);
     }
   }
