@@ -74,6 +74,8 @@ test('--count limits what send takes from stdin and what receive takes from the 
   expect((await ok(['receive', '--file', file, '--count', '2'])).stdout).toBe('a\nb\n');
   expect((await ok(['send', '--file', file, '--count', '1', 'x', 'y'])).stdout).toBe('');
   expect(await drain(file)).toEqual([Buffer.from('c'), Buffer.from('x')]);
+  // Nothing to take: receive ends at once, even before any ring exists.
+  expect(await ok(['receive', '--file', dir.file('absent.ring'), '--count', '0'])).toMatchObject({ stdout: '' });
 });
 
 test('send is quiet on a pipe, --verbose prints the human lines, --json a line per message with its sequence', async () => {

@@ -64,6 +64,7 @@ Examples:
 export async function receive(options: ReceiveOptions, context: CliContext): Promise<void> {
   if (options.layout === 'classic') return receiveClassic(options, context);
   const path = ringPath(options.file, context.env);
+  if (options.count === 0 && !options.follow) return; // like head -n 0: nothing to take, nothing to wait for
   const demo = options.demo ?? context.output.out.isTTY;
   const appeared = await waitForFile(path, { timeoutMs: options.timeout, signal: context.signal });
   if (!appeared) {
