@@ -3,7 +3,8 @@
  * pipe, plus the CLI's own figures, each printed beside its target from issue 5.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { MmapipcError } from '../../errors.js';
 import { TRANSPORTS, type Transport } from '../../bench/protocol.js';
 import type { CliContext } from '../context.js';
@@ -51,7 +52,20 @@ Examples:
     .action((options: BenchOptions) => bench(options, context));
 }
 
+/** Refuses a chart path whose directory cannot take the file, before minutes of measuring. */
+function checkChartPath(path: string): void {
+  try {
+    accessSync(dirname(resolve(path)), constants.W_OK);
+  } catch (error) {
+    throw new MmapipcError(`cannot write the chart there: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} on its directory`, {
+      subject: path,
+      cause: error,
+    });
+  }
+}
+
 export async function bench(options: BenchOptions, context: CliContext): Promise<void> {
+  if (options.chart) checkChartPath(options.chart);
   // Loaded here, not at the top: every other command's start-up stays free of the bench's modules.
   const [{ runBench }, { formatReport }, { chartSvg }, { checkTargets }] = await Promise.all([
     import('../../bench/run.js'),
