@@ -75,11 +75,8 @@ export class MessageTooLargeError extends MmapipcError {
   readonly size: number;
   readonly limit: number;
 
-  constructor(size: number, limit: number, subject?: string) {
-    super(
-      `message of ${size} bytes does not fit a ${limit}-byte slot; shorten it, pass --truncate, or create the ring with a larger --slot-size`,
-      { subject },
-    );
+  constructor(size: number, limit: number, subject?: string, remedy = 'or create the ring with a larger --slot-size') {
+    super(`message of ${size} bytes does not fit a ${limit}-byte slot; shorten it, pass --truncate, ${remedy}`, { subject });
     this.size = size;
     this.limit = limit;
   }

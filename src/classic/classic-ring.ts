@@ -7,6 +7,7 @@
 import { MessageTooLargeError, MmapipcError, RingFormatError } from '../errors.js';
 import {
   CLASSIC_MAX_MESSAGE_LENGTH,
+  CLASSIC_REMEDY,
   CLASSIC_SLOT_COUNT,
   CLASSIC_SLOT_LENGTH,
   CLASSIC_STRUCT_LENGTH,
@@ -77,7 +78,7 @@ export class ClassicRing {
    */
   trySend(message: Uint8Array): number {
     if (message.length > CLASSIC_MAX_MESSAGE_LENGTH) {
-      throw new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, this.#subject);
+      throw new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, this.#subject, CLASSIC_REMEDY);
     }
     if (message.includes(NUL)) {
       throw new MmapipcError('a message holds a NUL byte; the classic layout stores C strings, which end at the first NUL', {

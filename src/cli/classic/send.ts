@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClassicFile } from '../../classic/classic-file.js';
-import { CLASSIC_MAX_MESSAGE_LENGTH, CLASSIC_SLOT_COUNT } from '../../classic/classic-layout.js';
+import { CLASSIC_MAX_MESSAGE_LENGTH, CLASSIC_REMEDY, CLASSIC_SLOT_COUNT } from '../../classic/classic-layout.js';
 import { pollUntil } from '../../classic/poll.js';
 import { MessageTooLargeError, TimeoutError, UsageError } from '../../errors.js';
 import type { SendOptions } from '../commands/send.js';
@@ -76,7 +76,9 @@ class ClassicSender {
   fit(message: Buffer, index: number): Buffer {
     if (message.length <= CLASSIC_MAX_MESSAGE_LENGTH) return message;
     if (this.#options.truncate) return truncateUtf8(message, CLASSIC_MAX_MESSAGE_LENGTH);
-    throw new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, `${this.#file.path}${this.#demo ? '' : ` (message ${index})`}`);
+    const error = new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, this.#file.path, CLASSIC_REMEDY);
+    if (!this.#demo) error.message = error.message.replace(/^message /, `message ${index} `);
+    throw error;
   }
 
   async sendEach(messages: Buffer[], interval: number): Promise<void> {
