@@ -74,3 +74,11 @@ test('an unknown transport is a usage error naming the choices', async () => {
   expect(result.stderr).toMatch(/^mmapipc: .*expected a comma-separated list of mmapipc, ipc, socket, fifo, got 'mmapipc,pigeon'.*\n$/);
   expect(result.stderr.split('\n')).toHaveLength(2);
 });
+
+test('a chart path in a missing directory is refused before anything is measured', async () => {
+  const chart = dir.file('missing/bench.svg');
+  const result = await runCli(['bench', '--quick', '--chart', chart]);
+  expect(result.code).toBe(1);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toBe(`mmapipc: ${chart}: cannot write the chart there: ENOENT on its directory\n`);
+});
