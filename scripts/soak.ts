@@ -133,6 +133,8 @@ async function main(): Promise<number> {
     messages: total,
     received: sum('received'),
     perReceiver: summaries.map((s) => s.received),
+    receiverWaits: summaries.map((s) => s.waits),
+    receiverHeapMb: summaries.map((s) => ({ used: s.heapUsedMb, total: s.heapTotalMb, external: s.externalMb, rss: s.rssMb })),
     lost,
     duplicates,
     torn: sum('torn'),
