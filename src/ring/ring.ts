@@ -131,6 +131,23 @@ export class Ring {
     return this.#headerLength + ((position >>> 0) % this.#slotCount) * this.#stride;
   }
 
+  /**
+   * Whether a sequence word that says "not yet" can be genuine. A sender at position p may only
+   * find last lap's claim (p − N) or message (p − N + 1); a receiver at p may only find p (free,
+   * or being written) or last lap's message still held by a receiver (p − N + 1). Anything else
+   * was written by no process of this ring, and waiting on it would wait forever.
+   */
+  #plausibleWait(sequence: number, position: number, side: WakeTarget): boolean {
+    const value = sequence & ~SEQUENCE_RELEASED_BIT;
+    if (value < 0 || value >= this.positions.limit) return false;
+    const behind = this.positions.distance(position, value);
+    return side === 'senders' ? behind === this.#slotCount || behind === this.#slotCount - 1 : behind === 0 || behind === this.#slotCount - 1;
+  }
+
+  #corruptWait(position: number, sequence: number): RingFormatError {
+    return new RingFormatError(`corrupt ring: slot for position ${position} has sequence ${sequence >>> 0}, which no process of this ring writes`);
+  }
+
   #corruptSequence(position: number, sequence: number): RingFormatError {
     return new RingFormatError(`corrupt ring: slot for position ${position} has sequence ${sequence >>> 0}, ahead of every claim`);
   }
@@ -159,6 +176,7 @@ export class Ring {
         }
         position = seen;
       } else if (d < 0) {
+        if (!this.#plausibleWait(sequence, position, 'senders')) throw this.#corruptWait(position, sequence);
         return -1; // the slot still holds the previous lap's message: full
       } else {
         // Another sender got there first, so the tail has moved; if it has not, the slot's
@@ -248,7 +266,10 @@ export class Ring {
         if (d !== 0) break;
       }
       if (count === 0) {
-        if (d < 0) return 0;
+        if (d < 0) {
+          if (!this.#plausibleWait(sequence, position, 'senders')) throw this.#corruptWait(position, sequence);
+          return 0;
+        }
         const tail = Atomics.load(words, TAIL);
         if (tail === position) throw this.#corruptSequence(position, sequence);
         position = tail;
@@ -328,7 +349,10 @@ export class Ring {
         if (d !== 0) break;
       }
       if (count === 0) {
-        if (d < 0) return 0; // empty, or the next message is still being written
+        if (d < 0) {
+          if (!this.#plausibleWait(sequence, position, 'receivers')) throw this.#corruptWait(position, sequence);
+          return 0; // empty, or the next message is still being written
+        }
         // Another receiver took it, so the head has moved; if not, no sender wrote that word.
         const head = Atomics.load(words, HEAD);
         if (head === position) throw this.#corruptSequence(position, sequence);
@@ -661,7 +685,11 @@ export class Ring {
     const words = this.#words;
     const position = Atomics.load(words, HEAD);
     const sequence = Atomics.load(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD);
-    return this.positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, this.positions.next(position)) >= 0;
+    // A corrupt word reads as "yes", so that the receive that follows reports it.
+    return (
+      this.positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, this.positions.next(position)) >= 0 ||
+      !this.#plausibleWait(sequence, position, 'receivers')
+    );
   }
 
   /** True when the slot at the tail is free. */
@@ -669,7 +697,8 @@ export class Ring {
     const words = this.#words;
     const position = Atomics.load(words, TAIL);
     const sequence = Atomics.load(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD);
-    return this.positions.distance(sequence, position) >= 0;
+    // A corrupt word reads as "yes", so that the send that follows reports it.
+    return this.positions.distance(sequence, position) >= 0 || !this.#plausibleWait(sequence, position, 'senders');
   }
 
   /** Total messages claimed by senders and by receivers since creation. */

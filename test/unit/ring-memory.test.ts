@@ -239,10 +239,9 @@ describe('corruption', () => {
     expect(outcome).toMatch(/^RingFormatError: corrupt ring: slot for position 0 has sequence \d+, ahead of every claim$/);
   });
 
-  // BUG (src/ring/ring.ts): a sequence word outside the position space (here 0xffffffff) reads as
-  // "full" to senders and "empty" to receivers, so a blocking sender sleeps forever on an empty
-  // ring instead of reporting corruption.
-  test.failing('a sequence word outside the position space is reported as corruption, not as a full ring', async () => {
+  // A sequence word outside the position space (here 0xffffffff) must not read as "full" to senders
+  // (a blocking sender would sleep forever on an empty ring).
+  test('a sequence word outside the position space is reported as corruption, not as a full ring', async () => {
     expect(await inWorkerWithin(5000, 'trySend', 0, 0xffffffff)).toMatch(/^RingFormatError: corrupt ring/);
   });
 });
