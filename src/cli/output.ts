@@ -94,3 +94,12 @@ export function printable(text: string): string {
 export function note(output: Output, line: string): void {
   write(output.err, `${line}\n`);
 }
+
+/** Like write, but a reader that has gone is not an error (for help text piped into `head`). */
+export function writeQuietly(target: Stream, data: string | Uint8Array): void {
+  try {
+    write(target, data);
+  } catch (error) {
+    if (!(error instanceof ClosedOutputError)) throw error;
+  }
+}

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CliContext } from './context.js';
+import { writeQuietly } from './output.js';
 import { registerSend } from './commands/send.js';
 import { registerReceive } from './commands/receive.js';
 import { registerDemo } from './commands/demo.js';
@@ -25,8 +26,8 @@ export function buildProgram(context: CliContext): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
-      writeOut: (text) => process.stdout.write(text),
-      writeErr: (text) => process.stderr.write(text),
+      writeOut: (text) => writeQuietly(context.output.out, text),
+      writeErr: (text) => writeQuietly(context.output.err, text),
       // Usage errors are reported by main() as one line; commander stays silent.
       outputError: () => {},
     })
