@@ -534,6 +534,25 @@ export class Ring {
    * Returns how many messages were handed to `handler`.
    */
   tryReceiveBatchWith(max: number, handler: MessageHandler, done?: () => void): number {
+    return this.tryReceiveBatchRaw(
+      max,
+      (buffer, offset, length, position) => {
+        const slot = offset - SLOT_HEADER_LENGTH;
+        handler(buffer.subarray(offset, offset + length), this.#sequenceOf(position, HEAD_LAPS, HEAD), this.#pidAt(slot), this.#sentAtOf(slot));
+      },
+      done,
+    );
+  }
+
+  /**
+   * tryReceiveBatchWith without allocating per message: `handler` gets the mapping, the
+   * message's offset and length in it, and its ring position (see sequenceOf).
+   */
+  tryReceiveBatchRaw(
+    max: number,
+    handler: (buffer: Buffer, offset: number, length: number, position: number) => void,
+    done?: () => void,
+  ): number {
     const held: number[] = [];
     while (held.length < max) {
       const count = this.#claimReceiveRun(max - held.length);
@@ -552,13 +571,7 @@ export class Ring {
           corrupt ??= this.#corruptLength(slot, position);
           continue;
         }
-        const start = slot + SLOT_HEADER_LENGTH;
-        handler(
-          this.memory.subarray(start, start + length),
-          this.#sequenceOf(position, HEAD_LAPS, HEAD),
-          this.#pidAt(slot),
-          this.#sentAtOf(slot),
-        );
+        handler(this.memory, slot + SLOT_HEADER_LENGTH, length, position);
         handled++;
       }
       if (handled > 0) done?.();

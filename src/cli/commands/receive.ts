@@ -149,23 +149,45 @@ class Receiver {
    * has gone (EPIPE) — leaves them claimed, and the next receiver delivers them (at least once).
    */
   #take(max: number, human: boolean): number {
+    if (!human && !this.#options.json) return this.#takeRaw(max);
     const out = this.#context.output.out;
     const pieces: Array<Buffer | string> = [];
-    const terminator = Buffer.from(this.#options.null ? '\0' : '\n');
     const format = (view: Buffer, sequence: number, pid: number, sentAt: number) => {
       if (this.#options.json) {
         pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt))}\n`);
-      } else if (human) {
+      } else {
         const text = this.#texts.received(printable(view.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
         pieces.push(`${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
-      } else {
-        pieces.push(view, terminator);
       }
     };
     const taken = this.#ring.ring.tryReceiveBatchWith(max, format, () => write(out, joinPieces(pieces)));
     if (taken > 0) this.#ring.ring.touch();
     return taken;
   }
+
+  /** Raw output, the common case in pipelines: copied into one reused buffer, one write per batch. */
+  #takeRaw(max: number): number {
+    const terminator = this.#options.null ? 0 : 0x0a;
+    let used = 0;
+    const taken = this.#ring.ring.tryReceiveBatchRaw(
+      max,
+      (buffer, offset, length) => {
+        if (used + length + 1 > this.#outputBuffer.length) {
+          const grown = Buffer.allocUnsafe(Math.max(this.#outputBuffer.length * 2, used + length + 1));
+          this.#outputBuffer.copy(grown, 0, 0, used);
+          this.#outputBuffer = grown;
+        }
+        buffer.copy(this.#outputBuffer, used, offset, offset + length);
+        used += length;
+        this.#outputBuffer[used++] = terminator;
+      },
+      () => write(this.#context.output.out, this.#outputBuffer.subarray(0, used)),
+    );
+    if (taken > 0) this.#ring.ring.touch();
+    return taken;
+  }
+
+  #outputBuffer = Buffer.allocUnsafe(OUTPUT_BATCH_BYTES + 1024);
 
   #line(text: string): void {
     write(this.#context.output.out, `${this.#context.output.out.color.bold(text)}\n`);
