@@ -6,6 +6,11 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { readFileSync, writeSync } = await import('node:fs');
   writeSync(1, `${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
 } else {
+  // A long-running receiver allocates a little per batch; V8 would otherwise grow its young
+  // generation to tens of MB under that steady churn. 2 MB semi-spaces keep RSS flat (measured:
+  // +2 MB instead of +12 MB over 5 M messages) at no cost in throughput.
+  const { setFlagsFromString } = await import('node:v8');
+  setFlagsFromString('--max-semi-space-size=2');
   const { run } = await import('../dist/cli/main.js');
   await run();
 }

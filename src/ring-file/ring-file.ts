@@ -187,11 +187,20 @@ export class RingFile implements AsyncIterable<Message> {
   /** Runs an async wait that close() can cut short; the mapping outlives it. */
   async #whileOpen<T>(options: WaitOptions, work: (options: WaitOptions) => Promise<T>): Promise<T> {
     this.#assertOpen();
-    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    // One controller per wait, unhooked afterwards: AbortSignal.any would keep every combined
+    // signal alive as long as its sources (a leak in a long-running receiver).
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    const sources = options.signal ? [options.signal, this.#closing.signal] : [this.#closing.signal];
+    for (const source of sources) {
+      if (source.aborted) controller.abort();
+      else source.addEventListener('abort', abort, { once: true });
+    }
     this.#pending++;
     try {
-      return await work({ ...options, signal });
+      return await work({ ...options, signal: controller.signal });
     } finally {
+      for (const source of sources) source.removeEventListener('abort', abort);
       if (--this.#pending === 0 && this.#closed) this.#release();
     }
   }
