@@ -4,7 +4,9 @@
  * at the end the bitmaps must cover every message exactly once (nothing lost, nothing
  * duplicated, nothing torn). The receivers' RSS is sampled from /proc/PID/status every few
  * seconds and reported: flat means the last sample is within a few MB of the first one taken
- * after warm-up. Exits 1 on any loss, duplicate, torn or out-of-order message.
+ * after warm-up; each receiver also reports its heap after a forced GC at the end (live memory,
+ * as opposed to garbage not yet collected). Exits 1 on any loss, duplicate, torn or
+ * out-of-order message.
  *
  * Options (environment): SOAK_MESSAGES (default 10000000), SOAK_SLOTS (default 1024),
  * SOAK_SAMPLE_MS (default 3000). Runs on the built library (dist/), as the processes do.
@@ -35,7 +37,7 @@ interface Peer {
 }
 
 function start(args: string[]): Peer {
-  const child = spawn(process.execPath, [PEER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', PEER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
