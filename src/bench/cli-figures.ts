@@ -28,7 +28,11 @@ export interface StartupFigure {
 }
 
 export interface MemoryFigure {
+  /** Messages received before the start RSS is taken (not counted in `messages`). */
+  readonly warmupMessages: number;
+  /** Messages measured after the warm-up. */
   readonly messages: number;
+  /** RSS once the warm-up messages have come out. */
   readonly startKiB: number;
   /** RSS when half the messages were through: equal to the end means a plateau, not a leak. */
   readonly midKiB: number;
@@ -126,11 +130,14 @@ function rssKiB(pid: number): number {
 }
 
 /**
- * `mmapipc receive --follow` over `messages` messages from a library sender. Start RSS is
- * taken once the first message has come out; every output record is checked.
+ * `mmapipc receive --follow` over `warmup` + `messages` messages from a library sender. Start
+ * RSS is taken once the warm-up messages have come out (the program's code compiled and its
+ * buffers and V8 heap at their working size); peak and end cover the `messages` after it.
+ * Every output record is checked.
  */
-export async function memory(binPath: string, dir: string, messages: number, nodeArgs: readonly string[]): Promise<MemoryFigure> {
-  const config: ThroughputConfig = { kind: 'throughput', transport: 'mmapipc', size: MESSAGE_SIZE, senders: 1, perSender: messages, firstSequence: 1, dir, nodeArgs };
+export async function memory(binPath: string, dir: string, warmup: number, messages: number, nodeArgs: readonly string[]): Promise<MemoryFigure> {
+  const total = warmup + messages;
+  const config: ThroughputConfig = { kind: 'throughput', transport: 'mmapipc', size: MESSAGE_SIZE, senders: 1, perSender: total, firstSequence: 1, dir, nodeArgs };
   const ring = RingFile.create(ringPath(config), { slots: FOLLOW_SLOTS, slotSize: MESSAGE_SIZE, role: 'sender' });
   const receiver = spawn(process.execPath, cliArgs(binPath, ['receive', '--follow', '--file', ringPath(config)]), {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -139,7 +146,7 @@ export async function memory(binPath: string, dir: string, messages: number, nod
   const receiverExit = exited(receiver);
   let stderr = '';
   receiver.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-  const verifier = new Verifier(MESSAGE_SIZE, 1, messages);
+  const verifier = new Verifier(MESSAGE_SIZE, 1, total);
   let startKiB = 0;
   let midKiB = 0;
   let peakKiB = 0;
@@ -155,10 +162,8 @@ export async function memory(binPath: string, dir: string, messages: number, nod
     const done = new Promise<void>((resolve, reject) => {
       let pending: Buffer | undefined;
       receiver.stdout!.on('data', (chunk: Buffer) => {
-        if (verifier.received === 0) {
-          startKiB = sample();
-          start = performance.now();
-          sampler = setInterval(sample, RSS_SAMPLE_MS);
+        if (sender === undefined) {
+          // The first output: the receiver is running; the rest comes from a sender process.
           sender = fork(WORKER_PATH, ['peer', JSON.stringify(config), '0'], { execArgv: [...nodeArgs], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
           sender.on('message', (message) => isControl(message, 'ready') && sender!.send({ type: 'go' }));
           sender.once('exit', (code) => code !== 0 && reject(new Error(`the sender ended with exit code ${code}`)));
@@ -171,8 +176,13 @@ export async function memory(binPath: string, dir: string, messages: number, nod
           }
         }
         pending = offset < data.length ? data.subarray(offset) : undefined;
-        if (midKiB === 0 && verifier.received >= messages / 2) midKiB = sample();
-        if (verifier.received === messages) resolve();
+        if (sampler === undefined && verifier.received >= warmup) {
+          startKiB = sample();
+          start = performance.now();
+          sampler = setInterval(sample, RSS_SAMPLE_MS);
+        }
+        if (midKiB === 0 && verifier.received >= warmup + messages / 2) midKiB = sample();
+        if (verifier.received === total) resolve();
       });
       void receiverExit.then(({ code, signal }) => reject(new Error(`receive --follow ended early with ${signal ?? code}: ${stderr.trim()}`)));
     });
@@ -187,7 +197,7 @@ export async function memory(binPath: string, dir: string, messages: number, nod
     const seconds = (performance.now() - start) / 1000;
     const verdict = verifier.finish();
     error ??= verdict.error;
-    return { messages, startKiB, midKiB, peakKiB, endKiB, seconds, verified: error === undefined, ...(error ? { error } : {}) };
+    return { warmupMessages: warmup, messages, startKiB, midKiB, peakKiB, endKiB, seconds, verified: error === undefined, ...(error ? { error } : {}) };
   } finally {
     if (sampler) clearInterval(sampler);
     sender?.kill();

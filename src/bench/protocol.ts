@@ -1,9 +1,13 @@
 /** What the bench orchestrator tells its worker processes, and what they answer. */
-export const TRANSPORTS = ['mmapipc', 'ipc', 'socket', 'fifo'] as const;
+export const TRANSPORTS = ['mmapipc', 'mmapipc-batch', 'ipc', 'socket', 'fifo'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
+
+/** The rows that measure mmapipc's library API: one message per call, and batches (runs of slots per claim). */
+export const MMAPIPC_TRANSPORTS: readonly Transport[] = ['mmapipc', 'mmapipc-batch'];
 
 export const TRANSPORT_NAMES: Record<Transport, string> = {
   mmapipc: 'mmapipc',
+  'mmapipc-batch': 'mmapipc batch',
   ipc: 'child_process IPC',
   socket: 'Unix socket',
   fifo: 'named pipe',
@@ -23,8 +27,13 @@ export function scenarioName(transport: Transport, size: number, senders: number
 /** spin: both sides poll (tryReceive); sleep: both sides block in the kernel (receive()); event: the event loop waits. */
 export type LatencyMode = 'spin' | 'sleep' | 'event';
 
-/** Ping-pong modes measured for a transport: mmapipc both spinning and sleeping, the others through their event loop. */
+/**
+ * Ping-pong modes measured for a transport: mmapipc both spinning and sleeping, the others
+ * through their event loop. A round trip is one message each way, so batches have none: the
+ * per-message mmapipc rows are the library's latency.
+ */
 export function latencyModes(transport: Transport): LatencyMode[] {
+  if (transport === 'mmapipc-batch') return [];
   return transport === 'mmapipc' ? ['spin', 'sleep'] : ['event'];
 }
 
@@ -37,6 +46,8 @@ export interface ThroughputConfig {
   readonly perSender: number;
   /** The first sequence number senders send (default 0; the memory run sends message 0 itself). */
   readonly firstSequence?: number;
+  /** Slots of an mmapipc ring (default THROUGHPUT_SLOTS); set by bench/one.mjs to compare ring sizes. */
+  readonly slots?: number;
   /** A private directory for the ring, socket or FIFO. */
   readonly dir: string;
   /** Extra node flags for every worker process (e.g. --cpu-prof). */

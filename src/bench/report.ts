@@ -1,6 +1,6 @@
 /** The bench report as text for a terminal: the tables, the CLI figures, and each target with its verdict. */
 import type { ChalkInstance } from 'chalk';
-import { TRANSPORT_NAMES, sizeName, type LatencyResult, type Transport } from './protocol.js';
+import { MMAPIPC_TRANSPORTS, TRANSPORT_NAMES, sizeName, type LatencyResult, type ThroughputResult, type Transport } from './protocol.js';
 import type { BenchReport } from './run.js';
 import { checkTargets, throughputOf, type TargetCheck } from './targets.js';
 
@@ -51,12 +51,13 @@ function targetBound(check: TargetCheck): string {
 
 export function targetLine(check: TargetCheck, color: ChalkInstance): string {
   const verdict = check.met ? color.green('MET') : color.red('MISSED');
-  return `${check.name}: ${targetValue(check)} — target ${targetBound(check)}: ${verdict} (${ratio(check.ratio)} of target)`;
+  const name = check.row ? `${check.name} (row: ${check.row}, the best library-API row)` : check.name;
+  return `${name}: ${targetValue(check)} — target ${targetBound(check)}: ${verdict} (${ratio(check.ratio)} of target)`;
 }
 
-function versus(report: BenchReport, size: number, senders: number): string {
-  const own = throughputOf(report, 'mmapipc', size, senders);
-  if (!own) return '';
+/** How many times faster an mmapipc row is than each alternative of the same size and senders. */
+function versus(report: BenchReport, own: ThroughputResult): string {
+  const { size, senders } = own;
   const others: Transport[] = ['ipc', 'socket', 'fifo'];
   return others
     .map((transport) => {
@@ -79,7 +80,7 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
   const tw = [18, 6, 7, 10, 9, 11, 0];
   lines.push(color.dim(row(['transport', 'size', 'senders', 'msg/s', 'MB/s', 'messages', ''], tw)));
   for (const r of report.throughput) {
-    const vs = r.transport === 'mmapipc' ? versus(report, r.size, r.senders) : '';
+    const vs = r.verified && MMAPIPC_TRANSPORTS.includes(r.transport) ? versus(report, r) : '';
     const cells = [TRANSPORT_NAMES[r.transport], sizeName(r.size), `${r.senders}->1`, rate(r.messagesPerSecond), r.megabytesPerSecond.toFixed(1), count(r.delivered), vs];
     lines.push(r.verified ? row(cells, tw) : color.red(`${row(cells.slice(0, 3), tw)}  FAILED: ${r.error}`));
   }
@@ -108,7 +109,7 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
     const mb = (kib: number) => `${(kib / KIB_PER_MB).toFixed(1)} MB`;
     lines.push(
       memory.verified
-        ? `  memory    receive --follow over ${count(memory.messages)} messages (${memory.seconds.toFixed(1)} s): RSS ${mb(memory.startKiB)} at start, ${mb(memory.midKiB)} halfway, ${mb(memory.endKiB)} at end, ${mb(memory.peakKiB)} peak`
+        ? `  memory    receive --follow over ${count(memory.messages)} messages (${memory.seconds.toFixed(1)} s) after ${count(memory.warmupMessages)} of warm-up: RSS ${mb(memory.startKiB)} at start, ${mb(memory.midKiB)} halfway, ${mb(memory.endKiB)} at end, ${mb(memory.peakKiB)} peak`
         : color.red(`  memory    FAILED: ${memory.error}`),
     );
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { memory, pipeline, startup, type MemoryFigure, type PipelineFigure, type StartupFigure } from './cli-figures.js';
 import {
   MESSAGE_SIZES,
+  MMAPIPC_TRANSPORTS,
   SENDER_COUNTS,
   TRANSPORTS,
   TRANSPORT_NAMES,
@@ -69,13 +70,15 @@ interface Sizing {
   /** Full runs: first a calibration run of this many messages, then a run sized to `seconds`. */
   readonly calibrationMessages: number;
   readonly throughputSeconds: number;
-  /** Quick runs: fixed message counts per transport (mmapipc, others). */
+  /** Quick runs: fixed message counts per transport (mmapipc rows, others). */
   readonly fixedMessages: (transport: Transport) => number;
   readonly rounds: (transport: Transport, mode: LatencyMode) => number;
   readonly warmup: number;
   readonly pipelineLines: number;
   readonly startupRuns: number;
   readonly memoryMessages: number;
+  /** Messages through `receive --follow` before its start RSS is taken. */
+  readonly memoryWarmup: number;
 }
 
 const FULL: Sizing = {
@@ -87,17 +90,19 @@ const FULL: Sizing = {
   pipelineLines: 1_000_000,
   startupRuns: 11,
   memoryMessages: 10_000_000,
+  memoryWarmup: 100_000,
 };
 
 const QUICK: Sizing = {
   calibrationMessages: 0,
   throughputSeconds: 0,
-  fixedMessages: (transport) => (transport === 'mmapipc' ? 20_000 : 4_000),
+  fixedMessages: (transport) => (MMAPIPC_TRANSPORTS.includes(transport) ? 20_000 : 4_000),
   rounds: () => 300,
   warmup: 100,
   pipelineLines: 20_000,
   startupRuns: 3,
   memoryMessages: 50_000,
+  memoryWarmup: 5_000,
 };
 
 /** Calibrated counts stay within these bounds, so a stalled or a very fast machine still finishes sensibly. */
@@ -243,7 +248,7 @@ async function runCliFigures(
     cli.startup = startup(binPath, sizing.startupRuns);
   });
   await attempt('receive --follow memory', async () => {
-    cli.memory = await memory(binPath, scratch(), sizing.memoryMessages, nodeArgs);
+    cli.memory = await memory(binPath, scratch(), sizing.memoryWarmup, sizing.memoryMessages, nodeArgs);
     if (!cli.memory.verified) report.failures.push(`receive --follow memory: ${cli.memory.error}`);
   });
 }

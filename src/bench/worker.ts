@@ -10,14 +10,20 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Verifier } from './payload.js';
 import { PingLog, percentile } from './ping-log.js';
 import { isControl, type LatencyConfig, type LatencyResult, type ThroughputConfig, type ThroughputResult, type Transport, type WorkerConfig } from './protocol.js';
-import { fifo } from './transports/fifo.js';
-import { ipc } from './transports/ipc.js';
-import { mmapipc } from './transports/mmapipc.js';
-import { socket } from './transports/socket.js';
 import type { TransportBench } from './transports/types.js';
 import { WORKER_PATH } from './worker-path.js';
 
-const BENCHES: Record<Transport, TransportBench> = { mmapipc, ipc, socket, fifo };
+/**
+ * Each transport is loaded only by the workers that use it: a worker is a fresh process per
+ * measurement, and the mmapipc ones load the native FFI addon, which the others need not pay.
+ */
+const BENCHES: Record<Transport, () => Promise<TransportBench>> = {
+  mmapipc: async () => (await import('./transports/mmapipc.js')).mmapipc,
+  'mmapipc-batch': async () => (await import('./transports/mmapipc-batch.js')).mmapipcBatch,
+  ipc: async () => (await import('./transports/ipc.js')).ipc,
+  socket: async () => (await import('./transports/socket.js')).socket,
+  fifo: async () => (await import('./transports/fifo.js')).fifo,
+};
 const BYTES_PER_MB = 1e6;
 
 interface Peer {
@@ -54,7 +60,7 @@ function sendControl(child: ChildProcess, type: 'go'): Promise<void> {
 }
 
 async function hostThroughput(config: ThroughputConfig): Promise<ThroughputResult> {
-  const bench = BENCHES[config.transport];
+  const bench = await BENCHES[config.transport]();
   const side = await bench.receiver(config);
   const { peers, failed } = forkPeers(config, config.senders);
   try {
@@ -83,7 +89,7 @@ async function hostThroughput(config: ThroughputConfig): Promise<ThroughputResul
 }
 
 async function hostLatency(config: LatencyConfig): Promise<LatencyResult> {
-  const bench = BENCHES[config.transport];
+  const bench = await BENCHES[config.transport]();
   const side = await bench.pinger(config);
   const { peers, failed } = forkPeers(config, 1);
   const peer = peers[0]!;
@@ -127,7 +133,7 @@ function waitForControl(type: 'go'): Promise<void> {
 async function peer(config: WorkerConfig, index: number): Promise<void> {
   // A peer whose host has gone has nobody to talk to.
   process.on('disconnect', () => process.exit(1));
-  const bench = BENCHES[config.transport];
+  const bench = await BENCHES[config.transport]();
   if (config.kind === 'throughput') {
     const side = await bench.sender(config, index);
     const go = waitForControl('go');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { MESSAGE_SIZES, SENDER_COUNTS, TRANSPORTS, latencyModes } from '../../src/bench/protocol.js';
+import { MESSAGE_SIZES, MMAPIPC_TRANSPORTS, SENDER_COUNTS, TRANSPORTS, TRANSPORT_NAMES, latencyModes } from '../../src/bench/protocol.js';
 import type { LatencyResult, ThroughputResult } from '../../src/bench/protocol.js';
-import { TARGETS } from '../../src/bench/targets.js';
+import { TARGETS, TARGET_MESSAGE_SIZE } from '../../src/bench/targets.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -16,9 +16,9 @@ interface Report {
   cli: {
     pipeline: { lines: number; verified: boolean };
     startup: { runs: number; mmapipcMs: number; nodeMs: number; ratio: number };
-    memory: { messages: number; startKiB: number; peakKiB: number; endKiB: number; verified: boolean };
+    memory: { warmupMessages: number; messages: number; startKiB: number; peakKiB: number; endKiB: number; verified: boolean };
   };
-  targets: Array<{ name: string; measured: number; target: number; kind: string; met: boolean }>;
+  targets: Array<{ name: string; measured: number; target: number; kind: string; met: boolean; row?: string }>;
   failures: string[];
 }
 
@@ -53,12 +53,20 @@ test('a quick run delivers every message over every transport and reports JSON a
   expect(report.cli.pipeline.verified).toBe(true);
   expect(report.cli.memory.verified).toBe(true);
   expect(report.cli.memory.peakKiB).toBeGreaterThanOrEqual(report.cli.memory.startKiB);
+  expect(report.cli.memory.warmupMessages).toBeGreaterThan(0);
   expect(report.cli.startup.mmapipcMs).toBeGreaterThan(0);
   expect(report.cli.startup.nodeMs).toBeGreaterThan(0);
 
   // Every target of the issue is reported, met or not.
   expect(report.targets).toHaveLength(Object.keys(TARGETS).length);
   for (const target of report.targets) expect(typeof target.met).toBe('boolean');
+  // The throughput targets are judged on the fastest mmapipc library-API row, and say which.
+  const libraryRows = (senders: number) =>
+    report.throughput.filter((run) => MMAPIPC_TRANSPORTS.includes(run.transport) && run.size === TARGET_MESSAGE_SIZE && run.senders === senders);
+  for (const [name, senders] of [['mmapipc 64 B 1->1', 1], ['mmapipc 64 B 4->1', 4]] as const) {
+    const best = libraryRows(senders).reduce((a, b) => (b.messagesPerSecond > a.messagesPerSecond ? b : a));
+    expect(report.targets.find((target) => target.name === name)).toMatchObject({ measured: best.messagesPerSecond, row: TRANSPORT_NAMES[best.transport] });
+  }
 
   const svg = readFileSync(chart, 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -71,7 +79,8 @@ test('an unknown transport is a usage error naming the choices', async () => {
   const result = await runCli(['bench', '--transports', 'mmapipc,pigeon']);
   expect(result.code).toBe(2);
   expect(result.stdout).toBe('');
-  expect(result.stderr).toMatch(/^mmapipc: .*expected a comma-separated list of mmapipc, ipc, socket, fifo, got 'mmapipc,pigeon'.*\n$/);
+  expect(result.stderr).toContain(`expected a comma-separated list of ${TRANSPORTS.join(', ')}, got 'mmapipc,pigeon'`);
+  expect(result.stderr).toMatch(/^mmapipc: .*\n$/);
   expect(result.stderr.split('\n')).toHaveLength(2);
 });
 

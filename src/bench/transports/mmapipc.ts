@@ -40,7 +40,7 @@ const pause = (() => {
 
 export const mmapipc: TransportBench = {
   async receiver(config: ThroughputConfig) {
-    const ring = RingFile.create(ringPath(config), { slots: THROUGHPUT_SLOTS, slotSize: config.size, role: 'receiver' });
+    const ring = RingFile.create(ringPath(config), { slots: config.slots ?? THROUGHPUT_SLOTS, slotSize: config.size, role: 'receiver' });
     return {
       async receive(verifier) {
         const expected = verifier.expected;
