@@ -31,6 +31,13 @@ export function installInterrupt(onSecond: (code: number) => void): Interrupt {
     handlers.set(name, handler);
     process.on(name, handler);
   }
+  // bin/mmapipc.js records signals that arrive while the program loads; take over from it.
+  const early = globalThis as { mmapipcEarlySignal?: HandledSignal; mmapipcEarlyHandler?: (signal: HandledSignal) => void };
+  if (early.mmapipcEarlyHandler) {
+    for (const name of Object.keys(SIGNAL_EXIT)) process.off(name, early.mmapipcEarlyHandler);
+    early.mmapipcEarlyHandler = undefined;
+  }
+  if (early.mmapipcEarlySignal) handlers.get(early.mmapipcEarlySignal)?.();
   return {
     signal: controller.signal,
     received: () => received,

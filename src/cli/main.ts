@@ -52,9 +52,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     const detail = error instanceof Error ? error.message : String(error);
     fail(`internal error: ${detail}${process.env.MMAPIPC_DEBUG && error instanceof Error ? `\n${error.stack}` : ''}`);
     return ExitCode.failure;
-  } finally {
-    interrupt.dispose();
   }
+  // The handlers stay until the process exits: a signal in the last instant must not kill it.
 }
 
 export async function run(): Promise<void> {

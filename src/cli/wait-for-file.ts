@@ -16,6 +16,7 @@ export async function waitForFile(path: string, options: { timeoutMs?: number; s
     }
   };
   if (exists()) return true;
+  if (options.signal?.aborted) return false;
   const directory = dirname(path);
   if (!existsSync(directory)) {
     throw new SystemCallError('stat', 2, 'ENOENT', `the directory ${directory} does not exist`, path);

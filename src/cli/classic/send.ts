@@ -121,6 +121,7 @@ class ClassicSender {
 
 /** Stdin split into records at `separator`; a last record without one counts too. */
 async function* records(context: CliContext, separator: number): AsyncGenerator<Buffer> {
+  if (context.signal.aborted) return;
   let pending = Buffer.alloc(0);
   const onAbort = () => context.stdin.destroy();
   context.signal.addEventListener('abort', onAbort);

@@ -109,6 +109,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 export async function demo(options: DemoOptions, context: CliContext): Promise<void> {
+  if (context.signal.aborted) return;
   const path = ringPath(options.file, context.env);
   checkRingIsEmpty(path);
   const { out, err } = context.output;

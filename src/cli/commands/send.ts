@@ -125,6 +125,7 @@ class Sender {
 
   /** Piped stdin: one message per line (or NUL), sent as it arrives. */
   async sendStream(): Promise<void> {
+    if (this.#context.signal.aborted) return;
     const separator = this.#options.null ? 0 : 0x0a;
     const limit = this.#options.count ?? Infinity;
     const interval = this.#options.interval ?? 0;
