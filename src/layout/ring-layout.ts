@@ -94,12 +94,13 @@ offset += BLOCK_LENGTH * 3;
 export const PARTICIPANTS_OFFSET = offset;
 export const PARTICIPANT_CAPACITY = 64;
 export const PARTICIPANT_LENGTH = 32;
-/** Entry words: pid (0 = free), role, start time (f64 ticks), attached at (f64 ms), spare. */
+/** Entry words: pid (0 = free), role, start time (f64 ticks), attached at (f64 ms), generation. */
 export const PARTICIPANT_PID = 0;
 export const PARTICIPANT_ROLE = 4;
 export const PARTICIPANT_START = 8;
 export const PARTICIPANT_ATTACHED_AT = 16;
-export const PARTICIPANT_SPARE = 24;
+/** Bumped each time the entry is taken, so an owner tag of a former occupant no longer matches. */
+export const PARTICIPANT_GENERATION = 24;
 export const ROLE_SENDER = 1;
 export const ROLE_RECEIVER = 2;
 offset += PARTICIPANT_CAPACITY * PARTICIPANT_LENGTH;
@@ -133,8 +134,20 @@ export const SLOT_FLAG_NONE = 0;
  * POSITION_SPACE = 2^30, so this bit is never part of a position.
  */
 export const SEQUENCE_RELEASED_BIT = 0x40000000;
-/** Set in a slot's owner word by the receiver that claimed the slot (the rest is its entry + 1). */
+/**
+ * A slot's owner word is an owner tag: bits 0-6 the claimer's participant entry + 1 (0: none),
+ * bits 7-29 that entry's generation when the claimer took it, bit 30 set for a receiver's claim.
+ * An entry taken over by a newer process has a newer generation, so its tags no longer match.
+ */
 export const OWNER_RECEIVER_BIT = 0x40000000;
+export const OWNER_ENTRY_MASK = 0x7f;
+export const OWNER_GENERATION_SHIFT = 7;
+export const OWNER_GENERATION_MASK = 0x7fffff;
+
+/** The owner tag of participant entry `index` (-1: none) taken at `generation`. */
+export function ownerTag(index: number, generation: number): number {
+  return index < 0 ? 0 : ((generation & OWNER_GENERATION_MASK) << OWNER_GENERATION_SHIFT) | (index + 1);
+}
 
 // ---- limits ----
 export const DEFAULT_SLOT_COUNT = 100;

@@ -98,13 +98,14 @@ export class RingFile implements AsyncIterable<Message> {
     this.#sync = options.sync ?? false;
     this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     const memory = opened.mapping.buffer;
-    this.#participant = registerParticipant(
+    const entry = registerParticipant(
       memory,
       { pid: this.#pid, role: ROLE_BITS[options.role ?? 'both'], startTicks: processStartTicks(this.#pid) ?? 0, attachedAt: Date.now() },
       (pid, start) => processLiveness(pid, start) === 'alive',
     );
+    this.#participant = entry.index;
     this.#ring = new Ring(memory, opened.header, {
-      identity: { pid: this.#pid, participant: this.#participant },
+      identity: { pid: this.#pid, participant: this.#participant, generation: entry.generation },
       stamp: options.stamp ?? true,
     });
     this.#sleeper = futexSleeper(memory);

@@ -8,6 +8,7 @@ import {
   PARTICIPANTS_OFFSET,
   PARTICIPANT_ATTACHED_AT,
   PARTICIPANT_CAPACITY,
+  PARTICIPANT_GENERATION,
   PARTICIPANT_LENGTH,
   PARTICIPANT_PID,
   PARTICIPANT_ROLE,
@@ -21,6 +22,8 @@ export interface Participant {
   readonly role: number;
   readonly startTicks: number;
   readonly attachedAt: number;
+  /** How many times the entry has been taken (see OWNER_GENERATION_MASK). */
+  readonly generation: number;
 }
 
 export type IsAlive = (pid: number, startTicks: number) => boolean;
@@ -43,6 +46,7 @@ export function readParticipant(memory: Buffer, index: number): Participant | un
     role: memory.readUInt32LE(offset + PARTICIPANT_ROLE),
     startTicks: memory.readDoubleLE(offset + PARTICIPANT_START),
     attachedAt: memory.readDoubleLE(offset + PARTICIPANT_ATTACHED_AT),
+    generation: memory.readUInt32LE(offset + PARTICIPANT_GENERATION),
   };
 }
 
@@ -56,14 +60,15 @@ export function listParticipants(memory: Buffer): Participant[] {
 }
 
 /**
- * Records this process in a free entry (or one whose process is dead). Returns the entry's
- * index, or -1 when all entries belong to live processes (the ring works on without one).
+ * Records this process in a free entry (or one whose process is dead) and bumps the entry's
+ * generation. Returns the entry's index and new generation; index -1 when all entries belong to
+ * live processes (the ring works on without one).
  */
 export function registerParticipant(
   memory: Buffer,
   self: { pid: number; role: number; startTicks: number; attachedAt: number },
   isAlive: IsAlive,
-): number {
+): { index: number; generation: number } {
   const table = words(memory);
   for (const pass of ['free', 'dead'] as const) {
     for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
@@ -77,10 +82,11 @@ export function registerParticipant(
       memory.writeUInt32LE(self.role, offset + PARTICIPANT_ROLE);
       memory.writeDoubleLE(self.startTicks, offset + PARTICIPANT_START);
       memory.writeDoubleLE(self.attachedAt, offset + PARTICIPANT_ATTACHED_AT);
-      return index;
+      const generation = Atomics.add(table, (offset + PARTICIPANT_GENERATION) / WORD, 1) + 1;
+      return { index, generation };
     }
   }
-  return -1;
+  return { index: -1, generation: 0 };
 }
 
 export function addParticipantRole(memory: Buffer, index: number, role: number): void {

@@ -18,6 +18,9 @@
  */
 import {
   HEAD_OFFSET,
+  OWNER_ENTRY_MASK,
+  OWNER_GENERATION_MASK,
+  OWNER_GENERATION_SHIFT,
   OWNER_RECEIVER_BIT,
   PARTICIPANT_CAPACITY,
   REDELIVERED_OFFSET,
@@ -55,11 +58,18 @@ export interface RecoveryReport {
 
 type OwnerState = 'dead' | 'alive' | 'unknown';
 
+/**
+ * Whether the process behind an owner tag still runs. The tag names a participant entry and the
+ * entry's generation when the owner took it: an empty entry, or one taken since by another
+ * process (a newer generation), proves the owner gone; otherwise its pid and start time decide.
+ */
 function ownerState(memory: Buffer, owner: number, isAlive: IsAlive): OwnerState {
-  const index = (owner & ~OWNER_RECEIVER_BIT) - 1;
+  const index = (owner & OWNER_ENTRY_MASK) - 1;
   if (index < 0 || index >= PARTICIPANT_CAPACITY) return 'unknown';
   const entry = readParticipant(memory, index);
   if (entry === undefined) return 'dead'; // it unregistered: it closed the ring or was cleaned up
+  const generation = (owner >>> OWNER_GENERATION_SHIFT) & OWNER_GENERATION_MASK;
+  if ((entry.generation & OWNER_GENERATION_MASK) !== generation) return 'dead';
   return isAlive(entry.pid, entry.startTicks) ? 'alive' : 'dead';
 }
 

@@ -35,6 +35,7 @@ import {
   TAIL_LAPS_OFFSET,
   TAIL_OFFSET,
   WORD,
+  ownerTag,
   type RingGeometry,
 } from '../layout/ring-layout.js';
 import { MessageTooLargeError, RingFormatError } from '../errors.js';
@@ -71,6 +72,8 @@ export interface RingIdentity {
   readonly pid: number;
   /** Index of this process's entry in the participant table, or -1 when it has none. */
   readonly participant: number;
+  /** The entry's generation when this process took it (see ownerTag). */
+  readonly generation?: number;
 }
 
 export interface RingOptions {
@@ -96,7 +99,7 @@ export class Ring {
   readonly #headerLength: number;
   readonly #stride: number;
   readonly #pid: number;
-  /** This process's participant entry + 1 (0: none), as written into owner words. */
+  /** This process's owner tag (entry + 1 and generation; 0: none), as written into owner words. */
   readonly #owner: number;
   readonly #stamp: boolean;
   /** Positions of messages taken over from dead receivers, delivered before anything else. */
@@ -122,7 +125,7 @@ export class Ring {
     this.#headerLength = geometry.headerLength;
     this.#stride = geometry.slotStride;
     this.#pid = options.identity?.pid ?? 0;
-    this.#owner = (options.identity?.participant ?? -1) + 1;
+    this.#owner = ownerTag(options.identity?.participant ?? -1, options.identity?.generation ?? 0);
     this.#stamp = options.stamp ?? true;
   }
 

@@ -112,10 +112,10 @@ describe('a sender that stops between claim and commit', () => {
   });
 
   /*
-   * Known bug, the sender's side of the reused participant entry below: the dead sender's claim
-   * looks owned by the live newcomer, so it is released only by the stall timeout (10 s).
+   * The sender's side of the reused participant entry below: the dead sender's claim must not
+   * look owned by the live newcomer (which would leave it to the 10 s stall timeout).
    */
-  test.failing("once it is killed, even after a new process has taken its participant entry (a full table)", async () => {
+  test("once it is killed, even after a new process has taken its participant entry (a full table)", async () => {
     const ring = dir.file('dead-sender-reused-entry.ring');
     await send(ring, '--slots', '8', 'before');
     const filler = peer(['fill-table', ring]);
@@ -162,13 +162,12 @@ describe('a receiver killed while it holds messages it has handed on', () => {
   });
 
   /*
-   * Known bug (found by the kill loop, seed 62590251, round 139 of 200): the slot's owner word
-   * names a participant entry, and once the table is full a new process takes the entry of a
-   * dead one; recovery then finds a live pid in it and never takes the held messages over, so
-   * senders wedge one lap later. Kept failing until owner words can tell the entry's holders
-   * apart (e.g. a generation per entry, recorded with the index).
+   * Found by the kill loop (seed 62590251, round 139 of 200): once the table is full a new
+   * process takes the entry of a dead one; an owner word that named only the entry then looked
+   * owned by the live newcomer, the held messages were never taken over, and senders wedged one
+   * lap later. Owner tags now carry the entry's generation.
    */
-  test.failing("even after a new process has taken the dead receiver's participant entry (a full table)", async () => {
+  test("even after a new process has taken the dead receiver's participant entry (a full table)", async () => {
     const ring = dir.file('dead-receiver-reused-entry.ring');
     await send(ring, '--slots', '8', 'm1', 'm2');
     const filler = peer(['fill-table', ring]);

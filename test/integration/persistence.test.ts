@@ -107,7 +107,7 @@ const strace = spawnSync('strace', ['-V']).status === 0;
  * message, so it is on disk before the next" (its help, README, docs/persistence.md); either
  * --sync sends piped lines one at a time, or the promise becomes "after each batch".
  */
-(strace ? test.failing : test.skip)('`send --sync` with piped lines also calls msync once per message (strace)', () => {
+(strace ? test : test.skip)('`send --sync` with piped lines also calls msync once per message (strace)', () => {
   const ring = dir.file('strace-piped.ring');
   const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
   const result = spawnSync('strace', ['-f', '-qq', '-e', 'trace=msync', process.execPath, BIN, 'send', '--sync', '--file', ring, '--slots', '100'], {

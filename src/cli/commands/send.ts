@@ -129,8 +129,8 @@ class Sender {
     const separator = this.#options.null ? 0 : 0x0a;
     const limit = this.#options.count ?? Infinity;
     const interval = this.#options.interval ?? 0;
-    // Without per-message output or pauses, each chunk's lines go out as batches.
-    const batched = interval === 0 && !this.#options.json && !this.#human;
+    // Without per-message output, pauses or flushes, each chunk's lines go out as batches.
+    const batched = interval === 0 && !this.#options.json && !this.#human && !this.#options.sync;
     let pending: Buffer | undefined;
     let index = 0;
     let consumed = 0;
@@ -191,7 +191,6 @@ class Sender {
     }
     this.#sent += sent;
     if (sent > 0) ring.ring.touch();
-    if (this.#options.sync && sent > 0) ring.flush();
   }
 
   /** The message as it will be sent: checked against the slot size, or cut with --truncate. */
