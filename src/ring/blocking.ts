@@ -29,11 +29,12 @@ export interface WaitOptions {
 }
 
 /**
- * How long to keep trying before sleeping: long enough that a busy peer's next message (or free
- * slot) arrives while we spin — a sleep and its wake cost tens of microseconds of FFI and kernel
- * time — and short enough that an idle process stops using the CPU at once.
+ * How long to keep trying before sleeping: long enough to ride out a peer that is mid-message,
+ * short enough not to hold a core a woken peer needs. Measured on 2 cores (bench/one.mjs): a
+ * 50 µs spin doubled the sleeping ping-pong's round trip (206 µs against 93-117 µs at 0-10 µs)
+ * and bought no throughput. MMAPIPC_SPIN_MS overrides it, for experiments.
  */
-const SPIN_MS = Number(process.env.MMAPIPC_SPIN_MS ?? 0.05);
+const SPIN_MS = Number(process.env.MMAPIPC_SPIN_MS ?? 0.005);
 /** Attempts between two looks at the clock while spinning. */
 const SPIN_BATCH = 32;
 
