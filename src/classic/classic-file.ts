@@ -6,21 +6,15 @@
  * tutorial's C programs take none either.
  */
 import { fchmodSync } from 'node:fs';
-import { MmapipcError, RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
+import { MmapipcError, RingFormatError, SystemCallError } from '../errors.js';
 import { MAGIC, MAGIC_LENGTH } from '../layout/ring-layout.js';
-import { DEFAULT_MODE, DEFAULT_READY_TIMEOUT_MS, checkFileSafety } from '../ring-file/open.js';
+import { DEFAULT_MODE, DEFAULT_READY_TIMEOUT_MS, checkFileSafety, createExclusive, openExisting } from '../ring-file/open.js';
 import { ENOENT } from '../sys/errno.js';
 import {
-  O_CREAT,
-  O_EXCL,
-  O_NOFOLLOW,
-  O_NONBLOCK,
-  O_RDWR,
   allocateFile,
   closeFile,
   fileStatus,
   mapShared,
-  openFile,
   syncMapping,
   unmap,
   type Mapping,
@@ -137,39 +131,4 @@ export class ClassicFile {
 }
 
 const RETRY_MS = 5;
-/** ENXIO: open(2) of a socket, or of a device with no driver behind it. */
-const ENXIO = 6;
 
-function explainOpenError(error: unknown, path: string): unknown {
-  if (!(error instanceof SystemCallError)) return error;
-  if (error.errno === 'ELOOP') {
-    return new UnsafeFileError('is a symbolic link; refusing to follow it (it could point anywhere). Pass the real path', { subject: path, cause: error });
-  }
-  if (error.errnoNumber === ENXIO) {
-    return new UnsafeFileError('is not a regular file (a socket or a device without a driver); refusing to map it', { subject: path, cause: error });
-  }
-  if (error.errno === 'EISDIR') return new RingFormatError('is a directory; pass --file with a file path', { subject: path, cause: error });
-  return error;
-}
-
-function openExisting(path: string): number | undefined {
-  try {
-    // O_NONBLOCK: opening a FIFO must not block; it has no effect on a regular file.
-    return openFile(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK);
-  } catch (error) {
-    if (error instanceof SystemCallError && error.errno === 'ENOENT') return undefined;
-    throw explainOpenError(error, path);
-  }
-}
-
-function createExclusive(path: string, mode: number): number | undefined {
-  try {
-    return openFile(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-  } catch (error) {
-    if (error instanceof SystemCallError && error.errno === 'EEXIST') return undefined;
-    if (error instanceof SystemCallError && error.errno === 'ENOENT') {
-      throw new MmapipcError('the directory does not exist', { subject: path, cause: error });
-    }
-    throw explainOpenError(error, path);
-  }
-}

@@ -5,8 +5,7 @@
  * wait out a creator), so it never shows up in `stat` nor makes `rm` think the ring is in use.
  */
 import { RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
-import { checkHeader, type RingHeader } from '../layout/header.js';
-import { RING_HEADER_LENGTH } from '../layout/ring-layout.js';
+import type { RingHeader } from '../layout/header.js';
 import { listParticipants, type Participant } from '../ring/participants.js';
 import { peekMessages, readRingState, type PeekedMessage, type RingState } from '../ring/inspect.js';
 import {
@@ -25,7 +24,7 @@ import {
 } from '../sys/libc.js';
 import { processLiveness, type Liveness } from '../sys/process.js';
 import { sleepSync } from '../sys/sleep.js';
-import { DEFAULT_READY_TIMEOUT_MS, checkFileSafety } from './open.js';
+import { DEFAULT_READY_TIMEOUT_MS, checkFileSafety, readHeader } from './open.js';
 
 const RETRY_MS = 5;
 
@@ -73,13 +72,7 @@ function validate(path: string, fd: number): RingHeader | string {
   try {
     const size = fileStatus(fd, path).size;
     if (size === 0) return 'is empty: it is not a ring file, or its creator died before initialising it; remove it';
-    const headerMapping = mapShared(fd, Math.min(size, RING_HEADER_LENGTH), path);
-    let check;
-    try {
-      check = checkHeader(headerMapping.buffer, size);
-    } finally {
-      unmap(headerMapping);
-    }
+    const check = readHeader(fd, size, path);
     if (check.kind === 'invalid') throw new RingFormatError(`${check.reason}; remove it or pass --file`, { subject: path });
     if (check.kind === 'uninitialised') {
       return 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it';

@@ -8,7 +8,7 @@
 import { fchmodSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError } from '../errors.js';
 import { checkSlots } from '../layout/check-slots.js';
-import { checkHeader, publishHeader, writeHeader, type RingHeader } from '../layout/header.js';
+import { checkHeader, publishHeader, writeHeader, type HeaderCheck, type RingHeader } from '../layout/header.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, RING_HEADER_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
 import { ENOENT, errnoSentence } from '../sys/errno.js';
 import {
@@ -116,8 +116,8 @@ function explainOpenError(error: unknown, path: string): unknown {
   }
 }
 
-/** Opens an existing file, or returns undefined when there is none. */
-function openExisting(path: string): number | undefined {
+/** Opens an existing file safely (no symlink, no blocking on a FIFO), or returns undefined when there is none. */
+export function openExisting(path: string): number | undefined {
   try {
     // O_NONBLOCK: opening a FIFO or a device must not block; it has no effect on a regular file.
     return openFile(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK);
@@ -127,8 +127,8 @@ function openExisting(path: string): number | undefined {
   }
 }
 
-/** Creates the file exclusively, or returns undefined when someone else just did. */
-function createExclusive(path: string, mode: number): number | undefined {
+/** Creates the file exclusively (no symlink), or returns undefined when someone else just did. */
+export function createExclusive(path: string, mode: number): number | undefined {
   try {
     return openFile(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   } catch (error) {
@@ -215,6 +215,16 @@ function initialise(path: string, fd: number, geometry: RingGeometry, mode: numb
  */
 const SLOT_CHECK_LIMIT = 16 * 1024 * 1024;
 
+/** Maps the header page of an open file of `size` bytes just long enough to check it. */
+export function readHeader(fd: number, size: number, path: string): HeaderCheck {
+  const headerMapping = mapShared(fd, Math.min(size, RING_HEADER_LENGTH), path);
+  try {
+    return checkHeader(headerMapping.buffer, size);
+  } finally {
+    unmap(headerMapping);
+  }
+}
+
 type Attempt = { kind: 'opened'; ring: OpenedRing } | { kind: 'retry'; reason: string };
 
 const UNINITIALISED = 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it';
@@ -239,13 +249,7 @@ function attachExisting(path: string, fd: number): Attempt {
       closeFile(fd);
       return { kind: 'retry', reason: 'is empty: it is not a ring file, or its creator died before initialising it; remove it' };
     }
-    const headerMapping = mapShared(fd, Math.min(size, RING_HEADER_LENGTH), path);
-    let check;
-    try {
-      check = checkHeader(headerMapping.buffer, size);
-    } finally {
-      unmap(headerMapping);
-    }
+    const check = readHeader(fd, size, path);
     if (check.kind === 'invalid') throw new RingFormatError(`${check.reason}; remove it or pass --file`, { subject: path });
     // A creator holds the exclusive lock from before it grows the file until the magic is
     // written; we hold a lock and the file has grown, so no creator is at work on it.

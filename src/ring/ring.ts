@@ -157,40 +157,6 @@ export class Ring {
 
   // ---- sending ----
 
-  /**
-   * Claims the next free slot: returns its byte offset (and sets #claimedPosition), or -1 when
-   * the ring is full. The caller fills the slot and calls #commit.
-   */
-  #claimSend(): number {
-    const words = this.#words;
-    const positions = this.positions;
-    let position = Atomics.load(words, TAIL);
-    for (;;) {
-      const slot = this.#slotOf(position);
-      const sequence = Atomics.load(words, (slot >> 2) + SEQUENCE_WORD);
-      const d = positions.distance(sequence, position);
-      if (d === 0) {
-        const next = positions.next(position);
-        const seen = Atomics.compareExchange(words, TAIL, position, next);
-        if (seen === position) {
-          if (next === 0) Atomics.add(words, TAIL_LAPS, 1);
-          this.#claimedPosition = position;
-          return slot;
-        }
-        position = seen;
-      } else if (d < 0) {
-        if (!this.#plausibleWait(sequence, position, 'senders')) throw this.#corruptWait(position, sequence);
-        return -1; // the slot still holds the previous lap's message: full
-      } else {
-        // Another sender got there first, so the tail has moved; if it has not, the slot's
-        // sequence word was written by no sender of this ring.
-        const tail = Atomics.load(words, TAIL);
-        if (tail === position) throw this.#corruptSequence(position, sequence);
-        position = tail;
-      }
-    }
-  }
-
   /** The stamp for messages sent now; one clock read per call or batch (it costs ~100 ns here). */
   #now(): number {
     return this.#stamp ? Date.now() : 0;
@@ -226,9 +192,9 @@ export class Ring {
     if (typeof message === 'string') return this.#trySendString(message);
     if (message.length > this.#slotSize) throw new MessageTooLargeError(message.length, this.#slotSize);
     for (;;) {
-      const slot = this.#claimSend();
-      if (slot < 0) return false;
+      if (this.#claimSendRun(1) === 0) return false;
       const position = this.#claimedPosition;
+      const slot = this.#slotOf(position);
       this.#fill(slot, position, message.length, this.#now());
       this.memory.set(message, slot + SLOT_HEADER_LENGTH);
       if (this.#commit(slot, position)) return true;
@@ -242,9 +208,9 @@ export class Ring {
       if (length > this.#slotSize) throw new MessageTooLargeError(length, this.#slotSize);
     }
     for (;;) {
-      const slot = this.#claimSend();
-      if (slot < 0) return false;
+      if (this.#claimSendRun(1) === 0) return false;
       const position = this.#claimedPosition;
+      const slot = this.#slotOf(position);
       const written = this.memory.write(message, slot + SLOT_HEADER_LENGTH, this.#slotSize, 'utf8');
       this.#fill(slot, position, written, this.#now());
       if (this.#commit(slot, position)) return true;
