@@ -1,19 +1,20 @@
 /**
- * The tutorial (../shared/seed/mmap-file-communication.ko.md, relative to the repository root:
- * CI mounts a read-only copy of shared/ there): its C programs and their printf formats, so
- * tests compare mmapipc's lines with the tutorial's own source rather than retyped text.
+ * The tutorial (a copy of the project's seed, shared/seed/mmap-file-communication.ko.md, kept in
+ * test/fixtures/tutorial/ so the tests need nothing outside the repository): its C programs and
+ * their printf formats, so tests compare mmapipc's lines with the tutorial's own source rather
+ * than retyped text.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const SEED_PATH = resolve(REPO_ROOT, '../shared/seed/mmap-file-communication.ko.md');
+export const SEED_PATH = resolve(REPO_ROOT, 'test/fixtures/tutorial/mmap-file-communication.ko.md');
 
 /** The C code blocks of the tutorial, keyed by the file name in their first comment line. */
 export function seedPrograms(): Map<string, string> {
   if (!existsSync(SEED_PATH)) {
-    throw new Error(`the tutorial is missing: expected it at ${SEED_PATH} (shared/seed/ next to the repository)`);
+    throw new Error(`the tutorial is missing: expected it at ${SEED_PATH} (a copy of shared/seed/mmap-file-communication.ko.md)`);
   }
   const text = readFileSync(SEED_PATH, 'utf8');
   const programs = new Map<string, string>();
