@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { REDELIVERED_OFFSET, RELEASED_SLOTS_OFFSET } from '../../src/layout/ring-layout.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { PeerProcess } from '../helpers/peer-process.js';
+import { hasMapped, until } from '../helpers/proc.js';
 import { tempDir } from '../helpers/temp.js';
 
 const CRASH_PEER = fileURLToPath(new URL('../fixtures/crash-peer.mjs', import.meta.url));
@@ -219,6 +220,9 @@ test('`mmapipc receive` killed mid-stream: the next receive gets every unread me
     DEADLINE_MS,
     'second receiver',
   );
+  // If the first receiver wrote everything before it died, the second may still be starting up:
+  // a signal before Node runs any JavaScript kills any Node program, so wait until it has the ring.
+  await until(() => hasMapped(second.child.pid!, ring), 'the second receiver has mapped the ring');
   second.kill('SIGINT');
   expect(await second.exited).toEqual({ code: 130, signal: null });
 

@@ -127,9 +127,11 @@ class Receiver {
     const { timeout } = this.#options;
     const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
     const out = this.#context.output.out;
-    for (;;) {
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) {
+    // The first look happens even with --timeout 0: it also takes over messages that a dead
+    // receiver was holding (recovery runs before any sleep).
+    for (let first = true; ; first = false) {
+      const remaining = Math.max(0, deadline - performance.now());
+      if (remaining === 0 && !first) {
         throw new TimeoutError(`no message arrived within ${timeout} ms (${this.#received} received)`, { subject: this.#path });
       }
       const slice = out.isTTY ? remaining : Math.min(remaining, READER_CHECK_MS);
