@@ -191,7 +191,9 @@ test('`mmapipc receive` killed mid-stream: the next receive gets every unread me
   const total = 20_000;
   const slotSize = 16;
   const batch = Math.floor(OUTPUT_BATCH_BYTES / (slotSize + 1));
-  const messages = Array.from({ length: total }, (_, i) => `m${i}`);
+  // Full-slot messages: 20,000 of them (300 KB of output) overflow the pipe and the test's read
+  // buffer (64 KB each), so the paused receiver really blocks mid-stream.
+  const messages = Array.from({ length: total }, (_, i) => `m${i}`.padEnd(slotSize, '.'));
   const sent = await runCli(['send', '--file', ring, '--slots', String(total), '--slot-size', String(slotSize)], {
     input: `${messages.join('\n')}\n`,
   });
