@@ -107,6 +107,8 @@ export class Ring {
   #claimedPosition = 0;
   /** First position of the run #claimReceiveRun claimed last. */
   #runStart = 0;
+  /** First position of the run #claimRun claimed last. */
+  #claimStart = 0;
   /** Called after a commit or a release when the other side has sleepers (set by the opener). */
   wake: Wake = () => {};
 
@@ -218,41 +220,56 @@ export class Ring {
   }
 
   /**
-   * Claims up to `max` consecutive free slots with one compare-and-swap of the tail. Returns
-   * how many (0 when full); the first position is #claimedPosition.
+   * Claims up to `max` consecutive slots for one side with one compare-and-swap of its counter
+   * (the tail for senders, the head for receivers). A slot is ready for a sender at p when its
+   * sequence word reads p, for a receiver when it reads p + 1 (released bit or not). Returns how
+   * many were claimed (0: full, or empty); the first position is #claimStart.
    */
-  #claimSendRun(max: number): number {
+  #claimRun(side: WakeTarget, max: number): number {
     const words = this.#words;
     const positions = this.positions;
-    let position = Atomics.load(words, TAIL);
+    const counter = side === 'senders' ? TAIL : HEAD;
+    const ahead = side === 'senders' ? 0 : 1;
+    const mask = side === 'senders' ? -1 : ~SEQUENCE_RELEASED_BIT;
+    let position = Atomics.load(words, counter);
     for (;;) {
       let count = 0;
       let d = 0;
       let sequence = 0;
       for (let p = position; count < max; p = positions.next(p), count++) {
         sequence = Atomics.load(words, (this.#slotOf(p) >> 2) + SEQUENCE_WORD);
-        d = positions.distance(sequence, p);
+        d = positions.distance(sequence & mask, positions.add(p, ahead));
         if (d !== 0) break;
       }
       if (count === 0) {
         if (d < 0) {
-          if (!this.#plausibleWait(sequence, position, 'senders')) throw this.#corruptWait(position, sequence);
+          // Full (senders) or empty, or the next message still being written (receivers).
+          if (!this.#plausibleWait(sequence, position, side)) throw this.#corruptWait(position, sequence);
           return 0;
         }
-        const tail = Atomics.load(words, TAIL);
-        if (tail === position) throw this.#corruptSequence(position, sequence);
-        position = tail;
+        // Another process of this side took it, so the counter has moved; if it has not, the
+        // slot's sequence word was written by no process of this ring.
+        const current = Atomics.load(words, counter);
+        if (current === position) throw this.#corruptSequence(position, sequence);
+        position = current;
         continue;
       }
       const end = positions.add(position, count);
-      const seen = Atomics.compareExchange(words, TAIL, position, end);
+      const seen = Atomics.compareExchange(words, counter, position, end);
       if (seen === position) {
-        if (end < position) Atomics.add(words, TAIL_LAPS, 1);
-        this.#claimedPosition = position;
+        if (end < position) Atomics.add(words, side === 'senders' ? TAIL_LAPS : HEAD_LAPS, 1);
+        this.#claimStart = position;
         return count;
       }
       position = seen;
     }
+  }
+
+  /** Claims up to `max` free slots; the first position is #claimedPosition. */
+  #claimSendRun(max: number): number {
+    const count = this.#claimRun('senders', max);
+    if (count > 0) this.#claimedPosition = this.#claimStart;
+    return count;
   }
 
   /**
@@ -305,44 +322,16 @@ export class Ring {
    */
   #claimReceiveRun(max: number): number {
     if (this.#rescued.length > 0 && this.#claimRescued()) return 1;
+    const count = this.#claimRun('receivers', max);
     const words = this.#words;
-    const positions = this.positions;
-    let position = Atomics.load(words, HEAD);
-    for (;;) {
-      let count = 0;
-      let d = 0;
-      let sequence = 0;
-      for (let p = position; count < max; p = positions.next(p), count++) {
-        sequence = Atomics.load(words, (this.#slotOf(p) >> 2) + SEQUENCE_WORD);
-        d = positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, positions.next(p));
-        if (d !== 0) break;
-      }
-      if (count === 0) {
-        if (d < 0) {
-          if (!this.#plausibleWait(sequence, position, 'receivers')) throw this.#corruptWait(position, sequence);
-          return 0; // empty, or the next message is still being written
-        }
-        // Another receiver took it, so the head has moved; if not, no sender wrote that word.
-        const head = Atomics.load(words, HEAD);
-        if (head === position) throw this.#corruptSequence(position, sequence);
-        position = head;
-        continue;
-      }
-      const end = positions.add(position, count);
-      const seen = Atomics.compareExchange(words, HEAD, position, end);
-      if (seen === position) {
-        if (end < position) Atomics.add(words, HEAD_LAPS, 1);
-        for (let i = 0, p = position; i < count; i++, p = positions.next(p)) {
-          const base = this.#slotOf(p) >> 2;
-          // Plain stores: only recovery reads these, and only after the claim has long settled.
-          words[base + OWNER_POSITION_WORD] = p;
-          words[base + OWNER_WORD] = OWNER_RECEIVER_BIT | this.#owner;
-        }
-        this.#runStart = position;
-        return count;
-      }
-      position = seen;
+    for (let i = 0, p = this.#claimStart; i < count; i++, p = this.positions.next(p)) {
+      const base = this.#slotOf(p) >> 2;
+      // Plain stores: only recovery reads these, and only after the claim has long settled.
+      words[base + OWNER_POSITION_WORD] = p;
+      words[base + OWNER_WORD] = OWNER_RECEIVER_BIT | this.#owner;
     }
+    if (count > 0) this.#runStart = this.#claimStart;
+    return count;
   }
 
   /** Takes the next message handed over from a dead receiver, if it is still ours. */

@@ -90,7 +90,6 @@ class Sender {
   readonly #demo: boolean;
   readonly #path: string;
   readonly #human: boolean;
-  #sent = 0;
 
   constructor(ring: RingFile, options: SendOptions, context: CliContext, texts: Texts, demo: boolean) {
     this.#ring = ring;
@@ -189,7 +188,6 @@ class Sender {
         );
       }
     }
-    this.#sent += sent;
     if (sent > 0) ring.ring.touch();
   }
 
@@ -216,7 +214,6 @@ class Sender {
         );
       }
     }
-    this.#sent++;
     ring.ring.touch();
     this.#report(message, index, ring.ring.lastSentSequence);
   }
