@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 // Runs one bench measurement from the built package (dist/), the same worker `mmapipc bench` uses.
 //   node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]   (slots: mmapipc rings only)
-//   node bench/one.mjs latency <transport> <spin|sleep|event> <size> <rounds>
+//   node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]
 // Node flags for every process of the run (e.g. --cpu-prof) go in BENCH_NODE_ARGS.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { twoCpus } from '../dist/bench/placement.js';
 
 const worker = fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url));
-const [kind, transport, a, b, c, d] = process.argv.slice(2);
+const [kind, transport, a, b, c, d, e] = process.argv.slice(2);
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), 'mmapipc-bench-one-'));
 let config;
@@ -18,13 +19,20 @@ if (kind === 'throughput' && c) {
   const senders = Number(b);
   config = { kind, transport, size: Number(a), senders, perSender: Math.ceil(Number(c) / senders), dir, nodeArgs, ...(d ? { slots: Number(d) } : {}) };
 } else if (kind === 'latency' && c) {
-  config = { kind, transport, mode: a, size: Number(b), rounds: Number(c), warmup: Math.min(2000, Number(c)), dir, nodeArgs };
+  // Pinned runs take the first two CPUs this process may use (taskset -cp), as the bench does.
+  const cpus = e ? twoCpus() : undefined;
+  if (e && !cpus) throw new Error('cannot pin: taskset is missing or fewer than two CPUs are allowed');
+  const placement = e === 'same' ? 'same-cpu' : e === 'cross' ? 'cross-cpu' : 'any';
+  const pinned = cpus && (placement === 'same-cpu' ? [cpus[0], cpus[0]] : [cpus[0], cpus[1]]);
+  config = { kind, transport, mode: a, size: Number(b), rounds: Number(c), warmup: Math.min(2000, Number(c)), pauseUs: Number(d ?? 0), placement, ...(pinned ? { cpus: pinned } : {}), dir, nodeArgs };
 } else {
   process.stderr.write('usage: node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]\n' +
-    '       node bench/one.mjs latency <transport> <spin|sleep|event> <size> <rounds>\n' +
+    '       node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]\n' +
     'transports: mmapipc mmapipc-batch ipc socket fifo\n');
   process.exit(2);
 }
-const run = spawnSync(process.execPath, [...nodeArgs, worker, 'host', JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
+const args = [...nodeArgs, worker, 'host', JSON.stringify(config)];
+const host = config.cpus ? ['taskset', ['-c', String(config.cpus[0]), process.execPath, ...args]] : [process.execPath, args];
+const run = spawnSync(host[0], host[1], { stdio: ['ignore', 'inherit', 'inherit'] });
 rmSync(dir, { recursive: true, force: true });
 process.exitCode = run.status ?? 1;

@@ -2,11 +2,15 @@
 import { sequenceOf, stamp, template } from './payload.js';
 import type { LatencyConfig } from './protocol.js';
 
+/** A word nobody changes: Atomics.wait on it is a plain timed sleep of the thread. */
+const PAUSE_WORD = new Int32Array(new SharedArrayBuffer(4));
+
 export class PingLog {
   readonly #size: number;
   readonly #warmup: number;
   readonly #total: number;
   readonly #message: Buffer;
+  readonly #pauseMs: number;
   /** Round-trip times in microseconds of the measured rounds. */
   readonly samples: Float64Array;
   #round = 0;
@@ -18,6 +22,7 @@ export class PingLog {
     this.#warmup = config.warmup;
     this.#total = config.warmup + config.rounds;
     this.#message = template(config.size, 0);
+    this.#pauseMs = config.pauseUs / 1000;
     this.samples = new Float64Array(config.rounds);
   }
 
@@ -29,8 +34,13 @@ export class PingLog {
     return Math.max(0, this.#round - this.#warmup);
   }
 
-  /** The next ping (the same Buffer each time: send it before asking for another), and starts its clock. */
+  /**
+   * The next ping (the same Buffer each time: send it before asking for another), and starts its
+   * clock. Every transport's pinger calls this, so each gets the same pause before each ping: the
+   * thread sleeps in the kernel (not in the event loop), outside the measured time.
+   */
   ping(): Buffer {
+    if (this.#pauseMs > 0) Atomics.wait(PAUSE_WORD, 0, 0, this.#pauseMs);
     stamp(this.#message, this.#round);
     this.#sentAt = performance.now();
     return this.#message;

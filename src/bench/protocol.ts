@@ -24,17 +24,65 @@ export function scenarioName(transport: Transport, size: number, senders: number
   return `${TRANSPORT_NAMES[transport]} ${sizeName(size)} ${senders}->1`;
 }
 
-/** spin: both sides poll (tryReceive); sleep: both sides block in the kernel (receive()); event: the event loop waits. */
-export type LatencyMode = 'spin' | 'sleep' | 'event';
+/**
+ * How both sides of a ping-pong wait for the next message:
+ * - spin: both poll tryReceive() (mmapipc only);
+ * - sleep: both call blocking receive(), which sleeps in the kernel after a brief spin (mmapipc);
+ * - async: both await receiveAsync(), the waiting path of the CLI and the batch API (mmapipc);
+ * - event-loop: the transport's own event-loop reads (socket, named pipe, child_process IPC).
+ */
+export type LatencyMode = 'spin' | 'sleep' | 'async' | 'event-loop';
 
 /**
- * Ping-pong modes measured for a transport: mmapipc both spinning and sleeping, the others
- * through their event loop. A round trip is one message each way, so batches have none: the
- * per-message mmapipc rows are the library's latency.
+ * Ping-pong modes measured for a transport. A round trip is one message each way, so batches
+ * have none: the per-message mmapipc rows are the library's latency.
  */
 export function latencyModes(transport: Transport): LatencyMode[] {
   if (transport === 'mmapipc-batch') return [];
-  return transport === 'mmapipc' ? ['spin', 'sleep'] : ['event'];
+  return transport === 'mmapipc' ? ['spin', 'sleep', 'async'] : ['event-loop'];
+}
+
+/**
+ * Pauses between two rounds, the same for every transport and mode. With none, a ping follows
+ * the last pong at once and a waiting side may still be on its way to sleep; 200 µs is far past
+ * every spin, so each ping finds its ponger asleep (in the kernel or in epoll), the state of a
+ * service that idles between requests.
+ */
+export const PAUSES_US = [0, 200] as const;
+
+/**
+ * Where the two processes of a ping-pong run: wherever the scheduler puts them ('any'), or
+ * pinned with taskset to one CPU ('same-cpu') or to two different CPUs ('cross-cpu').
+ */
+export type Placement = 'any' | 'same-cpu' | 'cross-cpu';
+
+const MODE_NAMES: Record<LatencyMode, string> = {
+  spin: 'both spinning',
+  sleep: 'sleeping in receive()',
+  async: 'receiveAsync()',
+  'event-loop': 'event loop',
+};
+
+export const PLACEMENT_NAMES: Record<Placement, string> = {
+  any: 'any CPU',
+  'same-cpu': 'same CPU',
+  'cross-cpu': 'two CPUs',
+};
+
+/** "mmapipc, sleeping in receive()", "Unix socket": the transport and, for mmapipc, how it waits. */
+export function modeName(row: { transport: Transport; mode: LatencyMode }): string {
+  const name = TRANSPORT_NAMES[row.transport];
+  return row.mode === 'event-loop' ? name : `${name}, ${MODE_NAMES[row.mode]}`;
+}
+
+/** The conditions of a ping-pong row: "64 B, pause 200 µs, same CPU". */
+export function conditions(row: { size: number; pauseUs: number; placement: Placement }): string {
+  return `${sizeName(row.size)}, pause ${row.pauseUs} µs, ${PLACEMENT_NAMES[row.placement]}`;
+}
+
+/** A ping-pong row in words: "mmapipc, receiveAsync() 64 B, pause 200 µs, same CPU". */
+export function latencyName(row: { transport: Transport; mode: LatencyMode; size: number; pauseUs: number; placement: Placement }): string {
+  return `${modeName(row)} ${conditions(row)}`;
 }
 
 export interface ThroughputConfig {
@@ -62,6 +110,11 @@ export interface LatencyConfig {
   /** Measured round trips, after `warmup` unmeasured ones. */
   readonly rounds: number;
   readonly warmup: number;
+  /** The pinger sleeps this long before each ping (outside the measured time). */
+  readonly pauseUs: number;
+  readonly placement: Placement;
+  /** The CPUs of the pinger and the ponger, when pinned (taskset -c). */
+  readonly cpus?: readonly [number, number];
   readonly dir: string;
   readonly nodeArgs: readonly string[];
 }
@@ -84,6 +137,8 @@ export interface ThroughputResult {
 export interface LatencyResult {
   readonly transport: Transport;
   readonly mode: LatencyMode;
+  readonly pauseUs: number;
+  readonly placement: Placement;
   readonly size: number;
   readonly delivered: number;
   readonly expected: number;

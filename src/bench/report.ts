@@ -1,6 +1,6 @@
 /** The bench report as text for a terminal: the tables, the CLI figures, and each target with its verdict. */
 import type { ChalkInstance } from 'chalk';
-import { MMAPIPC_TRANSPORTS, TRANSPORT_NAMES, sizeName, type LatencyResult, type ThroughputResult, type Transport } from './protocol.js';
+import { MMAPIPC_TRANSPORTS, PLACEMENT_NAMES, TRANSPORT_NAMES, modeName, sizeName, type ThroughputResult, type Transport } from './protocol.js';
 import type { BenchReport } from './run.js';
 import { checkTargets, throughputOf, type TargetCheck } from './targets.js';
 
@@ -28,13 +28,6 @@ function row(cells: readonly string[], widths: readonly number[]): string {
   return `  ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd();
 }
 
-export function modeName(result: Pick<LatencyResult, 'transport' | 'mode'>): string {
-  const name = TRANSPORT_NAMES[result.transport];
-  if (result.mode === 'spin') return `${name}, both spinning`;
-  if (result.mode === 'sleep') return `${name}, receiver sleeping`;
-  return name;
-}
-
 function targetValue(check: TargetCheck): string {
   if (check.unit === 'msg/s' || check.unit === 'lines/s') return `${rate(check.measured)} ${check.unit}`;
   if (check.unit === 'x') return ratio(check.measured);
@@ -51,7 +44,8 @@ function targetBound(check: TargetCheck): string {
 
 export function targetLine(check: TargetCheck, color: ChalkInstance): string {
   const verdict = check.met ? color.green('MET') : color.red('MISSED');
-  const name = check.row ? `${check.name} (row: ${check.row}, the best library-API row)` : check.name;
+  const rows = check.alike ? 'both rows' : 'row:';
+  const name = check.row ? `${check.name} (${rows} ${check.row}${check.best ? ', the best library-API row' : ''})` : check.name;
   return `${name}: ${targetValue(check)} — target ${targetBound(check)}: ${verdict} (${ratio(check.ratio)} of target)`;
 }
 
@@ -84,12 +78,16 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
     const cells = [TRANSPORT_NAMES[r.transport], sizeName(r.size), `${r.senders}->1`, rate(r.messagesPerSecond), r.megabytesPerSecond.toFixed(1), count(r.delivered), vs];
     lines.push(r.verified ? row(cells, tw) : color.red(`${row(cells.slice(0, 3), tw)}  FAILED: ${r.error}`));
   }
-  lines.push('', `${color.bold('Ping-pong round trip')} (µs, one message each way)`);
-  const lw = [33, 6, 8, 8, 8, 8];
-  lines.push(color.dim(row(['transport', 'size', 'p50', 'p99', 'p99.9', 'rounds'], lw)));
+  lines.push('', `${color.bold('Ping-pong round trip')} (µs, one message each way; the pinger pauses before each ping)`);
+  const lw = [33, 6, 7, 9, 8, 8, 8, 8];
+  lines.push(color.dim(row(['transport', 'size', 'pause', 'CPUs', 'p50', 'p99', 'p99.9', 'rounds'], lw)));
+  let group = '';
   for (const r of report.latency) {
-    const cells = [modeName(r), sizeName(r.size), micros(r.p50Us), micros(r.p99Us), micros(r.p999Us), count(r.delivered)];
-    lines.push(r.verified ? row(cells, lw) : color.red(`${row(cells.slice(0, 2), lw)}  FAILED: ${r.error}`));
+    const key = `${r.placement} ${r.size} ${r.pauseUs}`;
+    if (group !== '' && key !== group) lines.push('');
+    group = key;
+    const cells = [modeName(r), sizeName(r.size), `${r.pauseUs} µs`, PLACEMENT_NAMES[r.placement], micros(r.p50Us), micros(r.p99Us), micros(r.p999Us), count(r.delivered)];
+    lines.push(r.verified ? row(cells, lw) : color.red(`${row(cells.slice(0, 4), lw)}  FAILED: ${r.error}`));
   }
   const { pipeline, startup, memory } = report.cli;
   if (pipeline || startup || memory) lines.push('', color.bold('CLI'));
@@ -113,7 +111,7 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
         : color.red(`  memory    FAILED: ${memory.error}`),
     );
   }
-  lines.push('', `${color.bold('Targets')} (issue 5; benchmark targets, not tests)`);
+  lines.push('', `${color.bold('Targets')} (issues 5 and 12; benchmark targets, not tests)`);
   for (const check of checkTargets(report)) lines.push(`  ${targetLine(check, color)}`);
   if (report.failures.length > 0) {
     lines.push('', color.red.bold(`FAILED: ${report.failures.length} measurement(s) did not deliver every message intact`));

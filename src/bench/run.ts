@@ -10,20 +10,32 @@ import { memory, pipeline, startup, type MemoryFigure, type PipelineFigure, type
 import {
   MESSAGE_SIZES,
   MMAPIPC_TRANSPORTS,
+  PAUSES_US,
   SENDER_COUNTS,
   TRANSPORTS,
   TRANSPORT_NAMES,
   latencyModes,
+  latencyName,
   scenarioName,
-  sizeName,
   type LatencyConfig,
   type LatencyMode,
   type LatencyResult,
+  type Placement,
   type ThroughputConfig,
   type ThroughputResult,
   type Transport,
 } from './protocol.js';
+import { TASKSET, twoCpus } from './placement.js';
+import { TARGET_MESSAGE_SIZE } from './targets.js';
 import { WORKER_PATH } from './worker-path.js';
+
+/** Same CPU for both processes, then one CPU each. */
+function pinnings([first, second]: readonly [number, number]): Array<[Placement, readonly [number, number]]> {
+  return [
+    ['same-cpu', [first, first]],
+    ['cross-cpu', [first, second]],
+  ];
+}
 
 
 export interface BenchOptions {
@@ -72,7 +84,9 @@ interface Sizing {
   readonly throughputSeconds: number;
   /** Quick runs: fixed message counts per transport (mmapipc rows, others). */
   readonly fixedMessages: (transport: Transport) => number;
-  readonly rounds: (transport: Transport, mode: LatencyMode) => number;
+  readonly rounds: (transport: Transport, mode: LatencyMode, pauseUs: number) => number;
+  /** Measured rounds of each pinned ping-pong row (0: no pinned rows). */
+  readonly pinnedRounds: number;
   readonly warmup: number;
   readonly pipelineLines: number;
   readonly startupRuns: number;
@@ -85,7 +99,8 @@ const FULL: Sizing = {
   calibrationMessages: 40_000,
   throughputSeconds: 1.5,
   fixedMessages: () => 0,
-  rounds: (transport, mode) => (transport === 'mmapipc' && mode === 'spin' ? 50_000 : 10_000),
+  rounds: (transport, mode, pauseUs) => (transport === 'mmapipc' && mode === 'spin' && pauseUs === 0 ? 50_000 : 10_000),
+  pinnedRounds: 5_000,
   warmup: 2_000,
   pipelineLines: 1_000_000,
   startupRuns: 11,
@@ -98,6 +113,7 @@ const QUICK: Sizing = {
   throughputSeconds: 0,
   fixedMessages: (transport) => (MMAPIPC_TRANSPORTS.includes(transport) ? 20_000 : 4_000),
   rounds: () => 300,
+  pinnedRounds: 0,
   warmup: 100,
   pipelineLines: 20_000,
   startupRuns: 3,
@@ -128,10 +144,13 @@ function scratchRoot(): string {
   return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'mmapipc-bench-'));
 }
 
-/** Runs one host worker and returns its JSON result, or throws with what it printed on stderr. */
+/** Runs one host worker (pinned to its CPU when the config says so) and returns its JSON result, or throws with what it printed on stderr. */
 function runWorker<T>(config: ThroughputConfig | LatencyConfig): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...config.nodeArgs, WORKER_PATH, 'host', JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [...config.nodeArgs, WORKER_PATH, 'host', JSON.stringify(config)];
+    const cpu = config.kind === 'latency' ? config.cpus?.[0] : undefined;
+    const [command, argv] = cpu === undefined ? [process.execPath, args] : [TASKSET, ['-c', String(cpu), process.execPath, ...args]];
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -189,28 +208,38 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         }
       }
     }
+    const pingPong = async (config: Omit<LatencyConfig, 'kind' | 'warmup' | 'dir' | 'nodeArgs'>) => {
+      const name = `ping-pong ${latencyName(config)}`;
+      progress(name);
+      try {
+        const result = await runWorker<LatencyResult>({ kind: 'latency', ...config, warmup: sizing.warmup, dir: scratch(), nodeArgs });
+        report.latency.push(result);
+        if (!result.verified) failures.push(`${name}: ${result.error}`);
+      } catch (error) {
+        failures.push(`${name}: ${(error as Error).message}`);
+      }
+    };
+    // Every pause for every row, the rows of one size and pause one after the other, so that rows
+    // compared by the targets are measured alike and close together in time.
     for (const size of MESSAGE_SIZES) {
-      for (const transport of options.transports) {
-        for (const mode of latencyModes(transport)) {
-          if (options.signal?.aborted) return report;
-          const name = `ping-pong ${TRANSPORT_NAMES[transport]} (${mode}) ${sizeName(size)}`;
-          progress(name);
-          const config: LatencyConfig = {
-            kind: 'latency',
-            transport,
-            mode,
-            size,
-            rounds: sizing.rounds(transport, mode),
-            warmup: sizing.warmup,
-            dir: scratch(),
-            nodeArgs,
-          };
-          try {
-            const result = await runWorker<LatencyResult>(config);
-            report.latency.push(result);
-            if (!result.verified) failures.push(`${name}: ${result.error}`);
-          } catch (error) {
-            failures.push(`${name}: ${(error as Error).message}`);
+      for (const pauseUs of PAUSES_US) {
+        for (const transport of options.transports) {
+          for (const mode of latencyModes(transport)) {
+            if (options.signal?.aborted) return report;
+            await pingPong({ transport, mode, size, pauseUs, placement: 'any', rounds: sizing.rounds(transport, mode, pauseUs) });
+          }
+        }
+      }
+    }
+    // Pinned rows (full runs, where taskset can pin): the target size, every waiting mode (two
+    // spinners on one CPU would only measure time slices).
+    const cpus = sizing.pinnedRounds > 0 ? twoCpus() : undefined;
+    for (const [placement, pinned] of cpus ? pinnings(cpus) : []) {
+      for (const pauseUs of PAUSES_US) {
+        for (const transport of options.transports) {
+          for (const mode of latencyModes(transport).filter((m) => m !== 'spin')) {
+            if (options.signal?.aborted) return report;
+            await pingPong({ transport, mode, size: TARGET_MESSAGE_SIZE, pauseUs, placement, cpus: pinned, rounds: sizing.pinnedRounds });
           }
         }
       }

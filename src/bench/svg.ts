@@ -2,7 +2,7 @@
 import { MESSAGE_SIZES, SENDER_COUNTS, TRANSPORT_NAMES, sizeName, type Transport } from './protocol.js';
 import { rate } from './report.js';
 import type { BenchReport } from './run.js';
-import { TARGETS } from './targets.js';
+import { TARGETS, TARGET_MESSAGE_SIZE, TARGET_PAUSE_US } from './targets.js';
 
 const WIDTH = 960;
 const PANEL_HEIGHT = 300;
@@ -110,10 +110,11 @@ export function chartSvg(report: BenchReport): string {
       }),
     })),
   );
+  // The unpinned rows of the target size: the pinned ones and the 1 KiB ones are in the table.
   const latencyGroups: Group[] = report.latency
-    .filter((r) => r.verified)
+    .filter((r) => r.verified && r.placement === 'any' && r.size === TARGET_MESSAGE_SIZE)
     .map((r) => ({
-      name: `${SHORT_NAMES[r.transport]}${r.mode === 'event' ? '' : ` ${r.mode}`}\n${sizeName(r.size)}`,
+      name: `${SHORT_NAMES[r.transport]}${r.mode === 'event-loop' ? '' : ` ${r.mode}`}\npause ${r.pauseUs} µs`,
       bars: [r.p50Us, r.p99Us, r.p999Us].map((value, i) => ({ value, color: PERCENTILE_COLORS[i]!, label: ['p50', 'p99', 'p99.9'][i]! })),
     }));
   const height = PANEL_HEIGHT * 2 + 40;
@@ -126,9 +127,9 @@ export function chartSvg(report: BenchReport): string {
       { value: TARGETS.fourToOneRate, label: `target 64 B 4->1: ${rate(TARGETS.fourToOneRate)}` },
     ]),
     legend(PANEL_HEIGHT - 30, transports.map((t) => [TRANSPORT_NAMES[t], TRANSPORT_COLORS[t]] as const)),
-    panel(PANEL_HEIGHT, 'Ping-pong round trip in µs (log scale)', 'µs', latencyGroups, (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)), [
+    panel(PANEL_HEIGHT, `Ping-pong round trip, ${sizeName(TARGET_MESSAGE_SIZE)}, in µs (log scale)`, 'µs', latencyGroups, (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)), [
       { value: TARGETS.spinP50Us, label: `target p50, spinning: ${TARGETS.spinP50Us} µs` },
-      { value: TARGETS.sleepP50Us, label: `target p50, receiver sleeping: ${TARGETS.sleepP50Us} µs` },
+      { value: TARGETS.sleepP50Us, label: `target p50, sleeping (pause ${TARGET_PAUSE_US} µs): ${TARGETS.sleepP50Us} µs` },
     ]),
     legend(PANEL_HEIGHT * 2 - 30, [
       ['p50', PERCENTILE_COLORS[0]!],

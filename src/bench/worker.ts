@@ -11,6 +11,7 @@ import { Verifier } from './payload.js';
 import { PingLog, percentile } from './ping-log.js';
 import { isControl, type LatencyConfig, type LatencyResult, type ThroughputConfig, type ThroughputResult, type Transport, type WorkerConfig } from './protocol.js';
 import type { TransportBench } from './transports/types.js';
+import { TASKSET } from './placement.js';
 import { WORKER_PATH } from './worker-path.js';
 
 /**
@@ -32,6 +33,16 @@ interface Peer {
   readonly exited: Promise<void>;
 }
 
+/**
+ * How to start a peer: node with the run's flags, under `taskset -c CPU` when the run pins its
+ * processes (the host was started pinned by the orchestrator; the IPC channel survives the exec).
+ */
+function peerCommand(config: WorkerConfig): { execPath?: string; execArgv: string[] } {
+  const cpu = config.kind === 'latency' ? config.cpus?.[1] : undefined;
+  if (cpu === undefined) return { execArgv: [...config.nodeArgs] };
+  return { execPath: TASKSET, execArgv: ['-c', String(cpu), process.execPath, ...config.nodeArgs] };
+}
+
 /** Forks `count` peers; `failed` rejects as soon as one of them fails. */
 function forkPeers(config: WorkerConfig, count: number): { peers: Peer[]; failed: Promise<never> } {
   let fail: (error: Error) => void = () => {};
@@ -39,7 +50,7 @@ function forkPeers(config: WorkerConfig, count: number): { peers: Peer[]; failed
   failed.catch(() => {});
   const peers = Array.from({ length: count }, (_, index): Peer => {
     const child = fork(WORKER_PATH, ['peer', JSON.stringify(config), String(index)], {
-      execArgv: [...config.nodeArgs],
+      ...peerCommand(config),
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const ready = new Promise<void>((resolve) => child.on('message', (message) => isControl(message, 'ready') && resolve()));
@@ -103,6 +114,8 @@ async function hostLatency(config: LatencyConfig): Promise<LatencyResult> {
     return {
       transport: config.transport,
       mode: config.mode,
+      pauseUs: config.pauseUs,
+      placement: config.placement,
       size: config.size,
       delivered: log.replies,
       expected: config.rounds,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { MESSAGE_SIZES, MMAPIPC_TRANSPORTS, SENDER_COUNTS, TRANSPORTS, TRANSPORT_NAMES, latencyModes } from '../../src/bench/protocol.js';
+import { MESSAGE_SIZES, MMAPIPC_TRANSPORTS, PAUSES_US, SENDER_COUNTS, TRANSPORTS, TRANSPORT_NAMES, latencyModes } from '../../src/bench/protocol.js';
 import type { LatencyResult, ThroughputResult } from '../../src/bench/protocol.js';
-import { TARGETS, TARGET_MESSAGE_SIZE } from '../../src/bench/targets.js';
+import { TARGETS, TARGET_MESSAGE_SIZE, TARGET_PAUSE_US } from '../../src/bench/targets.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -42,8 +42,11 @@ test('a quick run delivers every message over every transport and reports JSON a
     expect(run.messagesPerSecond).toBeGreaterThan(0);
   }
 
-  const pingPongs = MESSAGE_SIZES.flatMap((size) => TRANSPORTS.flatMap((transport) => latencyModes(transport).map((mode) => ({ transport, mode, size }))));
-  expect(report.latency.map(({ transport, mode, size }) => ({ transport, mode, size }))).toEqual(pingPongs);
+  // Every ping-pong row with no pause and with the same pause, so rows can be paired (quick runs pin nothing).
+  const pingPongs = MESSAGE_SIZES.flatMap((size) =>
+    PAUSES_US.flatMap((pauseUs) => TRANSPORTS.flatMap((transport) => latencyModes(transport).map((mode) => ({ transport, mode, size, pauseUs, placement: 'any' })))),
+  );
+  expect(report.latency.map(({ transport, mode, size, pauseUs, placement }) => ({ transport, mode, size, pauseUs, placement }))).toEqual(pingPongs);
   for (const run of report.latency) {
     expect(run).toMatchObject({ verified: true, delivered: run.expected });
     expect(run.p50Us).toBeLessThanOrEqual(run.p99Us);
@@ -68,11 +71,20 @@ test('a quick run delivers every message over every transport and reports JSON a
     expect(report.targets.find((target) => target.name === name)).toMatchObject({ measured: best.messagesPerSecond, row: TRANSPORT_NAMES[best.transport] });
   }
 
+  // The waking targets pair rows measured alike: the socket row of the same size and pause.
+  const socketRow = report.latency.find((run) => run.transport === 'socket' && run.size === TARGET_MESSAGE_SIZE && run.pauseUs === TARGET_PAUSE_US)!;
+  const sleepRow = report.latency.find((run) => run.mode === 'sleep' && run.size === TARGET_MESSAGE_SIZE && run.pauseUs === TARGET_PAUSE_US)!;
+  expect(report.targets.find((target) => target.name === 'ping-pong p50, sleeping vs Unix socket')).toMatchObject({
+    measured: sleepRow.p50Us / socketRow.p50Us,
+    row: expect.stringContaining(`pause ${TARGET_PAUSE_US} µs`),
+  });
+
   const svg = readFileSync(chart, 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-  // One bar per throughput run and three per ping-pong run.
-  expect(svg.match(/<rect x=[^>]*><title>/g)).toHaveLength(scenarios.length + 3 * pingPongs.length);
+  // One bar per throughput run and three per ping-pong run of the target size.
+  const charted = pingPongs.filter((run) => run.size === TARGET_MESSAGE_SIZE);
+  expect(svg.match(/<rect x=[^>]*><title>/g)).toHaveLength(scenarios.length + 3 * charted.length);
 }, 180_000);
 
 test('an unknown transport is a usage error naming the choices', async () => {

@@ -1,10 +1,11 @@
 /**
  * mmapipc through the public library API (RingFile from the package's index): senders
  * trySend and fall back to send() (spin, then sleep in the kernel) when the ring is full; the
- * receiver tryReceives and falls back to receive(). Ping-pong runs over two rings.
+ * receiver tryReceives and falls back to receive(). Ping-pong runs over two rings, both sides
+ * spinning, blocking in receive(), or awaiting receiveAsync() (see LatencyMode).
  */
 import { join } from 'node:path';
-import { RingFile } from '../../index.js';
+import { RingFile, type Message } from '../../index.js';
 import { stamp, template } from '../payload.js';
 import { STALL_MS, type LatencyConfig, type ThroughputConfig } from '../protocol.js';
 import type { TransportBench } from './types.js';
@@ -17,8 +18,6 @@ import type { TransportBench } from './types.js';
  */
 export const THROUGHPUT_SLOTS = 16_384;
 const PING_SLOTS = 16;
-/** In sleep mode the pinger pauses this long between rounds, far past the receive() spin, so the ponger is asleep at every ping. */
-export const SLEEP_PAUSE_MS = 0.2;
 
 export const ringPath = (config: { dir: string }) => join(config.dir, 'bench.ring');
 const pingPath = (config: { dir: string }) => join(config.dir, 'ping.ring');
@@ -38,10 +37,20 @@ function spinFor<T>(take: () => T | null, what: string): T {
   }
 }
 
-const pause = (() => {
-  const word = new Int32Array(new SharedArrayBuffer(4));
-  return (ms: number) => Atomics.wait(word, 0, 0, ms);
-})();
+/**
+ * Waits for the next message on `ring` the way `mode` says: polling tryReceive(), blocking in
+ * receive() (spin, then sleep in the kernel), or awaiting receiveAsync() (the event loop runs).
+ */
+async function next(ring: RingFile, mode: LatencyConfig['mode'], what: string): Promise<Message> {
+  const message =
+    mode === 'spin'
+      ? spinFor(() => ring.tryReceive(), what)
+      : mode === 'async'
+        ? await ring.receiveAsync({ timeoutMs: STALL_MS })
+        : ring.receive({ timeoutMs: STALL_MS });
+  if (message === null) throw stalled(what);
+  return message;
+}
 
 export const mmapipc: TransportBench = {
   async receiver(config: ThroughputConfig) {
@@ -77,15 +86,12 @@ export const mmapipc: TransportBench = {
     const options = { slots: PING_SLOTS, slotSize: config.size, role: 'both' } as const;
     const ping = RingFile.create(pingPath(config), options);
     const pong = RingFile.create(pongPath(config), options);
-    const spin = config.mode === 'spin';
     return {
       async run(log) {
         while (!log.done) {
           if (!ping.trySend(log.ping())) throw new Error('mmapipc: the ping ring is full');
-          const reply = spin ? spinFor(() => pong.tryReceive(), 'waiting for a pong') : pong.receive({ timeoutMs: STALL_MS });
-          if (reply === null) throw stalled('waiting for a pong');
+          const reply = await next(pong, config.mode, 'waiting for a pong');
           if (!log.pong(reply.data)) return;
-          if (!spin) pause(SLEEP_PAUSE_MS);
         }
       },
       close() {
@@ -98,12 +104,10 @@ export const mmapipc: TransportBench = {
   async ponger(config: LatencyConfig) {
     const ping = RingFile.open(pingPath(config), { create: false, role: 'receiver' });
     const pong = RingFile.open(pongPath(config), { create: false, role: 'sender' });
-    const spin = config.mode === 'spin';
     return {
       async run(rounds) {
         for (let i = 0; i < rounds; i++) {
-          const message = spin ? spinFor(() => ping.tryReceive(), 'waiting for a ping') : ping.receive({ timeoutMs: STALL_MS });
-          if (message === null) throw stalled('waiting for a ping');
+          const message = await next(ping, config.mode, 'waiting for a ping');
           if (!pong.trySend(message.data)) throw new Error('mmapipc: the pong ring is full');
         }
       },
