@@ -1,6 +1,6 @@
 /**
  * RingFile: the library's handle on a ring in a mapped file. It joins the pure ring algorithm
- * to the kernel: the mapping, the shared lock, the futex for sleeping, and this process's entry
+ * to the kernel: the mapping, the shared lock, the sleeper (futex and bell), and this process's entry
  * in the participant table.
  */
 import { MmapipcError } from '../errors.js';
@@ -17,7 +17,7 @@ import {
 } from '../ring/blocking.js';
 import { addParticipantRole, registerParticipant, unregisterParticipant } from '../ring/participants.js';
 import { Ring, type Message } from '../ring/ring.js';
-import { futexSleeper } from '../sys/futex-sleeper.js';
+import { bellSleeper, type RingSleeper } from '../sys/bell-sleeper.js';
 import { getpid, syncMapping } from '../sys/libc.js';
 import { processLiveness, processStartTicks } from '../sys/process.js';
 import { closeRingFile, openRingFile, type OpenRingOptions, type OpenedRing } from './open.js';
@@ -60,7 +60,7 @@ export class RingFile implements AsyncIterable<Message> {
   readonly created: boolean;
   readonly #opened: OpenedRing;
   readonly #ring: Ring;
-  readonly #sleeper: ReturnType<typeof futexSleeper>;
+  readonly #sleeper: RingSleeper;
   readonly #participant: number;
   readonly #pid: number;
   readonly #sync: boolean;
@@ -108,7 +108,7 @@ export class RingFile implements AsyncIterable<Message> {
       identity: { pid: this.#pid, participant: this.#participant, generation: entry.generation },
       stamp: options.stamp ?? true,
     });
-    this.#sleeper = futexSleeper(memory);
+    this.#sleeper = bellSleeper(opened.mapping, opened.fd); // wake-up (docs/wakeup.md): futex for blocking waits, the file's bell for async ones
     this.#ring.wake = (target) => this.#sleeper.wake(target === 'receivers' ? RECEIVERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET);
   }
 
@@ -284,6 +284,7 @@ export class RingFile implements AsyncIterable<Message> {
   }
 
   #release(): void {
+    this.#sleeper.close(); // stops watching the bell
     closeRingFile(this.#opened);
   }
 

@@ -10,7 +10,8 @@ import { errnoName, errnoSentence } from './errno.js';
 const { DataType, load, open, createExternalBuffer, createPointer, unwrapPointer } = ffi;
 type FieldType = Parameters<typeof load>[0]['paramsType'][number];
 
-const LIBRARY = 'libc';
+/** The name ffi-rs knows libc by (opened once, here; other modules of this folder call through it). */
+export const LIBRARY = 'libc';
 open({ library: LIBRARY, path: 'libc.so.6' });
 
 interface Outcome<T> {

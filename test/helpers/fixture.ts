@@ -16,3 +16,18 @@ export async function runPeer(args: string[], env: NodeJS.ProcessEnv = {}): Prom
   if (code !== 0 || peer.stderr !== '') throw new Error(`ring-peer ${args.join(' ')} exited ${code ?? signal}: ${peer.stderr}`);
   return peer.lines;
 }
+
+export const WAKE_PEER = fileURLToPath(new URL('../fixtures/wake-peer.mjs', import.meta.url));
+
+/** Starts `wake-peer.mjs <args>` (the wake protocol's sleeper and waker); its stdout lines can be awaited. */
+export function startWakePeer(args: string[]): LiveCli {
+  return new LiveCli(args, { script: WAKE_PEER, stdin: 'ignore' });
+}
+
+/** Runs a wake peer to its end; rejects unless it exits 0 with nothing on stderr. Returns its stdout lines. */
+export async function runWakePeer(args: string[]): Promise<string[]> {
+  const peer = startWakePeer(args);
+  const { code, signal } = await peer.exited;
+  if (code !== 0 || peer.stderr !== '') throw new Error(`wake-peer ${args.join(' ')} exited ${code ?? signal}: ${peer.stderr}`);
+  return peer.lines;
+}

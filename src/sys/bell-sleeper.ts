@@ -1,0 +1,161 @@
+/**
+ * The ring's Sleeper: blocking sleeps on a futex (one lean ffi-rs call each way), async sleeps on
+ * the ring file's bell (inotify, in the event loop: no thread, no ffi-rs call). Counters beside
+ * the waiting word (wake-words.ts) tell a waker which of the two it must do, so a waker whose
+ * peers only wait one way pays for that way alone. The protocol, for other implementations, is
+ * docs/wakeup.md; the measurements that chose it are in docs/performance.md.
+ *
+ * No lost wake-up: a sleeper registers (adds to its counter, and for the bell is already
+ * watching) before it reads the waiting word, and a waker reads the counters only after swapping
+ * the waiting word to 0. So either the waker sees the sleeper's count, or the sleeper sees the 0
+ * (or a 1 stored since by another sleeper that checked the ring after this waker's commit).
+ */
+import type { Sleeper } from '../ring/blocking.js';
+import { futexWaitAt, futexWaitAtAsync, futexWakeAt } from './lean-futex.js';
+import type { Mapping } from './libc.js';
+import { RingBell } from './ring-bell.js';
+import { BELL_BYTE_DELTA, BELL_LISTENERS_DELTA, FUTEX_SLEEPERS_DELTA } from './wake-words.js';
+
+export interface RingSleeper extends Sleeper {
+  /** Wakes every sleeper on the waiting word at `wordOffset`, in every process (after the ring swapped it to 0). */
+  wake(wordOffset: number): void;
+  /** Stops watching the bell; ends this process's async waits at once. */
+  close(): void;
+}
+
+/** The longest delay setTimeout takes (ms); blocking.ts asks for at most 1 s anyway. */
+const MAX_TIMER_MS = 0x7fffffff;
+const WORD_SHIFT = 2;
+
+interface Listener {
+  readonly wordOffset: number;
+  /** performance.now() by which the wait ends anyway. */
+  readonly deadline: number;
+  readonly finish: () => void;
+}
+
+class BellSleeper implements RingSleeper {
+  readonly #words: Int32Array;
+  /** Address of the mapping, for futex calls. */
+  readonly #base: number;
+  readonly #bell: RingBell;
+  /** This process's async waits on the bell; each holds one count in its word's bell listeners. */
+  readonly #listeners = new Set<Listener>();
+  /** Async waits on a futex in an ffi-rs thread (where the bell cannot be watched), per waiting word. */
+  readonly #threadWaits = new Map<number, number>();
+  readonly #onRing = (): void => this.#finishAll();
+  #timer: NodeJS.Timeout | undefined;
+  /** performance.now() at which #timer fires. */
+  #timerDue = 0;
+
+  constructor(mapping: Mapping, fd: number) {
+    const { buffer } = mapping;
+    this.#words = new Int32Array(buffer.buffer, buffer.byteOffset, buffer.length >> WORD_SHIFT);
+    this.#base = Number(mapping.address);
+    this.#bell = new RingBell(fd);
+  }
+
+  sleep(wordOffset: number, expected: number, timeoutMs: number): void {
+    const sleepers = (wordOffset + FUTEX_SLEEPERS_DELTA) >> WORD_SHIFT;
+    Atomics.add(this.#words, sleepers, 1);
+    try {
+      futexWaitAt(this.#base + wordOffset, expected, timeoutMs);
+    } finally {
+      Atomics.sub(this.#words, sleepers, 1);
+    }
+  }
+
+  sleepAsync(wordOffset: number, expected: number, timeoutMs: number): Promise<void> {
+    if (!this.#bell.listen(this.#onRing, this.#onRing)) return this.#sleepInThread(wordOffset, expected, timeoutMs);
+    const words = this.#words;
+    const count = (wordOffset + BELL_LISTENERS_DELTA) >> WORD_SHIFT;
+    Atomics.add(words, count, 1);
+    if (Atomics.load(words, wordOffset >> WORD_SHIFT) !== expected) {
+      Atomics.sub(words, count, 1);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const listener: Listener = {
+        wordOffset,
+        deadline: performance.now() + Math.max(0, timeoutMs),
+        finish: () => {
+          if (!this.#listeners.delete(listener)) return;
+          Atomics.sub(words, count, 1);
+          if (this.#listeners.size === 0) this.#timer?.unref();
+          resolve();
+        },
+      };
+      this.#listeners.add(listener);
+      this.#armTimer(listener.deadline);
+    });
+  }
+
+  /**
+   * One timer for all of this process's async waits, due at the earliest deadline or before: a
+   * timer per wait (setTimeout and clearTimeout each time) cost 3-12 µs a wait on the project's
+   * machine; re-referencing a pending one costs well under one. It keeps the process alive only
+   * while a wait is pending (unref otherwise), like the per-wait timer it replaces.
+   */
+  #armTimer(deadline: number): void {
+    if (this.#timer !== undefined && this.#timerDue <= deadline) {
+      this.#timer.ref();
+      return;
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDue = deadline;
+    this.#timer = setTimeout(this.#onTimer, Math.min(MAX_TIMER_MS, Math.max(0, deadline - performance.now())));
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const listener of this.#listeners) {
+      if (listener.deadline <= now) listener.finish();
+      else next = Math.min(next, listener.deadline);
+    }
+    if (next !== Infinity) this.#armTimer(next);
+  };
+
+  /** The async wait where the bell cannot be watched: a futex in a thread, counted as a futex sleeper. */
+  async #sleepInThread(wordOffset: number, expected: number, timeoutMs: number): Promise<void> {
+    const sleepers = (wordOffset + FUTEX_SLEEPERS_DELTA) >> WORD_SHIFT;
+    Atomics.add(this.#words, sleepers, 1);
+    this.#threadWaits.set(wordOffset, (this.#threadWaits.get(wordOffset) ?? 0) + 1);
+    try {
+      await futexWaitAtAsync(this.#base + wordOffset, expected, timeoutMs);
+    } finally {
+      this.#threadWaits.set(wordOffset, this.#threadWaits.get(wordOffset)! - 1);
+      Atomics.sub(this.#words, sleepers, 1);
+    }
+  }
+
+  wake(wordOffset: number): void {
+    const words = this.#words;
+    if (Atomics.load(words, (wordOffset + BELL_LISTENERS_DELTA) >> WORD_SHIFT) !== 0) this.#bell.ring(wordOffset + BELL_BYTE_DELTA);
+    if (Atomics.load(words, (wordOffset + FUTEX_SLEEPERS_DELTA) >> WORD_SHIFT) !== 0) futexWakeAt(this.#base + wordOffset);
+  }
+
+  /** Ends this process's async waits on the word (an abort): nobody else need wake for that. */
+  wakeAll(wordOffset: number): void {
+    for (const listener of this.#listeners) if (listener.wordOffset === wordOffset) listener.finish();
+    if ((this.#threadWaits.get(wordOffset) ?? 0) > 0) futexWakeAt(this.#base + wordOffset);
+  }
+
+  /** A ring (or a broken watch) ends every async wait of this process on this ring; each re-checks. */
+  #finishAll(): void {
+    for (const listener of this.#listeners) listener.finish();
+  }
+
+  close(): void {
+    this.#bell.close();
+    this.#finishAll();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** The Sleeper of a ring mapped at `mapping` from the ring file open at `fd`. */
+export function bellSleeper(mapping: Mapping, fd: number): RingSleeper {
+  return new BellSleeper(mapping, fd);
+}
