@@ -42,6 +42,8 @@ Examples:
   mmapipc receive --follow | head -3    stream until the reader stops
 
 The ring file is --file, else $MMAPIPC_FILE, else /tmp/mmap_shared.
+Durations (--timeout, --interval, ...) are seconds, fractions allowed (5, 0.25),
+or carry a unit: 500ms, 2m, 1h.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
 5 message too large, 6 a cooperating process died, 124 timeout, 129/130/143 signals.`,
     );

@@ -1,7 +1,7 @@
 /** Options shared by the commands that open a ring, and opening it from them. */
 import { Option, type Command } from 'commander';
 import { RingFile, type RingRole } from '../ring-file/ring-file.js';
-import { parseDuration, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
+import { durationOption, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
 import type { CliContext } from './context.js';
 import { note } from './output.js';
 
@@ -25,7 +25,7 @@ export function addCreateOptions(command: Command): Command {
 }
 
 export function addTimeoutOption(command: Command, what: string): Command {
-  return command.addOption(new Option('-t, --timeout <duration>', `give up when ${what} takes longer (e.g. 500ms, 2s)`).argParser(parseDuration));
+  return command.addOption(durationOption('-t, --timeout <duration>', `give up when ${what} takes longer: seconds (5, 0.5) or with a unit (500ms, 2m); 0: look once`));
 }
 
 /** Opens (creating when allowed) the ring named by the options; warns when explicit sizes differ. */

@@ -33,7 +33,7 @@ describe('usage errors: exit 2 and a one-line hint', () => {
     [['receive', '--bogus'], "unknown option '--bogus' (see 'mmapipc receive --help')"],
     [['send', '--count', 'many', 'x'], "option '-n, --count <n>' argument 'many' is invalid. expected a whole number from 0 to 9007199254740991, got 'many' (see 'mmapipc send --help')"],
     [['receive', '--count', '-1'], "option '-n, --count <n>' argument '-1' is invalid. expected a whole number from 0 to 9007199254740991, got '-1' (see 'mmapipc receive --help')"],
-    [['receive', '--timeout', 'soon'], "option '-t, --timeout <duration>' argument 'soon' is invalid. expected a duration such as 500, 250ms, 1.5s or 2m, got 'soon' (see 'mmapipc receive --help')"],
+    [['receive', '--timeout', 'soon'], '--timeout: expected a duration such as 5, 0.25, 500ms or 2m, got "soon"'],
     [['send', '--slots', '1', 'x'], `option '--slots <n>' argument '1' is invalid. expected a slot count from ${MIN_SLOT_COUNT} to ${MAX_SLOT_COUNT}, got '1' (see 'mmapipc send --help')`],
   ])('mmapipc %j', async (args, hint) => {
     const result = failure(await runCli([...args, '--file', dir.file('usage.ring')]));

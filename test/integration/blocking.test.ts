@@ -105,7 +105,7 @@ describe('timeouts bound every wait', () => {
 
   test('receive --timeout also bounds the wait for a ring that never appears', async () => {
     const file = dir.file('never.ring');
-    const receive = await runCli(['receive', '--file', file, '--timeout', `${TIMEOUT_MS}`]);
+    const receive = await runCli(['receive', '--file', file, '--timeout', `${TIMEOUT_MS}ms`]);
     expect(receive).toMatchObject({ code: 124, stdout: '', stderr: `mmapipc: ${file}: no ring appeared within ${TIMEOUT_MS} ms\n` });
   });
 });

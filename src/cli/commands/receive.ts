@@ -9,7 +9,7 @@ import { TimeoutError } from '../../errors.js';
 import { readerGone } from '../../sys/libc.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
-import { parseCount, parseDuration, ringPath } from '../options.js';
+import { durationOption, parseCount, ringPath } from '../options.js';
 import { ClosedOutputError, printable, write } from '../output.js';
 import { addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
@@ -42,7 +42,7 @@ export function registerReceive(program: Command, context: CliContext): void {
   command
     .addOption(new Option('-n, --count <n>', `how many messages to take (default ${DEFAULT_COUNT})`).argParser(parseCount))
     .option('-F, --follow', 'take messages until interrupted (no count)')
-    .addOption(new Option('-i, --interval <duration>', `pause after each message (demo: ${DEMO_INTERVAL_MS}ms, else 0)`).argParser(parseDuration))
+    .addOption(durationOption('-i, --interval <duration>', `pause after each message, in seconds or with a unit (demo: ${DEMO_INTERVAL_MS}ms, else 0)`))
     .option('--json', 'print a JSON line per message: sequence, sender pid, time, message')
     .option('-0, --null', 'end each message with a NUL byte instead of a newline')
     .option('--demo', "the tutorial's receiver: human lines, 150 ms between messages");

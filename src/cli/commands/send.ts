@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageTooLargeError, TimeoutError, UsageError } from '../../errors.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
-import { parseCount, parseDuration, ringPath } from '../options.js';
+import { durationOption, parseCount, ringPath } from '../options.js';
 import { printable, write } from '../output.js';
 import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
@@ -43,7 +43,7 @@ export function registerSend(program: Command, context: CliContext): void {
   addCreateOptions(command);
   command
     .addOption(new Option('-n, --count <n>', `how many messages to send (demo: ${DEMO_COUNT}; stdin: stop after n)`).argParser(parseCount))
-    .addOption(new Option('-i, --interval <duration>', `pause between messages (demo: ${DEMO_INTERVAL_MS}ms, else 0)`).argParser(parseDuration))
+    .addOption(durationOption('-i, --interval <duration>', `pause between messages, in seconds or with a unit (demo: ${DEMO_INTERVAL_MS}ms, else 0)`))
     .option('-0, --null', 'stdin messages are separated by NUL bytes, not newlines')
     .option('--truncate', 'cut a message that does not fit a slot (at a UTF-8 character boundary) instead of refusing it')
     .option('--sync', 'flush the ring to its file (msync) after each message, so it is on disk before the next')
