@@ -5,8 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClassicFile } from '../../classic/classic-file.js';
 import { CLASSIC_SLOT_COUNT, CLASSIC_SLOT_LENGTH, CLASSIC_STRUCT_LENGTH, isConsistent } from '../../classic/classic-layout.js';
-import type { PeekOptions } from '../commands/peek.js';
-import type { StatOptions } from '../commands/stat.js';
+import type { PeekOptions, StatOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { note, printable, write } from '../output.js';

@@ -5,20 +5,14 @@
 import { Option, type Command } from 'commander';
 import type { PeekedMessage } from '../../ring/inspect.js';
 import { RingObserver } from '../../ring-file/observe.js';
+import type { PeekOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { parseCount, ringPath } from '../options.js';
 import { note, write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
-import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { addLayoutOption } from '../classic/layout-option.js';
 import { peekClassic } from '../classic/inspect.js';
 import { formatDuration } from './stat-view.js';
-
-export interface PeekOptions {
-  file?: string;
-  count?: number;
-  json?: boolean;
-  layout?: Layout;
-}
 
 export const DEFAULT_PEEK_COUNT = 10;
 

@@ -8,26 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError } from '../../errors.js';
 import { readerGone } from '../../sys/libc.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
+import type { ReceiveOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { durationOption, parseCount, ringPath } from '../options.js';
 import { ClosedOutputError, printable, write } from '../output.js';
-import { addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
+import { addFileOption, addTimeoutOption, openFromOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
-import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { addLayoutOption } from '../classic/layout-option.js';
 import { receiveClassic } from '../classic/receive.js';
-import { textsFor, type Lang, type Texts } from '../texts.js';
+import { textsFor, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
-
-export interface ReceiveOptions extends RingCliOptions {
-  count?: number;
-  follow?: boolean;
-  interval?: number;
-  json?: boolean;
-  null?: boolean;
-  demo?: boolean;
-  lang?: Lang;
-  layout?: Layout;
-}
 
 const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;

@@ -6,30 +6,17 @@ import { Option, type Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageTooLargeError, TimeoutError, UsageError } from '../../errors.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
+import type { SendOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { durationOption, parseCount, ringPath } from '../options.js';
 import { printable, write } from '../output.js';
-import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
+import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
-import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { addLayoutOption } from '../classic/layout-option.js';
 import { sendClassic } from '../classic/send.js';
-import { textsFor, type Lang, type Texts } from '../texts.js';
+import { textsFor, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 import { Progress } from '../progress.js';
-
-export interface SendOptions extends RingCliOptions {
-  count?: number;
-  interval?: number;
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  null?: boolean;
-  truncate?: boolean;
-  demo?: boolean;
-  sync?: boolean;
-  lang?: Lang;
-  layout?: Layout;
-}
 
 const DEMO_COUNT = 20;
 const DEMO_INTERVAL_MS = 100;

@@ -6,20 +6,14 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MmapipcError } from '../../errors.js';
 import { RingObserver } from '../../ring-file/observe.js';
+import type { StatOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
-import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { addLayoutOption } from '../classic/layout-option.js';
 import { statClassic } from '../classic/inspect.js';
 import { statLines, statRecord } from './stat-view.js';
-
-export interface StatOptions {
-  file?: string;
-  json?: boolean;
-  watch?: boolean;
-  layout?: Layout;
-}
 
 export const WATCH_INTERVAL_MS = 1000;
 /** ANSI: cursor up n lines, then clear to the end of the screen. */
