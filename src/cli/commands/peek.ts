@@ -11,7 +11,6 @@ import { parseCount, ringPath } from '../options.js';
 import { note, write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
 import { addLayoutOption } from '../classic/layout-option.js';
-import { peekClassic } from '../classic/inspect.js';
 import { formatDuration } from './stat-view.js';
 
 export const DEFAULT_PEEK_COUNT = 10;
@@ -39,7 +38,7 @@ Examples:
 }
 
 export async function peek(options: PeekOptions, context: CliContext): Promise<void> {
-  if (options.layout === 'classic') return peekClassic(options, context);
+  if (options.layout === 'classic') return (await import('../classic/inspect.js')).peekClassic(options, context);
   const path = ringPath(options.file, context.env);
   const observer = RingObserver.open(path);
   try {

@@ -13,7 +13,6 @@ import { printable, write } from '../output.js';
 import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
 import { addLayoutOption } from '../classic/layout-option.js';
-import { sendClassic } from '../classic/send.js';
 import { textsFor, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 import { Progress } from '../progress.js';
@@ -55,7 +54,8 @@ Examples:
 }
 
 export async function send(messages: string[], options: SendOptions, context: CliContext): Promise<void> {
-  if (options.layout === 'classic') return sendClassic(messages, options, context);
+  // The classic layout's code is loaded only for it: a one-shot send starts faster without it.
+  if (options.layout === 'classic') return (await import('../classic/send.js')).sendClassic(messages, options, context);
   const demo = options.demo ?? (messages.length === 0 && Boolean(context.stdin.isTTY));
   if (demo && messages.length > 0) throw new UsageError('--demo sends its own messages; drop the message arguments');
   const ring = openFromOptions(options, context, 'sender', true);

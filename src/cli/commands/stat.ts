@@ -12,7 +12,6 @@ import { ringPath } from '../options.js';
 import { write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
 import { addLayoutOption } from '../classic/layout-option.js';
-import { statClassic } from '../classic/inspect.js';
 import { statLines, statRecord } from './stat-view.js';
 
 export const WATCH_INTERVAL_MS = 1000;
@@ -59,7 +58,7 @@ Exit codes: 0 ok, 1 no such ring file, 3 not a ring file, 4 unsafe file, 130 Ctr
 }
 
 export async function stat(options: StatOptions, context: CliContext): Promise<void> {
-  if (options.layout === 'classic') return statClassic(options, context);
+  if (options.layout === 'classic') return (await import('../classic/inspect.js')).statClassic(options, context);
   const path = ringPath(options.file, context.env);
   const observer = RingObserver.open(path);
   try {
