@@ -35,8 +35,10 @@ export interface ReceiveOptions extends RingCliOptions {
 }
 
 export interface StatOptions {
-  file?: string;
+  /** One path per --file given; none: $MMAPIPC_FILE or the default ring. */
+  file?: string[];
   json?: boolean;
+  prometheus?: boolean;
   watch?: boolean;
   layout?: Layout;
 }

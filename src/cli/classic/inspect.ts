@@ -64,8 +64,9 @@ function statLines(record: ClassicStatRecord, context: CliContext): string[] {
   ];
 }
 
-export async function statClassic(options: StatOptions, context: CliContext): Promise<void> {
-  const file = ClassicFile.open(ringPath(options.file, context.env));
+/** `path`: the one file stat was given (stat checks there is one). */
+export async function statClassic(path: string, options: Pick<StatOptions, 'json' | 'watch'>, context: CliContext): Promise<void> {
+  const file = ClassicFile.open(path);
   try {
     const out = context.output.out;
     const inPlace = Boolean(options.watch) && out.isTTY && !options.json;
