@@ -13,6 +13,7 @@ import { registerCreate } from './commands/create.js';
 import { registerRm } from './commands/rm.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerCounter } from './commands/counter.js';
+import { registerGroup } from './commands/group.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -43,7 +44,8 @@ Examples:
 
 The ring file is --file, else $MMAPIPC_FILE, else /tmp/mmap_shared.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
-5 message too large, 6 a cooperating process died, 124 timeout, 129/130/143 signals.`,
+5 message too large, 6 a cooperating process died, 7 no such group or group table full,
+124 timeout, 129/130/143 signals.`,
     );
   registerSend(program, context);
   registerReceive(program, context);
@@ -55,6 +57,7 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
   registerRm(program, context);
   registerCompletion(program, context);
   registerCounter(program, context);
+  registerGroup(program, context);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

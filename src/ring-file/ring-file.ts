@@ -16,7 +16,8 @@ import {
   waitForRoom,
   type WaitOptions,
 } from '../ring/blocking.js';
-import { createGroup, type GroupStart } from '../ring/groups.js';
+import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
+import { whyMemberWaits, whySendersWait } from './blockers.js';
 import { addParticipantRole, registerParticipant, setParticipantGroup, unregisterParticipant } from '../ring/participants.js';
 import { Ring, type Gap, type HeldBatch, type Message } from '../ring/ring.js';
 import { viewsOf, type RingViews } from '../ring/views.js';
@@ -309,6 +310,63 @@ export class RingFile implements AsyncIterable<Message> {
       if (message) yield message;
       else if (this.#closed) return;
     }
+  }
+
+  // ---- groups ----
+
+  /** The ring's consumer groups. */
+  groups(): GroupInfo[] {
+    this.#assertOpen();
+    return listGroups(this.#views, this.header);
+  }
+
+  /** Creates a group (or returns the existing one of that name). GroupError when the table is full or the name is bad. */
+  createGroup(name: string, options: { from?: GroupStart; lossy?: boolean } = {}): GroupInfo {
+    this.#assertOpen();
+    const group = this.#withSubject(() => createGroup(this.#views, this.header, name, { ...options, now: Date.now() }));
+    this.#ring.wake('receivers');
+    return group;
+  }
+
+  /** Removes a group: it stops holding senders back at once. */
+  removeGroup(name: string): GroupInfo {
+    this.#assertOpen();
+    const group = this.#withSubject(() => removeGroup(this.#views, this.header, name));
+    this.#ring.wake('senders');
+    return group;
+  }
+
+  /** Moves a group's cursor: replay from 'earliest' or a sequence number, or skip to 'latest'. Returns the new position. */
+  resetGroup(name: string, to: GroupStart): number {
+    this.#assertOpen();
+    const position = this.#withSubject(() => resetGroup(this.#views, this.header, name, to));
+    this.#ring.wake('receivers');
+    this.#ring.wake('senders');
+    return position;
+  }
+
+  /** Makes a group lossy (it stops holding senders back) or lossless. */
+  setGroupLossy(name: string, lossy: boolean): GroupInfo {
+    this.#assertOpen();
+    const group = this.#withSubject(() => setGroupLossy(this.#views, this.header, name, lossy));
+    this.#ring.wake('senders');
+    return group;
+  }
+
+  #withSubject<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: this.path });
+      throw error;
+    }
+  }
+
+  /** Who holds this side up, in words (for a timeout's error): undefined when nothing does. */
+  whyBlocked(side: 'send' | 'receive'): string | undefined {
+    this.#assertOpen();
+    const memory = this.#opened.mapping.buffer;
+    return side === 'send' ? whySendersWait(memory, this.header) : this.group ? whyMemberWaits(memory, this.header, this.group) : undefined;
   }
 
   /** Records that this process also sends or receives (for stat). */

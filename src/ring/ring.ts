@@ -139,6 +139,11 @@ export class Ring {
     if (this.#member) this.#member.onGap = handler;
   }
 
+  /** How often the messages being handed out were delivered before (0: first delivery). */
+  get deliveries(): number {
+    return this.#member?.deliveries ?? 0;
+  }
+
   /** The group this ring object receives for, if any. */
   get groupName(): string | undefined {
     return this.#group?.name;
