@@ -19,6 +19,7 @@ import {
   PARTICIPANT_RUN_COUNT,
   PARTICIPANT_RUN_START,
   POSITION_MASK,
+  RUN_COUNT_MASK,
   SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
   SLOT_LENGTH,
@@ -57,14 +58,14 @@ export function checkSlots(memory: Buffer, geometry: RingGeometry): string | und
     if (state === 0) continue;
     const nameLength = memory.readUInt32LE(base + GROUP_NAME_LENGTH);
     if (nameLength === 0 || nameLength > GROUP_NAME_MAX) return `group entry ${index} has a name of ${nameLength} bytes, expected 1 to ${GROUP_NAME_MAX}`;
-    const dispatch = Number(memory.readBigUInt64LE(base + GROUP_DISPATCH));
+    const dispatch = Number(memory.readBigUInt64LE(base + GROUP_DISPATCH) & POSITION_MASK);
     if (dispatch > tail) return `group entry ${index} has its cursor at ${dispatch}, beyond the tail ${tail}`;
   }
   for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
     const base = participantOffset(index);
     if (memory.readUInt32LE(base + PARTICIPANT_PID) === 0) continue;
     const intent = memory.readUInt32LE(base + PARTICIPANT_INTENT_COUNT);
-    const run = memory.readUInt32LE(base + PARTICIPANT_RUN_COUNT);
+    const run = memory.readUInt32LE(base + PARTICIPANT_RUN_COUNT) & RUN_COUNT_MASK;
     const runStart = Number(memory.readBigUInt64LE(base + PARTICIPANT_RUN_START));
     if (intent > slotCount || run > slotCount) return `participant entry ${index} claims ${Math.max(intent, run)} positions, more than the ${slotCount} slots`;
     if (run > 0 && runStart + run > tail) return `participant entry ${index} holds positions ${runStart} to ${runStart + run - 1}, beyond the tail ${tail}`;

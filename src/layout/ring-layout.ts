@@ -135,6 +135,16 @@ export const GROUP_NAME_LENGTH = 32;
 export const GROUP_NAME = 36;
 export const GROUP_NAME_MAX = 48;
 export const GROUP_CREATED_AT = 88;
+/**
+ * A group's dispatch word: the low 56 bits are the next position it hands out, the top 8 bits
+ * the participant entry + 1 of the member whose compare-and-swap set it (0: set by create or
+ * reset). Whoever sees the word names the last claimer, so a run that claimer recorded as
+ * pending (see RUN_PENDING_BIT) and that ends there is proven claimed.
+ */
+export const CLAIMER_SHIFT = 56n;
+/** Set in a member's run count between recording the run and confirming its claim. */
+export const RUN_PENDING_BIT = -0x80000000;
+export const RUN_COUNT_MASK = 0x7fffffff;
 export const GROUP_FREE = 0;
 export const GROUP_SETTING_UP = 1;
 export const GROUP_ACTIVE = 2;

@@ -10,6 +10,7 @@
  */
 import { GroupError } from '../errors.js';
 import {
+  CLAIMER_SHIFT,
   DEFAULT_GROUP,
   EPOCH_UNIT,
   GROUP_ACTIVE,
@@ -35,6 +36,8 @@ import {
   PARTICIPANT_RUN_COUNT,
   PARTICIPANT_RUN_START,
   POSITION_MASK,
+  RUN_COUNT_MASK,
+  RUN_PENDING_BIT,
   TAIL_OFFSET,
   groupOffset,
   participantOffset,
@@ -79,6 +82,45 @@ export function readTail(views: RingViews): { position: number; word: bigint } {
   return { position: Number(word & POSITION_MASK), word };
 }
 
+/** The position part of a group's dispatch word. */
+export function dispatchPosition(word: bigint): number {
+  return Number(word & POSITION_MASK);
+}
+
+/** A group's dispatch word now. */
+export function loadDispatch(views: RingViews, index: number): bigint {
+  return Atomics.load(views.longs, (groupOffset(index) + GROUP_DISPATCH) >> 3);
+}
+
+/**
+ * The dispatch word names the member whose compare-and-swap set it: if that member's run is
+ * still marked pending and ends exactly there, its claim succeeded, and the mark is cleared.
+ * Everyone who replaces a dispatch word does this first, so a pending run whose claimer has been
+ * moved past was never claimed (see recovery.ts).
+ */
+export function confirmClaimer(views: RingViews, word: bigint): void {
+  const tag = Number(word >> CLAIMER_SHIFT);
+  if (tag === 0 || tag > PARTICIPANT_CAPACITY) return;
+  const base = participantOffset(tag - 1);
+  const countWord = w(base + PARTICIPANT_RUN_COUNT);
+  const count = Atomics.load(views.words, countWord);
+  if ((count & RUN_PENDING_BIT) === 0) return;
+  const start = loadPosition(views.longs, base + PARTICIPANT_RUN_START);
+  if (start + (count & RUN_COUNT_MASK) === dispatchPosition(word)) {
+    Atomics.compareExchange(views.words, countWord, count, count & RUN_COUNT_MASK);
+  }
+}
+
+/** Sets a group's dispatch to `target` (tag 0), confirming the last claimer first. */
+export function replaceDispatch(views: RingViews, index: number, target: number): void {
+  const at = (groupOffset(index) + GROUP_DISPATCH) >> 3;
+  for (;;) {
+    const word = Atomics.load(views.longs, at);
+    confirmClaimer(views, word);
+    if (Atomics.compareExchange(views.longs, at, word, BigInt(target)) === word) return;
+  }
+}
+
 export function readGroup(views: RingViews, index: number): GroupInfo | undefined {
   const { words, memory, doubles } = views;
   const base = groupOffset(index);
@@ -88,7 +130,7 @@ export function readGroup(views: RingViews, index: number): GroupInfo | undefine
     index,
     name: memory.toString('utf8', base + GROUP_NAME, base + GROUP_NAME + nameLength),
     lossy: (Atomics.load(words, w(base + GROUP_FLAGS)) & GROUP_FLAG_LOSSY) !== 0,
-    dispatch: loadPosition(views.longs, base + GROUP_DISPATCH),
+    dispatch: dispatchPosition(Atomics.load(views.longs, (base + GROUP_DISPATCH) >> 3)),
     generation: Atomics.load(words, w(base + GROUP_GENERATION)) >>> 0,
     redelivered: Atomics.load(words, w(base + GROUP_REDELIVERED)) >>> 0,
     missed: Atomics.load(words, w(base + GROUP_MISSED)) >>> 0,
@@ -128,7 +170,7 @@ export function groupFloor(views: RingViews, index: number): number {
   const { words, longs } = views;
   const base = groupOffset(index);
   const generation = Atomics.load(words, w(base + GROUP_GENERATION)) >>> 0;
-  let floor = loadPosition(longs, base + GROUP_DISPATCH);
+  let floor = dispatchPosition(Atomics.load(longs, (base + GROUP_DISPATCH) >> 3));
   const groupWord = ((generation << GROUP_WORD_GENERATION_SHIFT) | (index + 1)) >>> 0;
   for (let entry = 0; entry < PARTICIPANT_CAPACITY; entry++) {
     const at = participantOffset(entry);
@@ -183,11 +225,10 @@ function resolveStart(start: GroupStart, tail: number, slotCount: number, name: 
  * below tail - N, which `start` is never below. Returns the position set.
  */
 export function moveCursor(views: RingViews, geometry: RingGeometry, index: number, start: GroupStart, name: string): number {
-  const dispatch = (groupOffset(index) + GROUP_DISPATCH) >> 3;
   for (;;) {
     const tail = readTail(views);
     const target = resolveStart(start, tail.position, geometry.slotCount, name);
-    Atomics.store(views.longs, dispatch, BigInt(target));
+    replaceDispatch(views, index, target);
     if (Atomics.compareExchange(views.longs, TAIL, tail.word, tail.word + EPOCH_UNIT) === tail.word) return target;
   }
 }

@@ -15,6 +15,7 @@
  */
 import { GroupError, RingFormatError } from '../errors.js';
 import {
+  CLAIMER_SHIFT,
   GROUP_DISPATCH,
   GROUP_FLAGS,
   GROUP_FLAG_LOSSY,
@@ -24,6 +25,8 @@ import {
   PARTICIPANT_RUN_DELIVERIES,
   PARTICIPANT_RUN_SINCE,
   PARTICIPANT_RUN_START,
+  POSITION_MASK,
+  RUN_PENDING_BIT,
   SENDERS_WAITING_OFFSET,
   SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
@@ -34,7 +37,7 @@ import {
   type RingGeometry,
 } from '../layout/ring-layout.js';
 import type { Fault } from './fault.js';
-import { groupIsCurrent, readTail } from './groups.js';
+import { confirmClaimer, groupIsCurrent, readTail } from './groups.js';
 import type { RingViews } from './views.js';
 
 const SENDERS_WAITING = SENDERS_WAITING_OFFSET >> 2;
@@ -77,6 +80,8 @@ export class Member {
   readonly #runDeliveriesWord: number;
   readonly #runSince: number;
   readonly #fault: Fault | undefined;
+  /** This member's tag in the dispatch words it sets: its entry + 1, in the top 8 bits. */
+  readonly #claimerTag: bigint;
   /** The run this member holds: positions [#start, #start + #count), delivered #deliveries times before. */
   #start = 0;
   #count = 0;
@@ -111,6 +116,7 @@ export class Member {
     this.#runDeliveriesWord = (entry + PARTICIPANT_RUN_DELIVERIES) >> 2;
     this.#runSince = (entry + PARTICIPANT_RUN_SINCE) >> 3;
     this.#fault = identity.fault;
+    this.#claimerTag = BigInt(identity.participant + 1) << CLAIMER_SHIFT;
   }
 
   slotOf(position: number): number {
@@ -123,7 +129,7 @@ export class Member {
 
   /** The group's dispatch cursor: the next position it hands out. */
   get dispatch(): number {
-    return Number(Atomics.load(this.#longs, this.#dispatch));
+    return Number(Atomics.load(this.#longs, this.#dispatch) & POSITION_MASK);
   }
 
   /** True while this member holds a run it has not finished. */
@@ -161,7 +167,7 @@ export class Member {
         throw new GroupError(`group ${this.groupName} was removed (mmapipc group rm); join it again to go on`);
       }
       const dispatchWord = Atomics.load(longs, this.#dispatch);
-      const dispatch = Number(dispatchWord);
+      const dispatch = Number(dispatchWord & POSITION_MASK);
       let count = 0;
       let sequence = 0;
       for (let q = dispatch; count < max; q++, count++) {
@@ -173,16 +179,19 @@ export class Member {
         this.#jump(dispatchWord, dispatch);
         continue;
       }
-      Atomics.store(longs, this.#runStartWord, dispatchWord);
+      // The last claimer's run is proven claimed by this very word: confirm it before replacing it.
+      if ((dispatchWord & ~POSITION_MASK) !== this.#claimerTag) confirmClaimer(this.#views, dispatchWord);
+      Atomics.store(longs, this.#runStartWord, BigInt(dispatch));
       Atomics.store(words, this.#runDeliveriesWord, 0);
       this.#doubles[this.#runSince] = Date.now();
-      Atomics.store(words, this.#runCountWord, count);
+      Atomics.store(words, this.#runCountWord, count | RUN_PENDING_BIT);
       this.#fault?.('receive-intent');
-      if (Atomics.compareExchange(longs, this.#dispatch, dispatchWord, dispatchWord + BigInt(count)) !== dispatchWord) {
+      if (Atomics.compareExchange(longs, this.#dispatch, dispatchWord, BigInt(dispatch + count) | this.#claimerTag) !== dispatchWord) {
         Atomics.store(words, this.#runCountWord, 0);
         continue;
       }
       this.#fault?.('receive-claimed');
+      Atomics.store(words, this.#runCountWord, count);
       this.#start = dispatch;
       this.#count = count;
       this.#deliveries = 0;
@@ -204,6 +213,7 @@ export class Member {
     if (target <= dispatch || dispatch >= tail) {
       throw new RingFormatError(`corrupt ring: the slot for position ${dispatch} holds a sequence word no process of this ring writes`);
     }
+    confirmClaimer(this.#views, dispatchWord);
     if (Atomics.compareExchange(this.#longs, this.#dispatch, dispatchWord, BigInt(target)) !== dispatchWord) return;
     this.#lost(dispatch, target - dispatch);
   }
@@ -267,7 +277,7 @@ export class Member {
   /** True when a take would find something now (or find the cursor lapped). */
   get hasMessage(): boolean {
     if (this.#count > 0) return true;
-    const dispatch = Number(Atomics.load(this.#longs, this.#dispatch));
+    const dispatch = Number(Atomics.load(this.#longs, this.#dispatch) & POSITION_MASK);
     const sequence = Atomics.load(this.#words, (this.slotOf(dispatch) >> 2) + SEQUENCE_WORD);
     if ((sequence & ~SEQUENCE_RELEASED_BIT) === ((dispatch + 1) & SEQUENCE_VALUE_MASK)) return true;
     return !this.#notYet(sequence, dispatch);

@@ -26,6 +26,8 @@ import {
   PARTICIPANT_RUN_SINCE,
   PARTICIPANT_RUN_START,
   PARTICIPANT_START,
+  RUN_COUNT_MASK,
+  RUN_PENDING_BIT,
   participantOffset,
 } from '../layout/ring-layout.js';
 import { loadPosition, type RingViews } from './views.js';
@@ -43,7 +45,7 @@ export interface Participant {
   /** The positions it is about to claim or has claimed as a sender and not yet published. */
   readonly intent: { readonly start: number; readonly count: number; readonly since: number };
   /** The run it holds as a group member (count 0: none), and how often it was delivered before. */
-  readonly run: { readonly start: number; readonly count: number; readonly deliveries: number; readonly since: number };
+  readonly run: { readonly start: number; readonly count: number; readonly pending: boolean; readonly deliveries: number; readonly since: number };
 }
 
 export type IsAlive = (pid: number, startTicks: number) => boolean;
@@ -71,7 +73,8 @@ export function readParticipant(views: RingViews, index: number): Participant | 
       since: doubles[(base + PARTICIPANT_INTENT_SINCE) >> 3]!,
     },
     run: {
-      count: Atomics.load(words, w(base + PARTICIPANT_RUN_COUNT)) >>> 0,
+      count: Atomics.load(words, w(base + PARTICIPANT_RUN_COUNT)) & RUN_COUNT_MASK,
+      pending: (Atomics.load(words, w(base + PARTICIPANT_RUN_COUNT)) & RUN_PENDING_BIT) !== 0,
       start: loadPosition(longs, base + PARTICIPANT_RUN_START),
       deliveries: Atomics.load(words, w(base + PARTICIPANT_RUN_DELIVERIES)) >>> 0,
       since: doubles[(base + PARTICIPANT_RUN_SINCE) >> 3]!,

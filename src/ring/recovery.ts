@@ -30,6 +30,7 @@ import {
   RELEASED_SLOTS_OFFSET,
   SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
+  RUN_PENDING_BIT,
   SEQUENCE_VALUE_MASK,
   SLOT_OWNER,
   SLOT_SEQUENCE,
@@ -38,7 +39,7 @@ import {
   seqValue,
   type RingGeometry,
 } from '../layout/ring-layout.js';
-import { groupIsCurrent, readTail } from './groups.js';
+import { confirmClaimer, groupIsCurrent, loadDispatch, readTail } from './groups.js';
 import type { Member } from './member.js';
 import { freeDeadEntry, readParticipant, type IsAlive, type Participant } from './participants.js';
 import type { RingViews } from './views.js';
@@ -140,15 +141,25 @@ export function recoverClaims(views: RingViews, geometry: RingGeometry, options:
       if (end <= tail) for (let q = Math.max(entry.intent.start, tail - geometry.slotCount); q < end && !open; q++) open = !isPublished(views, geometry, q);
       if (!open) Atomics.compareExchange(words, (base + PARTICIPANT_INTENT_COUNT) >> 2, entry.intent.count, 0);
     }
-    if (entry.run.count > 0) {
+    const runWord = (base + PARTICIPANT_RUN_COUNT) >> 2;
+    if (entry.run.count > 0 && entry.run.pending && entry.group >= 0) {
+      // Recorded, claim not confirmed: the dispatch word proves the claim when it still names
+      // this entry at the run's end; once anyone moved past it, the mover confirmed it first, so
+      // a run still pending after that was never claimed.
+      confirmClaimer(views, loadDispatch(views, entry.group));
+      const now = Atomics.load(words, runWord);
+      if ((now & RUN_PENDING_BIT) !== 0) Atomics.compareExchange(words, runWord, now, 0);
+    }
+    const confirmed = Atomics.load(words, runWord);
+    if (confirmed !== 0 && (confirmed & RUN_PENDING_BIT) === 0) {
       if (entry.group < 0 || !groupIsCurrent(views, entry.group, entry.groupGeneration)) {
-        Atomics.compareExchange(words, (base + PARTICIPANT_RUN_COUNT) >> 2, entry.run.count, 0);
+        Atomics.compareExchange(words, runWord, confirmed, 0);
       } else if (member && idle && member.group === entry.group && member.generation === entry.groupGeneration) {
         const mine = member.side.runWords;
         Atomics.store(views.longs, mine.start, BigInt(entry.run.start));
         Atomics.store(words, mine.deliveries, entry.run.deliveries + 1);
         Atomics.store(words, mine.count, entry.run.count);
-        if (Atomics.compareExchange(words, (base + PARTICIPANT_RUN_COUNT) >> 2, entry.run.count, 0) === entry.run.count) {
+        if (Atomics.compareExchange(words, runWord, confirmed, 0) === confirmed) {
           member.side.adopt(entry.run.start, entry.run.count, entry.run.deliveries + 1);
           Atomics.add(words, (groupOffset(entry.group) + GROUP_REDELIVERED) >> 2, entry.run.count);
           Atomics.add(words, REDELIVERED_OFFSET >> 2, entry.run.count);
