@@ -43,7 +43,7 @@ export function checkSlots(memory: Buffer, geometry: RingGeometry): string | und
     const plain = sequence & ~SEQUENCE_RELEASED_BIT;
     const fine =
       plain === seqValue(last) ||
-      sequence === (seqValue(last) | SEQUENCE_BUSY_BIT) ||
+      (last >= 0 && sequence === (seqValue(last) | SEQUENCE_BUSY_BIT)) || // a fresh slot is never being written
       (last >= 0 && plain === seqValue(last - slotCount));
     if (!fine) {
       return `slot ${index} has sequence word ${sequence >>> 0}, but with the tail at ${tail} it can only speak for position ${last}${last >= 0 ? ` or ${last - slotCount}` : ''}`;

@@ -93,7 +93,7 @@ export const PARTICIPANT_LENGTH = 128;
  *   0 pid (u32, 0 = free)      4 role bits            8 start ticks (f64)     16 attached at (f64 ms)
  *  24 generation (u32)        28 group word (index + 1 | group generation << 8; 0 = none)
  *  32 send intent start (u64) 40 send intent count    44 run count            48 run start (u64)
- *  56 run deliveries          60 reserved             64 intent since (f64)   72 run since (f64)
+ *  56 run deliveries          60 reserved             64 intent since (f64)   72 run since (f64: its first message's stamp)
  */
 export const PARTICIPANT_PID = 0;
 export const PARTICIPANT_ROLE = 4;

@@ -157,7 +157,7 @@ export function groupIsCurrent(views: RingViews, index: number, generation: numb
   const base = groupOffset(index);
   return (
     Atomics.load(views.words, w(base + GROUP_STATE)) === GROUP_ACTIVE &&
-    Atomics.load(views.words, w(base + GROUP_GENERATION)) >>> 0 === generation
+    ((Atomics.load(views.words, w(base + GROUP_GENERATION)) ^ generation) & 0xffffff) === 0 // the group word keeps 24 bits
   );
 }
 
@@ -171,7 +171,7 @@ export function groupFloor(views: RingViews, index: number): number {
   const base = groupOffset(index);
   const generation = Atomics.load(words, w(base + GROUP_GENERATION)) >>> 0;
   let floor = dispatchPosition(Atomics.load(longs, (base + GROUP_DISPATCH) >> 3));
-  const groupWord = ((generation << GROUP_WORD_GENERATION_SHIFT) | (index + 1)) >>> 0;
+  const groupWord = (((generation & 0xffffff) << GROUP_WORD_GENERATION_SHIFT) | (index + 1)) >>> 0;
   for (let entry = 0; entry < PARTICIPANT_CAPACITY; entry++) {
     const at = participantOffset(entry);
     if (Atomics.load(words, w(at + PARTICIPANT_PID)) === 0) continue;
@@ -185,13 +185,34 @@ export function groupFloor(views: RingViews, index: number): number {
 
 /** The lowest floor of the active lossless groups; Infinity when there is none (senders never wait). */
 export function computeGate(views: RingViews, geometry: RingGeometry): number {
+  const { words, longs } = views;
   let gate = Infinity;
+  let lossless = 0; // bit i: group i is active and lossless (G ≤ 64: two words)
+  let losslessHigh = 0;
   for (let index = 0; index < geometry.groupCapacity; index++) {
     const base = groupOffset(index);
-    if (Atomics.load(views.words, w(base + GROUP_STATE)) !== GROUP_ACTIVE) continue;
-    if ((Atomics.load(views.words, w(base + GROUP_FLAGS)) & GROUP_FLAG_LOSSY) !== 0) continue;
-    const floor = groupFloor(views, index);
+    if (Atomics.load(words, w(base + GROUP_STATE)) !== GROUP_ACTIVE) continue;
+    if ((Atomics.load(words, w(base + GROUP_FLAGS)) & GROUP_FLAG_LOSSY) !== 0) continue;
+    // Dispatch first, then the runs (see groupFloor).
+    const floor = dispatchPosition(Atomics.load(longs, (base + GROUP_DISPATCH) >> 3));
     if (floor < gate) gate = floor;
+    if (index < 32) lossless |= 1 << index;
+    else losslessHigh |= 1 << (index - 32);
+  }
+  if (gate === Infinity) return gate;
+  for (let entry = 0; entry < PARTICIPANT_CAPACITY; entry++) {
+    const at = participantOffset(entry);
+    if (Atomics.load(words, w(at + PARTICIPANT_PID)) === 0) continue;
+    if (Atomics.load(words, w(at + PARTICIPANT_RUN_COUNT)) === 0) continue;
+    const groupWord = Atomics.load(words, w(at + PARTICIPANT_GROUP)) >>> 0;
+    const index = (groupWord & GROUP_WORD_INDEX_MASK) - 1;
+    if (index < 0) continue;
+    const bits = index < 32 ? lossless : losslessHigh;
+    if ((bits & (1 << (index & 31))) === 0) continue;
+    const generation = Atomics.load(words, w(groupOffset(index) + GROUP_GENERATION)) >>> 0;
+    if (groupWord >>> GROUP_WORD_GENERATION_SHIFT !== (generation & 0xffffff)) continue;
+    const start = loadPosition(longs, at + PARTICIPANT_RUN_START);
+    if (start < gate) gate = start;
   }
   return gate;
 }

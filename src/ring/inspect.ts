@@ -89,7 +89,7 @@ export function describeRole(role: number): string {
 
 function groupStates(views: RingViews, geometry: RingGeometry, tail: number, participants: readonly Participant[]): GroupState[] {
   return listGroups(views, geometry).map((group) => {
-    const members = participants.filter((entry) => entry.group === group.index && entry.groupGeneration === group.generation);
+    const members = participants.filter((entry) => entry.group === group.index && entry.groupGeneration === (group.generation & 0xffffff));
     return {
       ...group,
       floor: groupFloor(views, group.index),

@@ -274,18 +274,27 @@ export class Ring {
     }
     const member = this.#requireMember();
     for (;;) {
-      let received = -1;
-      const taken = this.#visitTake(member, 1, (buffer, start, length, position, slot) => {
-        for (let i = 0; i < length; i++) target[offset + i] = buffer[start + i]!;
+      if (member.take(1) === 0) return -1;
+      const position = member.takeStart;
+      const slot = member.slotOf(position);
+      const length = this.#lengthAt(slot);
+      const released = member.isReleased(position);
+      if (!released && length >= 0) {
+        const start = slot + SLOT_HEADER_LENGTH;
+        const memory = this.memory;
+        for (let i = 0; i < length; i++) target[offset + i] = memory[start + i]!;
+        if (member.lossy && !member.stillThere(position)) {
+          member.finish();
+          continue;
+        }
         this.lastPid = this.#pidAt(slot);
         this.lastSentAt = this.#sentAtOf(slot);
         this.lastReceivedSequence = position;
-        received = length;
-      });
-      if (taken === 0) return -1;
+        member.finish();
+        return length;
+      }
       member.finish();
-      if (received >= 0) return received;
-      this.#reportCorrupt(0);
+      if (!released && !(member.lossy && !member.stillThere(position))) throw this.#corruptError(slot, position);
     }
   }
 

@@ -129,8 +129,10 @@ export class Sender {
         this.#gate = computeGate(this.#views, this.#geometry);
       }
       const tail = Number(word - this.#epoch);
+      // The cached gate only ever understates the room (floors only rise between epochs), so it
+      // is looked at again only once it leaves none: about once per N messages at full speed.
       let limit = this.#room(tail);
-      if (limit < max) {
+      if (limit <= 0) {
         this.#gate = computeGate(this.#views, this.#geometry);
         limit = this.#room(tail);
         if (limit <= 0) return 0;

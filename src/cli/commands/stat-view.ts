@@ -83,7 +83,7 @@ export function statRecord(snapshot: RingSnapshot): StatRecord {
       role: roleName(entry.role),
       alive: entry.liveness === 'alive',
       state: entry.state,
-      group: state.groups.find((g) => g.index === entry.group && g.generation === entry.groupGeneration)?.name ?? null,
+      group: state.groups.find((g) => g.index === entry.group && (g.generation & 0xffffff) === entry.groupGeneration)?.name ?? null,
       attachedAt: isoTime(entry.attachedAt),
     })),
     groups: state.groups.map((group) => {
