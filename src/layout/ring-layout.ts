@@ -69,9 +69,8 @@ offset = BLOCK_LENGTH;
 export const TAIL_OFFSET = offset;
 offset += BLOCK_LENGTH;
 /**
- * Wait words: 1 while a process may be asleep on the word (futex), 0 otherwise. A sleeper sets
- * it to 1, re-checks the ring, then sleeps while it still reads 1; whoever publishes (or frees)
- * and finds 1 swaps in 0 and wakes every sleeper: one wake call per sleep, none otherwise.
+ * Wait words (futex): event counts, bit 0 "someone may be asleep", bits 1-31 a wake-up count.
+ * See ../ring/wait-word.ts and docs/format.md §8.
  */
 export const MEMBERS_WAITING_OFFSET = offset;
 offset += BLOCK_LENGTH;

@@ -324,7 +324,7 @@ export class RingFile implements AsyncIterable<Message> {
   createGroup(name: string, options: { from?: GroupStart; lossy?: boolean } = {}): GroupInfo {
     this.#assertOpen();
     const group = this.#withSubject(() => createGroup(this.#views, this.header, name, { ...options, now: Date.now() }));
-    this.#ring.wake('receivers');
+    this.#ring.notify('receivers');
     return group;
   }
 
@@ -332,7 +332,7 @@ export class RingFile implements AsyncIterable<Message> {
   removeGroup(name: string): GroupInfo {
     this.#assertOpen();
     const group = this.#withSubject(() => removeGroup(this.#views, this.header, name));
-    this.#ring.wake('senders');
+    this.#ring.notify('senders');
     return group;
   }
 
@@ -340,8 +340,8 @@ export class RingFile implements AsyncIterable<Message> {
   resetGroup(name: string, to: GroupStart): number {
     this.#assertOpen();
     const position = this.#withSubject(() => resetGroup(this.#views, this.header, name, to));
-    this.#ring.wake('receivers');
-    this.#ring.wake('senders');
+    this.#ring.notify('receivers');
+    this.#ring.notify('senders');
     return position;
   }
 
@@ -349,7 +349,7 @@ export class RingFile implements AsyncIterable<Message> {
   setGroupLossy(name: string, lossy: boolean): GroupInfo {
     this.#assertOpen();
     const group = this.#withSubject(() => setGroupLossy(this.#views, this.header, name, lossy));
-    this.#ring.wake('senders');
+    this.#ring.notify('senders');
     return group;
   }
 

@@ -40,6 +40,7 @@ import {
 import type { Fault } from './fault.js';
 import { confirmClaimer, groupIsCurrent, readTail } from './groups.js';
 import type { RingViews } from './views.js';
+import { takeSleepers } from './wait-word.js';
 
 const SENDERS_WAITING = SENDERS_WAITING_OFFSET >> 2;
 const SEQUENCE_WORD = SLOT_SEQUENCE >> 2;
@@ -264,7 +265,7 @@ export class Member {
       Atomics.store(this.#longs, this.#runStartWord, BigInt(this.#start));
       Atomics.store(words, this.#runCountWord, this.#count);
     }
-    if (Atomics.load(words, SENDERS_WAITING) !== 0 && Atomics.exchange(words, SENDERS_WAITING, 0) !== 0) this.wake();
+    if (takeSleepers(words, SENDERS_WAITING)) this.wake();
   }
 
   /** Gives back the last take unfinished: it is handed out again by the next take. */

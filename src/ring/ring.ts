@@ -31,6 +31,7 @@ import { Member, type Gap } from './member.js';
 import { recoverClaims, type RecoveryReport } from './recovery.js';
 import { Sender, type Payload } from './sender.js';
 import { viewsOf, type RingViews } from './views.js';
+import { announce, takeSleepers } from './wait-word.js';
 import type { IsAlive } from './participants.js';
 
 export type { Gap } from './member.js';
@@ -431,7 +432,7 @@ export class Ring {
           ? { side: member, group: this.#group.index, generation: this.#group.generation, idle: !member.holding }
           : undefined,
     });
-    if (report.released > 0) this.wake('receivers');
+    if (report.released > 0) this.notify('receivers');
     return report;
   }
 
@@ -476,8 +477,12 @@ export class Ring {
    * sleep on. The caller must check the ring again after this and before sleeping.
    */
   announceSleep(side: WakeTarget): number {
-    Atomics.store(this.#words, side === 'receivers' ? MEMBERS_WAITING : SENDERS_WAITING, 1);
-    return 1;
+    return announce(this.#words, side === 'receivers' ? MEMBERS_WAITING : SENDERS_WAITING);
+  }
+
+  /** Wakes the sleepers of one side, if any (after a group was created, moved or removed). */
+  notify(side: WakeTarget): void {
+    if (takeSleepers(this.#words, side === 'receivers' ? MEMBERS_WAITING : SENDERS_WAITING)) this.wake(side);
   }
 
   /** Marks activity for `stat` (a plain store: approximate by design). */

@@ -38,6 +38,7 @@ import {
 import { computeGate } from './groups.js';
 import type { Fault } from './fault.js';
 import type { RingViews } from './views.js';
+import { takeSleepers } from './wait-word.js';
 
 const TAIL = TAIL_OFFSET >> 3;
 const MEMBERS_WAITING = MEMBERS_WAITING_OFFSET >> 2;
@@ -200,7 +201,7 @@ export class Sender {
     if (this.#intentCount >= 0) Atomics.store(this.#words, this.#intentCount, 0);
     this.#lastSent = last;
     const words = this.#words;
-    if (Atomics.load(words, MEMBERS_WAITING) !== 0 && Atomics.exchange(words, MEMBERS_WAITING, 0) !== 0) this.wake();
+    if (takeSleepers(words, MEMBERS_WAITING)) this.wake();
   }
 
   #checkSize(message: Payload): void {

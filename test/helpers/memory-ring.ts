@@ -62,6 +62,8 @@ export interface MemberOptions extends ParticipantOptions {
 /** A ring object with its participant entry, as RingFile.open makes them. */
 export interface TestRing extends Ring {
   readonly participant: number;
+  /** The entry's generation when this ring object took it. */
+  readonly generation: number;
   readonly pid: number;
 }
 
@@ -84,7 +86,7 @@ export function memberRing(memory: Buffer, geometry: RingGeometry, options: Memb
     stamp: options.stamp,
     fault: options.fault,
   });
-  return Object.assign(ring, { participant: entry.index, pid });
+  return Object.assign(ring, { participant: entry.index, generation: entry.generation, pid });
 }
 
 /** A sender only (no group): what RingFile.open gives role 'sender'. */
@@ -95,7 +97,7 @@ export function senderRing(memory: Buffer, geometry: RingGeometry, options: Part
     stamp: options.stamp,
     fault: options.fault,
   });
-  return Object.assign(ring, { participant: entry.index, pid });
+  return Object.assign(ring, { participant: entry.index, generation: entry.generation, pid });
 }
 
 /** Fresh memory and one member of the default group on it, which sends too. */
