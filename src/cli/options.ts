@@ -5,7 +5,8 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_SLOT_COUNT, MAX_SLOT_SIZE, MIN_SLOT_COUNT } from '../layout/ring-layout.js';
+import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_GROUP_CAPACITY, MAX_SLOT_COUNT, MAX_SLOT_SIZE, MIN_SLOT_COUNT } from '../layout/ring-layout.js';
+import type { GroupStart } from '../ring/groups.js';
 
 export const DEFAULT_RING_PATH = '/tmp/mmap_shared';
 
@@ -30,6 +31,7 @@ export const parseCount = (value: string): number => integer(value, 0, Number.MA
 export const parsePositive = (value: string): number => integer(value, 1, Number.MAX_SAFE_INTEGER, 'a whole number');
 export const parseSlots = (value: string): number => integer(value, MIN_SLOT_COUNT, MAX_SLOT_COUNT, 'a slot count');
 export const parseSlotSize = (value: string): number => integer(value, 1, MAX_SLOT_SIZE, 'a slot size in bytes');
+export const parseGroupCapacity = (value: string): number => integer(value, 1, MAX_GROUP_CAPACITY, 'a group count');
 export { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE };
 
 /**
@@ -44,6 +46,14 @@ export function durationOption(flags: string, description: string): Option {
     if ('reason' in parsed) throw new UsageError(`${name}: ${parsed.reason}`);
     return parsed.ms;
   });
+}
+
+/** Where a group starts or is moved to: earliest, latest, or a sequence number. */
+export function parseGroupStart(value: string): GroupStart {
+  const trimmed = value.trim();
+  if (trimmed === 'earliest' || trimmed === 'latest') return trimmed;
+  if (/^[0-9]+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed))) return Number(trimmed);
+  throw new InvalidArgumentError(`expected earliest, latest or a sequence number, got '${value}'`);
 }
 
 /** File permission bits in octal: 600, 0660. */

@@ -3,7 +3,7 @@
  * sleeper, check again, and sleep in the kernel until the other side wakes us or the deadline
  * passes. Pure: how to sleep is supplied by the caller (a futex in production).
  */
-import { RECEIVERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
+import { MEMBERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
 import type { Message, Ring, WakeTarget } from './ring.js';
 
 export interface Sleeper {
@@ -16,7 +16,7 @@ export interface Sleeper {
 }
 
 /**
- * Called by a receiver before it sleeps: looks for claims of dead processes (see recovery.ts).
+ * Called by a waiting process before it sleeps: resolves claims of dead processes (recovery.ts).
  * Returns true when something is stuck on another process, so the next look should come soon.
  */
 export type Recover = () => boolean;
@@ -112,14 +112,20 @@ async function attemptAsync<T>(
 }
 
 function ringWaitWord(side: WakeTarget): number {
-  return side === 'receivers' ? RECEIVERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET;
+  return side === 'receivers' ? MEMBERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET;
 }
 
 const SENT = true as const;
 
 /** Sends, sleeping while the ring is full. Returns false when the timeout ran out first. */
-export function sendBlocking(ring: Ring, sleeper: Sleeper, message: Buffer | Uint8Array | string, options: WaitOptions = {}): boolean {
-  return attempt('senders', ring, sleeper, deadlineOf(options.timeoutMs), () => (ring.trySend(message) ? SENT : undefined)) === SENT;
+export function sendBlocking(
+  ring: Ring,
+  sleeper: Sleeper,
+  message: Buffer | Uint8Array | string,
+  options: WaitOptions = {},
+  recover?: Recover,
+): boolean {
+  return attempt('senders', ring, sleeper, deadlineOf(options.timeoutMs), () => (ring.trySend(message) ? SENT : undefined), recover) === SENT;
 }
 
 export async function sendAsync(
@@ -127,8 +133,9 @@ export async function sendAsync(
   sleeper: Sleeper,
   message: Buffer | Uint8Array | string,
   options: WaitOptions = {},
+  recover?: Recover,
 ): Promise<boolean> {
-  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.trySend(message) ? SENT : undefined))) === SENT;
+  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.trySend(message) ? SENT : undefined), recover)) === SENT;
 }
 
 /** Receives, sleeping while the ring is empty. Returns null when the timeout ran out first. */
@@ -146,6 +153,6 @@ export async function waitForMessage(ring: Ring, sleeper: Sleeper, options: Wait
 }
 
 /** Waits until there is room for at least one message. False on timeout or abort. */
-export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Promise<boolean> {
-  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoom ? SENT : undefined))) === SENT;
+export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<boolean> {
+  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoom ? SENT : undefined), recover)) === SENT;
 }

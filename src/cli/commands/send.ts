@@ -170,7 +170,7 @@ class Sender {
       const room = await ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
       if (!room && !this.#context.signal.aborted) {
         throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${first + sent + 1} was not sent`,
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${first + sent + 1} was not sent${blockedBy(ring)}`,
           { subject: this.#path },
         );
       }
@@ -196,7 +196,7 @@ class Sender {
       if (!sent) {
         if (this.#context.signal.aborted) return;
         throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${index} was not sent`,
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${index} was not sent${blockedBy(ring)}`,
           { subject: this.#path },
         );
       }
@@ -234,4 +234,10 @@ class Sender {
       // aborted: the caller checks the signal
     }
   }
+}
+
+/** "; blocked by pid 4242 (stopped) for 12 s, ..." when the ring can say who holds it up. */
+function blockedBy(ring: RingFile): string {
+  const why = ring.whyBlocked('send');
+  return why ? `; ${why}` : '';
 }
