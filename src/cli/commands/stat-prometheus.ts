@@ -10,7 +10,7 @@
 import type { RingSnapshot } from '../../ring-file/observe.js';
 import { statRecord, type StatRecord } from './stat-view.js';
 
-/** A consumer group's figures, once the ring has groups (docs: consumer groups issue). */
+/** A consumer group's figures (from `stat --json`'s groups). */
 export interface GroupFigures {
   readonly name: string;
   /** Messages the group is behind the tail. */
@@ -21,10 +21,14 @@ export interface GroupFigures {
   readonly missed: number;
   readonly lossy: boolean;
   readonly members: { readonly alive: number; readonly dead: number };
+  /** Next position the group hands out. */
+  readonly position: number;
+  /** Times a lossy group found itself lapped. */
+  readonly gaps: number;
 }
 
-/** What stat reads from a ring; `groups` is absent while the ring format has none. */
-export type PrometheusSnapshot = RingSnapshot & { readonly groups?: readonly GroupFigures[] };
+/** What stat reads from a ring. */
+export type PrometheusSnapshot = RingSnapshot;
 
 type Labels = Readonly<Record<string, string>>;
 interface Sample {
@@ -46,8 +50,8 @@ const byState = (counts: { alive: number; dead: number }): Sample[] => [
 
 const FAMILIES: ReadonlyArray<Family<StatRecord>> = [
   { name: 'mmapipc_messages_sent_total', type: 'counter', help: 'Messages sent into the ring since it was created.', samples: (r) => [{ value: r.sent }] },
-  { name: 'mmapipc_messages_received_total', type: 'counter', help: 'Messages taken from the ring since it was created.', samples: (r) => [{ value: r.received }] },
-  { name: 'mmapipc_messages_waiting', type: 'gauge', help: 'Messages in the ring, sent and not yet received.', samples: (r) => [{ value: r.waiting }] },
+  { name: 'mmapipc_messages_received_total', type: 'counter', help: 'Messages the slowest lossless group is past (all groups: see mmapipc_group_position).', samples: (r) => [{ value: r.received }] },
+  { name: 'mmapipc_messages_waiting', type: 'gauge', help: 'Messages the slowest lossless group has not finished: what holds senders back.', samples: (r) => [{ value: r.waiting }] },
   { name: 'mmapipc_capacity_messages', type: 'gauge', help: 'Slots in the ring: the most messages it holds.', samples: (r) => [{ value: r.slots }] },
   { name: 'mmapipc_slot_size_bytes', type: 'gauge', help: 'The largest message a slot holds, in bytes.', samples: (r) => [{ value: r.slotSize }] },
   { name: 'mmapipc_senders', type: 'gauge', help: 'Senders attached to the ring, by whether their process is alive.', samples: (r) => byState(r.senders) },
@@ -55,7 +59,7 @@ const FAMILIES: ReadonlyArray<Family<StatRecord>> = [
   {
     name: 'mmapipc_released_slots_total',
     type: 'counter',
-    help: 'Claims given up after their sender died or stalled while writing (recovery).',
+    help: 'Claims released after their sender died while writing (recovery).',
     samples: (r) => [{ value: r.releasedSlots }],
   },
   {
@@ -82,6 +86,8 @@ const GROUP_FAMILIES: ReadonlyArray<Family<GroupFigures>> = [
     samples: (g) => [{ value: g.redelivered }],
   },
   { name: 'mmapipc_group_missed_messages_total', type: 'counter', help: 'Messages a lossy group missed because senders lapped it.', samples: (g) => [{ value: g.missed }] },
+  { name: 'mmapipc_group_gaps_total', type: 'counter', help: 'Times a lossy group found senders had lapped it (each a gap of one or more messages).', samples: (g) => [{ value: g.gaps }] },
+  { name: 'mmapipc_group_position', type: 'gauge', help: 'Sequence number of the next message the group hands out.', samples: (g) => [{ value: g.position }] },
   { name: 'mmapipc_group_lossy', type: 'gauge', help: '1 if the group is lossy (never slows senders), 0 if lossless.', samples: (g) => [{ value: g.lossy ? 1 : 0 }] },
   { name: 'mmapipc_group_members', type: 'gauge', help: 'Members of the group, by whether their process is alive.', samples: (g) => byState(g.members) },
 ];
@@ -108,7 +114,7 @@ function familyLines<T>(family: Family<T>, sources: ReadonlyArray<{ labels: Labe
 /** The exposition of every ring in `snapshots`, one family after another, ending in a newline. */
 export function prometheusText(snapshots: readonly PrometheusSnapshot[]): string {
   const rings = snapshots.map((snapshot) => ({ labels: { path: snapshot.path }, figures: statRecord(snapshot) }));
-  const groups = snapshots.flatMap((snapshot) => (snapshot.groups ?? []).map((group) => ({ labels: { path: snapshot.path, group: group.name }, figures: group })));
+  const groups = snapshots.flatMap((snapshot) => statRecord(snapshot).groups.map((group) => ({ labels: { path: snapshot.path, group: group.name }, figures: group })));
   const lines = [...FAMILIES.flatMap((family) => familyLines(family, rings)), ...GROUP_FAMILIES.flatMap((family) => familyLines(family, groups))];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
