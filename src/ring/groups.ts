@@ -8,7 +8,7 @@
  * of a run one of its members still holds. The gate is the lowest floor of the active lossless
  * groups; a sender may claim q only while q < gate + N. Pure: no fs, no FFI.
  */
-import { GroupError } from '../errors.js';
+import { GroupError, RingFormatError } from '../errors.js';
 import {
   CLAIMER_SHIFT,
   DEFAULT_GROUP,
@@ -30,6 +30,7 @@ import {
   GROUP_STATE,
   GROUP_WORD_GENERATION_SHIFT,
   GROUP_WORD_INDEX_MASK,
+  MAX_POSITION,
   PARTICIPANT_CAPACITY,
   PARTICIPANT_GROUP,
   PARTICIPANT_PID,
@@ -79,7 +80,10 @@ export function checkGroupName(name: string): string | undefined {
 /** The tail's position and gate epoch. */
 export function readTail(views: RingViews): { position: number; word: bigint } {
   const word = Atomics.load(views.longs, TAIL);
-  return { position: Number(word & POSITION_MASK), word };
+  const position = Number(word & POSITION_MASK);
+  // Beyond 2^53 positions are no longer exact numbers (q + 1 === q): every walk over them would spin.
+  if (position > MAX_POSITION) throw new RingFormatError(`corrupt ring: tail position ${position} is beyond 2^53`);
+  return { position, word };
 }
 
 /** The position part of a group's dispatch word. */

@@ -151,7 +151,7 @@ export class Sender {
         // Last lap's message still being written, or claimed and not yet begun: full for now.
         if (value === ((tail - slotCount + 1) & SEQUENCE_VALUE_MASK) || value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK)) return 0;
         if (Atomics.load(longs, TAIL) !== word) continue; // another sender claimed it: look again
-        if ((sequence & SEQUENCE_VALUE_MASK) === ((tail + 1) & SEQUENCE_VALUE_MASK)) continue;
+        // The tail has not moved, so no sender claimed `tail`: a word for it (or any other) is corrupt.
         throw new RingFormatError(`corrupt ring: the slot for position ${tail} has sequence word ${sequence >>> 0}, which no process of this ring writes`);
       }
       if (this.#intentCount >= 0) {

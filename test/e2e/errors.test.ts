@@ -5,9 +5,10 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { ExitCode } from '../../src/errors.js';
 import { checkHeader } from '../../src/layout/header.js';
-import { FORMAT_VERSION, MAGIC, MAX_SLOT_COUNT, MIN_SLOT_COUNT, RING_HEADER_LENGTH, VERSION_OFFSET } from '../../src/layout/ring-layout.js';
+import { FORMAT_VERSION, MAGIC, MAX_SLOT_COUNT, MIN_SLOT_COUNT, VERSION_OFFSET } from '../../src/layout/ring-layout.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { ringMemory } from '../helpers/memory-ring.js';
+import { geometryOf, ringMemory } from '../helpers/memory-ring.js';
+import { VERSION_ONE_REASON, versionOneRing } from '../helpers/v1-ring.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
@@ -124,7 +125,7 @@ describe('paths that are not a usable ring', () => {
   test('a truncated ring: exit 3', async () => {
     const path = dir.file('truncated');
     const bytes = ringBytes();
-    const length = RING_HEADER_LENGTH + 100;
+    const length = geometryOf(100, 64).headerLength + 100; // the header whole, the slots cut short
     writeFileSync(path, bytes.subarray(0, length));
     const check = checkHeader(bytes.subarray(0, length), length);
     expect(check.kind).toBe('invalid');
@@ -143,9 +144,31 @@ describe('paths that are not a usable ring', () => {
     writeFileSync(path, bytes);
     expect(failure(await runCli(['receive', '--file', path, '--count', '1']), path)).toEqual({
       code: ExitCode.badRingFile,
-      line: `mmapipc: ${path}: ring format version ${FORMAT_VERSION + 1} is not supported (this mmapipc reads version ${FORMAT_VERSION}); remove it or pass --file`,
+      line: `mmapipc: ${path}: has ring format version ${FORMAT_VERSION + 1}, which this mmapipc does not know (it reads version ${FORMAT_VERSION}); use the mmapipc that made it; remove it or pass --file`,
       stdout: '',
     });
+  });
+
+  test('a ring of format version 1: exit 3 from every command that reads it, saying what to do; the file is left as it was', async () => {
+    const path = dir.file('version-1.ring');
+    const bytes = versionOneRing(8, 32, ['still', 'waiting']);
+    writeFileSync(path, bytes, { mode: 0o600 });
+    const commands = [
+      ['send', '--file', path, 'x'],
+      ['receive', '--file', path, '--count', '1'],
+      ['stat', '--file', path],
+      ['peek', '--file', path],
+      ['group', 'ls', '--file', path],
+    ];
+    for (const args of commands) {
+      expect({ args, ...failure(await runCli(args), path) }).toEqual({
+        args,
+        code: ExitCode.badRingFile,
+        line: `mmapipc: ${path}: ${VERSION_ONE_REASON}; remove it or pass --file`,
+        stdout: '',
+      });
+    }
+    expect(readFileSync(path).equals(bytes)).toBe(true);
   });
 
   test('a symlink, even to a valid ring: exit 4', async () => {

@@ -31,6 +31,7 @@ import {
 } from '../../src/layout/ring-layout.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { VERSION_ONE_REASON, versionOneRing } from '../helpers/v1-ring.js';
 
 const dir = tempDir();
 afterAll(() => dir.remove());
@@ -66,16 +67,6 @@ const slot = (index: number) => slotOffsetOf(geometry, index);
 const need = `${SLOTS} slots of ${SLOT_SIZE} bytes need exactly ${geometry.fileLength}`;
 const nonPrintable = Buffer.from([0xff, 0x00, 0x13, 0x37, 0x80, 0x01, 0x02, 0x7f]);
 
-/** A ring file of format version 1 (mmapipc 0.1): a 4096-byte header, then slots of 32 + S bytes. */
-function versionOneRing(): Buffer {
-  const stride = 32 + SLOT_SIZE;
-  const bytes = Buffer.alloc(PAGE_LENGTH + SLOTS * stride);
-  bytes.write(MAGIC, 0, 'latin1');
-  [1, PAGE_LENGTH, SLOTS, SLOT_SIZE, stride, SLOTS * Math.floor(2 ** 30 / SLOTS)].forEach((word, i) => bytes.writeUInt32LE(word, 8 + 4 * i));
-  bytes.writeUInt32LE(bytes.length, 44);
-  for (let i = 0; i < SLOTS; i++) bytes.writeUInt32LE(i, PAGE_LENGTH + i * stride); // slot i free for position i
-  return bytes;
-}
 /** The first participant entry: the setup's processes have closed, so it is free. */
 const entry = participantOffset(0);
 
@@ -107,11 +98,7 @@ const cases: Array<[string, () => Buffer, string]> = [
     () => Buffer.alloc(geometry.fileLength),
     'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it',
   ],
-  [
-    'a ring of format version 1',
-    versionOneRing,
-    'is a ring of format version 1 (mmapipc 0.1); this mmapipc reads version 2 only: drain it with mmapipc 0.1, then remove it (mmapipc rm) and let a sender create it anew',
-  ],
+  ['a ring of format version 1', () => versionOneRing(SLOTS, SLOT_SIZE, ['a', 'b']), VERSION_ONE_REASON],
   [
     'a future version',
     edited((bytes) => void bytes.writeUInt32LE(FORMAT_VERSION + 1, VERSION_OFFSET)),

@@ -261,6 +261,7 @@ describe('corruption', () => {
   test.each([
     ['senders', 'trySend', seqValue(4), /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 5, which no process of this ring writes$/],
     ['members', 'tryReceive', seqValue(4), /^RingFormatError: corrupt ring: the slot for position 0 holds a sequence word no process of this ring writes$/],
+    ['senders, with the word of the unclaimed position at the tail', 'trySend', seqValue(0), /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 1, which no process of this ring writes$/],
     ['senders, with a value outside the 30 bits', 'trySend', 0xffffffff, /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 4294967295/],
     ['members, with a value outside the 30 bits', 'tryReceive', 0xffffffff, /^RingFormatError: corrupt ring/],
   ])('a sequence word a lap ahead of every claim throws for %s rather than spinning or reading as full', async (_who, operation, sequence, expected) => {

@@ -42,6 +42,7 @@ export async function peek(options: PeekOptions, context: CliContext): Promise<v
   const path = ringPath(options.file, context.env);
   const observer = RingObserver.open(path);
   try {
+    observer.validate(); // a slot no process of the ring could have written: exit 3, as openers refuse it
     const max = options.count ?? DEFAULT_PEEK_COUNT;
     const messages = observer.peek(max);
     const out = context.output.out;

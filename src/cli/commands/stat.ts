@@ -48,9 +48,11 @@ stat only reads the file: it never shows up as a participant and never blocks an
 
 JSON fields (stable; see docs/stat.md):
   file, fileBytes, formatVersion, slots, slotSize, waiting, free, full, head, tail,
-  positionLimit, sent, received, senders {alive, dead}, receivers {alive, dead},
-  participants [{pid, role, alive, attachedAt}], lastActivity, idleMs,
-  releasedSlots, redelivered, creatorPid, creatorAlive, createdAt, time
+  sent, received, senders {alive, dead}, receivers {alive, dead},
+  participants [{pid, role, alive, state, group, attachedAt}],
+  groups [{name, lossy, position, floor, lag, inFlight, redelivered, missed, gaps, members}],
+  claims [{kind, pid, state, group, from, count, ageMs}], blockedBy,
+  lastActivity, idleMs, releasedSlots, redelivered, creatorPid, creatorAlive, createdAt, time
 
 Examples:
   mmapipc stat                               the default ring, once
@@ -60,7 +62,7 @@ Examples:
   mmapipc stat --prometheus --file a.ring --file b.ring > mmapipc.prom
                                              for node_exporter's textfile collector
 
-Exit codes: 0 ok, 1 no such ring file, 3 not a ring file, 4 unsafe file, 130 Ctrl-C.`,
+Exit codes: 0 ok, 1 no such ring file, 3 not a ring file (or a corrupt one), 4 unsafe file, 130 Ctrl-C.`,
   );
   command.action((options: StatOptions) => stat(options, context));
 }
@@ -88,7 +90,11 @@ export async function stat(options: StatOptions, context: CliContext): Promise<v
   }
   const observers: RingObserver[] = [];
   try {
-    for (const path of paths) observers.push(RingObserver.open(path));
+    for (const path of paths) {
+      const observer = RingObserver.open(path);
+      observers.push(observer);
+      observer.validate(); // a slot no process of the ring could have written: exit 3, as openers refuse it
+    }
     const out = context.output.out;
     if (options.prometheus) {
       write(out, prometheusText(observers.map((observer) => observer.snapshot())));
