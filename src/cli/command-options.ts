@@ -48,4 +48,5 @@ export interface PeekOptions {
   count?: number;
   json?: boolean;
   layout?: Layout;
+  group?: string;
 }

@@ -21,7 +21,8 @@ export function registerPeek(program: Command, context: CliContext): void {
   addLayoutOption(command);
   command
     .addOption(new Option('-n, --count <n>', `show at most n messages (default ${DEFAULT_PEEK_COUNT})`).argParser(parseCount))
-    .option('--json', 'print a JSON line per message: sequence, pid, time, bytes, message (or base64)');
+    .option('--json', 'print a JSON line per message: sequence, pid, time, bytes, message (or base64)')
+    .option('-g, --group <name>', 'what this group has not taken yet (default: "default")');
   command.addHelpText(
     'after',
     `
@@ -44,7 +45,7 @@ export async function peek(options: PeekOptions, context: CliContext): Promise<v
   try {
     observer.validate(); // a slot no process of the ring could have written: exit 3, as openers refuse it
     const max = options.count ?? DEFAULT_PEEK_COUNT;
-    const messages = observer.peek(max);
+    const messages = observer.peek(max, options.group);
     const out = context.output.out;
     if (options.json) {
       write(out, messages.map((message) => `${JSON.stringify(jsonRecord(message))}\n`).join(''));
