@@ -13,6 +13,7 @@ export const ExitCode = {
   unsafeFile: 4,
   messageTooLarge: 5,
   peerDied: 6,
+  group: 7,
   timeout: 124,
   sigint: 130,
   sigterm: 143,
@@ -80,6 +81,12 @@ export class MessageTooLargeError extends MmapipcError {
     this.size = size;
     this.limit = limit;
   }
+}
+
+/** A consumer group that does not exist, a full group table, or a bad group name. */
+export class GroupError extends MmapipcError {
+  override name = 'GroupError';
+  override readonly exitCode = ExitCode.group;
 }
 
 /** A bounded wait ran out. */

@@ -99,7 +99,7 @@ export class ClassicFile {
       }
       if (status.size < CLASSIC_STRUCT_LENGTH) {
         throw new RingFormatError(
-          `is ${status.size} bytes, shorter than the tutorial's struct message_buffer (${CLASSIC_STRUCT_LENGTH} bytes); remove it, or fix the C sender's SHARED_SIZE`,
+          `is ${status.size} bytes, shorter than the tutorial's struct message_buffer (${CLASSIC_STRUCT_LENGTH} bytes); remove it, or make the C sender size the file to the whole struct`,
           { subject: path },
         );
       }

@@ -1,9 +1,7 @@
 /**
- * The tutorial's file layout (`--layout classic`): mmap_communication.c's
- *
- *   struct message_buffer { int message_count; int read_index; int write_index; char messages[100][64]; };
- *
- * in native byte order, no padding (every member is int-aligned), 6,412 bytes. Pure: no fs, no FFI.
+ * The tutorial's file layout (`--layout classic`, its struct message_buffer): three C ints,
+ * message_count, read_index and write_index, then 100 message slots of 64 bytes each, in native
+ * byte order with no padding (every member is int-aligned): 6,412 bytes. Pure: no fs, no FFI.
  *
  *   0        4        8        12                                   12 + 64 * 100 = 6412
  *   +--------+--------+--------+--------------------+-----+--------------------+

@@ -19,10 +19,10 @@ function usageLine(error: CommanderError, argv: string[], commands: string[]): s
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
-  const output = processOutput();
+  const output = await processOutput();
   const interrupt = installInterrupt((code) => process.exit(code));
   const binPath = fileURLToPath(new URL('../../bin/mmapipc.js', import.meta.url));
-  const program = buildProgram({ output, signal: interrupt.signal, env: process.env, stdin: process.stdin, binPath });
+  const program = await buildProgram({ output, signal: interrupt.signal, env: process.env, stdin: process.stdin, binPath }, argv);
   const fail = (line: string) => {
     try {
       write(output.err, `${output.err.color.red('mmapipc:')} ${line}\n`);

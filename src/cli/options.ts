@@ -2,9 +2,11 @@
  * Parsers for option values: each turns a string into a checked value or throws a UsageError
  * that names the option, what it expects and what it got.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_SLOT_COUNT, MAX_SLOT_SIZE, MIN_SLOT_COUNT } from '../layout/ring-layout.js';
+import { parseDuration } from './duration.js';
+import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_GROUP_CAPACITY, MAX_SLOT_COUNT, MAX_SLOT_SIZE, MIN_SLOT_COUNT } from '../layout/ring-layout.js';
+import type { GroupStart } from '../ring/groups.js';
 
 export const DEFAULT_RING_PATH = '/tmp/mmap_shared';
 
@@ -29,15 +31,29 @@ export const parseCount = (value: string): number => integer(value, 0, Number.MA
 export const parsePositive = (value: string): number => integer(value, 1, Number.MAX_SAFE_INTEGER, 'a whole number');
 export const parseSlots = (value: string): number => integer(value, MIN_SLOT_COUNT, MAX_SLOT_COUNT, 'a slot count');
 export const parseSlotSize = (value: string): number => integer(value, 1, MAX_SLOT_SIZE, 'a slot size in bytes');
+export const parseGroupCapacity = (value: string): number => integer(value, 1, MAX_GROUP_CAPACITY, 'a group count');
 export { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE };
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, '': 1 };
+/**
+ * An option whose value is a duration (duration.ts: a bare number is seconds), parsed to
+ * milliseconds. A bad value is a usage error that names the option and shows examples.
+ */
+export function durationOption(flags: string, description: string): Option {
+  const option = new Option(flags, description);
+  const name = option.long ?? option.short ?? flags;
+  return option.argParser((value: string) => {
+    const parsed = parseDuration(value);
+    if ('reason' in parsed) throw new UsageError(`${name}: ${parsed.reason}`);
+    return parsed.ms;
+  });
+}
 
-/** A duration: a number of milliseconds, or with a unit: 250ms, 1.5s, 2m. */
-export function parseDuration(value: string): number {
-  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`expected a duration such as 500, 250ms, 1.5s or 2m, got '${value}'`);
-  return Number(match[1]) * DURATION_UNITS[match[2] ?? '']!;
+/** Where a group starts or is moved to: earliest, latest, or a sequence number. */
+export function parseGroupStart(value: string): GroupStart {
+  const trimmed = value.trim();
+  if (trimmed === 'earliest' || trimmed === 'latest') return trimmed;
+  if (/^[0-9]+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed))) return Number(trimmed);
+  throw new InvalidArgumentError(`expected earliest, latest or a sequence number, got '${value}'`);
 }
 
 /** File permission bits in octal: 600, 0660. */

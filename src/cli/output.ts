@@ -3,7 +3,7 @@
  * terminal (NO_COLOR turns it off, FORCE_COLOR on), writes synchronous so that output order
  * matches what happened and a closed pipe is noticed at once.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { sleepSync } from '../sys/sleep.js';
@@ -29,17 +29,36 @@ function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv): 0 | 1 | 2 | 3 {
   return 1;
 }
 
+/** chalk's styles that take arguments and return a style (rgb(...), hex(...)), rather than text. */
+const STYLE_FACTORIES = new Set(['rgb', 'hex', 'ansi256', 'bgRgb', 'bgHex', 'bgAnsi256']);
+
 /**
- * The stream on `fd`. Our writes are synchronous, so a pipe or socket must stay blocking: a full
- * pipe then puts us to sleep in the kernel until the reader catches up. Node makes it
- * non-blocking as soon as process.stdout/stderr exists (importing node:process, as chalk does,
- * creates both), and O_NONBLOCK is shared with every other process writing to that pipe: put it back.
+ * What a ChalkInstance at level 0 does, without loading chalk (about 15 ms of a one-shot
+ * command's start): every style, chained or not, gives back its text unchanged.
  */
-export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env): Stream {
+export const NO_COLOR: ChalkInstance = new Proxy(Object.assign((...text: unknown[]) => text.join(' '), { level: 0 }) as unknown as ChalkInstance, {
+  get: (target, property) => {
+    if (typeof property === 'symbol' || property === 'level' || property === 'then') return Reflect.get(target, property);
+    return STYLE_FACTORIES.has(property) ? () => NO_COLOR : NO_COLOR;
+  },
+});
+
+type ChalkConstructor = new (options: { level: 0 | 1 | 2 | 3 }) => ChalkInstance;
+
+/**
+ * The stream on `fd`; `Chalk` is needed only when it shows colour. Our writes are synchronous, so
+ * a pipe or socket must stay blocking: a full pipe then puts us to sleep in the kernel until the
+ * reader catches up. Node makes it non-blocking as soon as process.stdout/stderr exists, and
+ * O_NONBLOCK is shared with every other process writing to that pipe: put it back.
+ */
+export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env, Chalk?: ChalkConstructor): Stream {
   const isTTY = isatty(fd);
   const stdio = fd === 1 ? process.stdout : process.stderr;
   if (!isTTY) (stdio as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle?.setBlocking?.(true);
-  return { fd, isTTY, color: new Chalk({ level: colorLevel(isTTY, env) }), columns: (isTTY && stdio.columns) || 80 };
+  const level = colorLevel(isTTY, env);
+  if (level > 0 && Chalk === undefined) throw new Error(`stream ${fd} shows colour: pass chalk's Chalk`);
+  const color = level > 0 ? new Chalk!({ level }) : NO_COLOR;
+  return { fd, isTTY, color, columns: (isTTY && stdio.columns) || 80 };
 }
 
 /** Pause before retrying a write to a full pipe that is still non-blocking (should setBlocking fail). */
@@ -74,8 +93,11 @@ export interface Output {
   readonly err: Stream;
 }
 
-export function processOutput(env: NodeJS.ProcessEnv = process.env): Output {
-  return { out: stream(1, env), err: stream(2, env) };
+/** stdout and stderr; chalk is loaded only when one of them shows colour. */
+export async function processOutput(env: NodeJS.ProcessEnv = process.env): Promise<Output> {
+  const colour = colorLevel(isatty(1), env) > 0 || colorLevel(isatty(2), env) > 0;
+  const Chalk = colour ? (await import('chalk')).Chalk : undefined;
+  return { out: stream(1, env, Chalk), err: stream(2, env, Chalk) };
 }
 
 /**

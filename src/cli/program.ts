@@ -3,22 +3,44 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CliContext } from './context.js';
 import { writeQuietly } from './output.js';
-import { registerSend } from './commands/send.js';
-import { registerReceive } from './commands/receive.js';
-import { registerDemo } from './commands/demo.js';
-import { registerBench } from './commands/bench.js';
-import { registerStat } from './commands/stat.js';
-import { registerPeek } from './commands/peek.js';
-import { registerCreate } from './commands/create.js';
-import { registerRm } from './commands/rm.js';
-import { registerCompletion } from './commands/completion.js';
-import { registerCounter } from './commands/counter.js';
+
+type Register = (program: Command, context: CliContext) => void;
+
+/**
+ * Every command, in the order help lists them, with the module that registers it. A module is
+ * loaded only when its command may run: a one-shot `mmapipc send` loads send's code and none of
+ * bench, counter, completion or the others (start-up time is most of a one-message send).
+ */
+const COMMANDS: ReadonlyArray<{ readonly names: readonly string[]; readonly load: () => Promise<Register> }> = [
+  { names: ['send'], load: async () => (await import('./commands/send.js')).registerSend },
+  { names: ['receive'], load: async () => (await import('./commands/receive.js')).registerReceive },
+  { names: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemo },
+  { names: ['bench'], load: async () => (await import('./commands/bench.js')).registerBench },
+  { names: ['stat'], load: async () => (await import('./commands/stat.js')).registerStat },
+  { names: ['peek'], load: async () => (await import('./commands/peek.js')).registerPeek },
+  { names: ['create'], load: async () => (await import('./commands/create.js')).registerCreate },
+  { names: ['rm'], load: async () => (await import('./commands/rm.js')).registerRm },
+  { names: ['completion'], load: async () => (await import('./commands/completion.js')).registerCompletion },
+  { names: ['counter', 'fork-counter'], load: async () => (await import('./commands/counter.js')).registerCounter },
+  { names: ['group'], load: async () => (await import('./commands/group.js')).registerGroup },
+];
+
+/**
+ * The commands `argv` needs: only the one it names first, or all of them for anything else (top
+ * help, `help <command>`, a mistyped name that wants suggestions, and `completion`, which
+ * describes the whole program).
+ */
+function commandsFor(argv: readonly string[] | undefined): typeof COMMANDS {
+  const named = argv?.[0] === undefined ? undefined : COMMANDS.find((command) => command.names.includes(argv[0]!));
+  return named === undefined || named.names[0] === 'completion' ? COMMANDS : [named];
+}
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export function buildProgram(context: CliContext): Command {
+/** The program for `argv` (the arguments after `mmapipc`); without argv, with every command. */
+export async function buildProgram(context: CliContext, argv?: readonly string[]): Promise<Command> {
   const program = new Command('mmapipc')
     .description('Message passing between processes through memory-mapped files.')
     .version(VERSION, '-V, --version', 'print the version')
@@ -42,19 +64,14 @@ Examples:
   mmapipc receive --follow | head -3    stream until the reader stops
 
 The ring file is --file, else $MMAPIPC_FILE, else /tmp/mmap_shared.
+Durations (--timeout, --interval, ...) are seconds, fractions allowed (5, 0.25),
+or carry a unit: 500ms, 2m, 1h.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
-5 message too large, 6 a cooperating process died, 124 timeout, 129/130/143 signals.`,
+5 message too large, 6 a cooperating process died, 7 no such group or group table full,
+124 timeout, 129/130/143 signals.`,
     );
-  registerSend(program, context);
-  registerReceive(program, context);
-  registerDemo(program, context);
-  registerBench(program, context);
-  registerStat(program, context);
-  registerPeek(program, context);
-  registerCreate(program, context);
-  registerRm(program, context);
-  registerCompletion(program, context);
-  registerCounter(program, context);
+  // One after the other: no faster in Node, and jest's ESM loader fails on concurrent imports.
+  for (const command of commandsFor(argv)) (await command.load())(program, context);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -1,9 +1,9 @@
 /**
  * The human lines of the tutorial's programs, kept together, in English (the default) and in
- * the tutorial's own Korean (`--lang ko`). The Korean lines are the printf formats of
- * mmap_communication.c and anonymous_mmap.c character for character (test/e2e/lang.test.ts
- * compares them with the tutorial's source); the capacity printed as a literal 100 in the C
- * code is the ring's capacity here, 100 by default.
+ * the tutorial's own Korean (`--lang ko`). The Korean lines are its programs' output character
+ * for character (test/e2e/lang.test.ts compares them with the printf formats kept as test data
+ * in test/helpers/classic-lines.ts); the capacity the C programs print as a literal 100 is the
+ * ring's capacity here, 100 by default.
  */
 import type { CounterRole } from '../counter-run/reporter.js';
 

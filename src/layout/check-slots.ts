@@ -1,39 +1,74 @@
 /**
- * Checks every slot of a ring that no other process has open against its head and tail. Pure:
- * works on a Buffer. Only meaningful while nothing else can change the ring (the opener holds
- * the exclusive flock); on a ring in use the ring algorithm's own checks apply instead.
+ * Checks a ring that no other process has open (the opener holds the exclusive flock): every
+ * slot against the tail, and the group and participant tables. Pure: works on a Buffer.
  *
- * The states a slot can be left in (positions modulo the limit L, N slots, see ring.ts):
- * - for p in [head, tail): p (claimed by a sender that has not committed: it may have died) or
- *   p + 1 (committed; recovery may have set SEQUENCE_RELEASED_BIT on it);
- * - for p in [tail, head + N): p (free) or p - N + 1 (the message for p - N was claimed by a
- *   receiver that has not freed the slot yet: it may have died), also with the released bit.
- * Every length word is at most the slot size: senders never write more.
+ * With tail T, the slot of index i speaks for q_i, the last position below T with q_i mod N = i
+ * (published, released, or busy: a sender died writing it), or for q_i - N (q_i was claimed and
+ * never begun); when T <= i the slot is still fresh (the skip record of i - N). Every length word
+ * is at most the slot size. A group is free, being set up, or active with a name of at most 48
+ * bytes and a cursor at most T; a participant's intent and run stay below T + N.
  */
-import { SEQUENCE_RELEASED_BIT, SLOT_LENGTH, SLOT_SEQUENCE, HEAD_OFFSET, TAIL_OFFSET, slotOffsetOf, type RingGeometry } from './ring-layout.js';
+import {
+  GROUP_DISPATCH,
+  GROUP_NAME_LENGTH,
+  GROUP_NAME_MAX,
+  GROUP_STATE,
+  PARTICIPANT_CAPACITY,
+  PARTICIPANT_INTENT_COUNT,
+  PARTICIPANT_PID,
+  PARTICIPANT_RUN_COUNT,
+  PARTICIPANT_RUN_START,
+  POSITION_MASK,
+  RUN_COUNT_MASK,
+  SEQUENCE_BUSY_BIT,
+  SEQUENCE_RELEASED_BIT,
+  SLOT_LENGTH,
+  SLOT_SEQUENCE,
+  TAIL_OFFSET,
+  groupOffset,
+  participantOffset,
+  seqValue,
+  slotOffsetOf,
+  type RingGeometry,
+} from './ring-layout.js';
 
-/** Returns undefined when every slot is in a state the protocol allows, else the first problem. */
+/** Returns undefined when every slot and table entry is in a state the protocol allows, else the first problem. */
 export function checkSlots(memory: Buffer, geometry: RingGeometry): string | undefined {
-  const { slotCount, slotSize, positionLimit: limit } = geometry;
-  const wrap = (position: number) => ((position % limit) + limit) % limit;
-  const head = memory.readUInt32LE(HEAD_OFFSET);
-  const tail = memory.readUInt32LE(TAIL_OFFSET);
-  const backlog = wrap(tail - head);
-  for (let k = 0; k < slotCount; k++) {
-    const position = wrap(head + k);
-    const index = position % slotCount;
+  const { slotCount, slotSize } = geometry;
+  const tail = Number(memory.readBigUInt64LE(TAIL_OFFSET) & POSITION_MASK);
+  for (let index = 0; index < slotCount; index++) {
     const slot = slotOffsetOf(geometry, index);
-    const sequence = memory.readUInt32LE(slot + SLOT_SEQUENCE);
-    const inUse = k < backlog;
-    const held = inUse ? wrap(position + 1) : wrap(position - slotCount + 1);
-    if (sequence !== position && (sequence & ~SEQUENCE_RELEASED_BIT) !== held) {
-      const state = inUse ? `holds position ${position} (between head ${head} and tail ${tail})` : `is free for position ${position}`;
-      return `slot ${index} ${state} but its sequence word is ${sequence}, expected ${position} or ${held}`;
+    const sequence = memory.readInt32LE(slot + SLOT_SEQUENCE);
+    const last = tail > index ? tail - 1 - ((tail - 1 - index) % slotCount) : index - slotCount;
+    const plain = sequence & ~SEQUENCE_RELEASED_BIT;
+    const fine =
+      plain === seqValue(last) ||
+      (last >= 0 && sequence === (seqValue(last) | SEQUENCE_BUSY_BIT)) || // a fresh slot is never being written
+      (last >= 0 && plain === seqValue(last - slotCount));
+    if (!fine) {
+      return `slot ${index} has sequence word ${sequence >>> 0}, but with the tail at ${tail} it can only speak for position ${last}${last >= 0 ? ` or ${last - slotCount}` : ''}`;
     }
     const length = memory.readInt32LE(slot + SLOT_LENGTH);
-    if (length < 0 || length > slotSize) {
-      return `slot ${index} has length ${length}, outside 0 to the ${slotSize}-byte slot size`;
-    }
+    if (length < 0 || length > slotSize) return `slot ${index} has length ${length}, outside 0 to the ${slotSize}-byte slot size`;
+  }
+  for (let index = 0; index < geometry.groupCapacity; index++) {
+    const base = groupOffset(index);
+    const state = memory.readUInt32LE(base + GROUP_STATE);
+    if (state > 2) return `group entry ${index} has state ${state}, expected 0, 1 or 2`;
+    if (state === 0) continue;
+    const nameLength = memory.readUInt32LE(base + GROUP_NAME_LENGTH);
+    if (nameLength === 0 || nameLength > GROUP_NAME_MAX) return `group entry ${index} has a name of ${nameLength} bytes, expected 1 to ${GROUP_NAME_MAX}`;
+    const dispatch = Number(memory.readBigUInt64LE(base + GROUP_DISPATCH) & POSITION_MASK);
+    if (dispatch > tail) return `group entry ${index} has its cursor at ${dispatch}, beyond the tail ${tail}`;
+  }
+  for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
+    const base = participantOffset(index);
+    if (memory.readUInt32LE(base + PARTICIPANT_PID) === 0) continue;
+    const intent = memory.readUInt32LE(base + PARTICIPANT_INTENT_COUNT);
+    const run = memory.readUInt32LE(base + PARTICIPANT_RUN_COUNT) & RUN_COUNT_MASK;
+    const runStart = Number(memory.readBigUInt64LE(base + PARTICIPANT_RUN_START));
+    if (intent > slotCount || run > slotCount) return `participant entry ${index} claims ${Math.max(intent, run)} positions, more than the ${slotCount} slots`;
+    if (run > 0 && runStart + run > tail) return `participant entry ${index} holds positions ${runStart} to ${runStart + run - 1}, beyond the tail ${tail}`;
   }
   return undefined;
 }

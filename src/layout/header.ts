@@ -8,12 +8,21 @@ import {
   FILE_LENGTH_OFFSET,
   FORMAT_VERSION,
   HEADER_LENGTH_OFFSET,
-  HEAD_OFFSET,
+  DEFAULT_GROUP,
+  GROUP_ACTIVE,
+  GROUP_CAPACITY_OFFSET,
+  GROUP_GENERATION,
+  GROUP_NAME,
+  GROUP_NAME_LENGTH,
+  GROUP_STATE,
   MAGIC,
   MAGIC_LENGTH,
   MAGIC_OFFSET,
-  POSITION_LIMIT_OFFSET,
-  RING_HEADER_LENGTH,
+  PAGE_LENGTH,
+  POSITION_MASK,
+  RING_ID_LENGTH,
+  RING_ID_OFFSET,
+  SEQUENCE_RELEASED_BIT,
   SLOT_COUNT_OFFSET,
   SLOT_SEQUENCE,
   SLOT_SIZE_OFFSET,
@@ -21,7 +30,9 @@ import {
   TAIL_OFFSET,
   VERSION_OFFSET,
   WORD,
+  groupOffset,
   ringGeometry,
+  seqValue,
   slotOffsetOf,
   type RingGeometry,
 } from './ring-layout.js';
@@ -30,10 +41,14 @@ export interface CreatorDetails {
   readonly pid: number;
   readonly startTicks: number;
   readonly createdAt: number;
+  /** 16 random bytes naming this ring (new at every creation); zeros when not given. */
+  readonly id?: Buffer;
 }
 
-export interface RingHeader extends RingGeometry, CreatorDetails {
+export interface RingHeader extends RingGeometry, Omit<CreatorDetails, 'id'> {
   readonly version: number;
+  /** The ring's identity as 32 hex digits: new at every creation of the file. */
+  readonly id: string;
 }
 
 /**
@@ -46,21 +61,28 @@ export function writeHeader(memory: Buffer, geometry: RingGeometry, creator: Cre
   memory.writeUInt32LE(geometry.slotCount, SLOT_COUNT_OFFSET);
   memory.writeUInt32LE(geometry.slotSize, SLOT_SIZE_OFFSET);
   memory.writeUInt32LE(geometry.slotStride, SLOT_STRIDE_OFFSET);
-  memory.writeUInt32LE(geometry.positionLimit, POSITION_LIMIT_OFFSET);
+  memory.writeUInt32LE(geometry.groupCapacity, GROUP_CAPACITY_OFFSET);
   memory.writeDoubleLE(creator.createdAt, CREATED_AT_OFFSET);
   memory.writeUInt32LE(creator.pid, CREATOR_PID_OFFSET);
   memory.writeUInt32LE(geometry.fileLength, FILE_LENGTH_OFFSET);
   memory.writeDoubleLE(creator.startTicks, CREATOR_START_OFFSET);
-  // Slot i is free for position i: its sequence word reads i.
+  creator.id?.copy(memory, RING_ID_OFFSET, 0, RING_ID_LENGTH);
+  // The default group, lossless, from position 0: what receive uses when no group is named.
+  const group = groupOffset(0);
+  memory.writeUInt32LE(GROUP_ACTIVE, group + GROUP_STATE);
+  memory.writeUInt32LE(1, group + GROUP_GENERATION);
+  memory.writeUInt32LE(Buffer.byteLength(DEFAULT_GROUP), group + GROUP_NAME_LENGTH);
+  memory.write(DEFAULT_GROUP, group + GROUP_NAME, 'utf8');
+  // Slot i starts as the skip record of position i - N: free for position i.
   for (let index = 0; index < geometry.slotCount; index++) {
-    memory.writeUInt32LE(index, slotOffsetOf(geometry, index) + SLOT_SEQUENCE);
+    memory.writeInt32LE(seqValue(index - geometry.slotCount) | SEQUENCE_RELEASED_BIT, slotOffsetOf(geometry, index) + SLOT_SEQUENCE);
   }
 }
 
 /** The ready marker: the magic's last word is stored atomically, after everything else. */
 export function publishHeader(memory: Buffer): void {
   memory.write(MAGIC.slice(0, WORD), MAGIC_OFFSET, 'latin1');
-  const words = new Int32Array(memory.buffer, memory.byteOffset, RING_HEADER_LENGTH / WORD);
+  const words = new Int32Array(memory.buffer, memory.byteOffset, PAGE_LENGTH / WORD);
   Atomics.store(words, (MAGIC_OFFSET + WORD) / WORD, MAGIC_LAST_WORD);
 }
 
@@ -70,7 +92,7 @@ export type HeaderCheck =
   | { readonly kind: 'ready'; readonly header: RingHeader }
   /** All of the magic is zero: a creator may still be initialising it. */
   | { readonly kind: 'uninitialised' }
-  | { readonly kind: 'invalid'; readonly reason: string };
+  | { readonly kind: 'invalid'; readonly reason: string; readonly version?: number };
 
 function describeMagic(bytes: Buffer): string {
   const printable = [...bytes].every((byte) => byte >= 0x20 && byte < 0x7f);
@@ -87,33 +109,34 @@ export function checkHeader(memory: Buffer, fileLength: number): HeaderCheck {
     if (fileLength === 0) return { kind: 'uninitialised' };
     return { kind: 'invalid', reason: `not a ring file (${fileLength} bytes, shorter than a ring header)` };
   }
-  const words = new Int32Array(memory.buffer, memory.byteOffset, Math.min(memory.length, RING_HEADER_LENGTH) >> 2);
+  const words = new Int32Array(memory.buffer, memory.byteOffset, Math.min(memory.length, PAGE_LENGTH) >> 2);
   Atomics.load(words, (MAGIC_OFFSET + WORD) / WORD); // acquire: pairs with publishHeader's store
   const magic = memory.subarray(MAGIC_OFFSET, MAGIC_OFFSET + MAGIC_LENGTH);
   if (magic.every((byte) => byte === 0)) return { kind: 'uninitialised' };
   if (magic.toString('latin1') !== MAGIC) {
     return { kind: 'invalid', reason: `not a ring file (magic ${describeMagic(magic)}, expected "${MAGIC}")` };
   }
-  if (fileLength < RING_HEADER_LENGTH) {
-    return { kind: 'invalid', reason: `truncated ring file (${fileLength} bytes, the header alone needs ${RING_HEADER_LENGTH})` };
+  if (fileLength < PAGE_LENGTH) {
+    return { kind: 'invalid', reason: `truncated ring file (${fileLength} bytes, the header alone needs at least ${PAGE_LENGTH})` };
   }
   const version = memory.readUInt32LE(VERSION_OFFSET);
   if (version !== FORMAT_VERSION) {
-    return {
-      kind: 'invalid',
-      reason: `ring format version ${version} is not supported (this mmapipc reads version ${FORMAT_VERSION})`,
-    };
+    const what =
+      version === 1
+        ? 'is a ring of format version 1 (mmapipc 0.1); this mmapipc reads version 2 only: drain it with mmapipc 0.1, then remove it (mmapipc rm) and let a sender create it anew'
+        : `has ring format version ${version}, which this mmapipc does not know (it reads version ${FORMAT_VERSION}); use the mmapipc that made it`;
+    return { kind: 'invalid', reason: what, version };
   }
   const slotCount = memory.readUInt32LE(SLOT_COUNT_OFFSET);
   const slotSize = memory.readUInt32LE(SLOT_SIZE_OFFSET);
-  const geometry = ringGeometry(slotCount, slotSize);
+  const groupCapacity = memory.readUInt32LE(GROUP_CAPACITY_OFFSET);
+  const geometry = ringGeometry(slotCount, slotSize, groupCapacity);
   if (typeof geometry === 'string') return { kind: 'invalid', reason: `corrupt ring header: ${geometry}` };
   const mismatch = (field: string, found: number, expected: number) =>
     found === expected ? undefined : `corrupt ring header: ${field} is ${found}, expected ${expected}`;
   const problem =
     mismatch('header length', memory.readUInt32LE(HEADER_LENGTH_OFFSET), geometry.headerLength) ??
     mismatch('slot stride', memory.readUInt32LE(SLOT_STRIDE_OFFSET), geometry.slotStride) ??
-    mismatch('position limit', memory.readUInt32LE(POSITION_LIMIT_OFFSET), geometry.positionLimit) ??
     mismatch('recorded file length', memory.readUInt32LE(FILE_LENGTH_OFFSET), geometry.fileLength);
   if (problem) return { kind: 'invalid', reason: problem };
   if (fileLength !== geometry.fileLength) {
@@ -123,18 +146,9 @@ export function checkHeader(memory: Buffer, fileLength: number): HeaderCheck {
       reason: `${what} (${fileLength} bytes, ${slotCount} slots of ${slotSize} bytes need exactly ${geometry.fileLength})`,
     };
   }
-  const positions = readPositions(words);
-  if (positions === undefined) return { kind: 'ready', header: headerOf(memory, geometry, version) };
-  const { head, tail } = positions;
-  if (tail >= geometry.positionLimit || head >= geometry.positionLimit) {
-    return { kind: 'invalid', reason: `corrupt ring header: positions out of range (head ${head}, tail ${tail}, limit ${geometry.positionLimit})` };
-  }
-  const backlog = (tail - head + geometry.positionLimit) % geometry.positionLimit;
-  if (backlog > slotCount) {
-    return {
-      kind: 'invalid',
-      reason: `corrupt ring header: ${backlog} messages between head ${head} and tail ${tail}, but only ${slotCount} slots`,
-    };
+  if (memory.length >= TAIL_OFFSET + 8) {
+    const tail = Number(memory.readBigUInt64LE(TAIL_OFFSET) & POSITION_MASK);
+    if (tail > 2 ** 53) return { kind: 'invalid', reason: `corrupt ring header: tail position ${tail} is beyond 2^53` };
   }
   return { kind: 'ready', header: headerOf(memory, geometry, version) };
 }
@@ -146,24 +160,6 @@ function headerOf(memory: Buffer, geometry: RingGeometry, version: number): Ring
     pid: memory.readUInt32LE(CREATOR_PID_OFFSET),
     startTicks: memory.readDoubleLE(CREATOR_START_OFFSET),
     createdAt: memory.readDoubleLE(CREATED_AT_OFFSET),
+    id: memory.toString('hex', RING_ID_OFFSET, RING_ID_OFFSET + RING_ID_LENGTH),
   };
-}
-
-/** Attempts at a consistent reading of head and tail while other processes move them. */
-const SNAPSHOT_ATTEMPTS = 100;
-
-/**
- * Head and tail as they stood at one instant: head is read before and after tail, and the pair
- * counts only when head did not move in between (a whole lap of 2^30 positions cannot pass in
- * that time). Reading the two words one after the other could pair an old tail with a newer
- * head on a busy ring, and make a healthy ring look corrupt. Undefined when head never held
- * still; the ring algorithm bounds what it reads anyway.
- */
-function readPositions(words: Int32Array): { head: number; tail: number } | undefined {
-  for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
-    const head = Atomics.load(words, HEAD_OFFSET / WORD) >>> 0;
-    const tail = Atomics.load(words, TAIL_OFFSET / WORD) >>> 0;
-    if (Atomics.load(words, HEAD_OFFSET / WORD) >>> 0 === head) return { head, tail };
-  }
-  return undefined;
 }

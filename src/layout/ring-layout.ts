@@ -1,41 +1,30 @@
 /**
- * Ring file format v1: where every byte lives. Pure: no fs, no FFI.
+ * Ring file format v2: where every byte lives. Pure: no fs, no FFI. docs/format.md describes the
+ * same bytes in prose; this file is the authority.
  *
- * All integers are little-endian 32-bit words (the only byte order mmapipc runs on), aligned so
- * that an Int32Array over the mapping can use Atomics on each of them. Offsets are built one
- * step at a time; hot words written by different sides sit in blocks of their own
- * (BLOCK_LENGTH = two cache lines) so senders and receivers do not share cache lines.
+ * Little-endian words, 4-aligned (Int32Array + Atomics); 64-bit positions are 8-aligned
+ * (BigUint64Array + Atomics); doubles (f64) are 8-aligned. Offsets are built one step at a time;
+ * the words that different sides write sit in blocks of their own (BLOCK_LENGTH = two cache lines).
  *
- *   0                8       12      16      20      24      28      32               40      44      48               56 .. 128
- *   +----------------+-------+-------+-------+-------+-------+-------+----------------+-------+-------+----------------+
- *   | magic MMAPIPCR |version|hdr len|slots N|size S |stride |limit L| created at f64 |  pid  |file len| creator start | identity
- *   +----------------+-------+-------+-------+-------+-------+-------+----------------+-------+-------+----------------+
- *   128: tail position, tail laps                 (senders' claims)
- *   256: head position, head laps                 (receivers' claims)
- *   384: receivers-waiting word                   (receivers sleep on it, senders clear it)
- *   512: senders-waiting word                     (senders sleep on it, receivers clear it)
- *   640: statistics: released slots, last activity, ...
- *   1024: participant table: PARTICIPANT_CAPACITY entries of PARTICIPANT_LENGTH bytes
- *   4096: slot 0, slot 1, ... slot N-1 (each SLOT_HEADER_LENGTH + payload, 8-aligned)
+ *   0: identity (magic written last)            128: tail (u64: gate epoch << 56 | position)
+ *   256: members-waiting word                   384: senders-waiting word
+ *   512: statistics                             1024: participant table (64 x 128 bytes)
+ *   9216: group table (G x 128 bytes)           H = align4096(9216 + G x 128): slot 0 ... slot N-1
  *
- * Slot:
+ * Slot (stride = align8(32 + S) bytes):
  *   0        4        8        12       16                24       28       32
  *   +--------+--------+--------+--------+-----------------+--------+--------+-----------
- *   | seq    | length | pid    | flags  | sentAt (f64 ms) |ownerPos| owner  | payload ...
+ *   | seq    | length | pid    | flags  | sentAt (f64 ms) | owner  | 0      | payload ...
  *   +--------+--------+--------+--------+-----------------+--------+--------+-----------
  *
- * Protocol in one sentence: a slot holds the message for position p once its sequence word
- * reads p + 1, and is free for position p once it reads p (modulo the position limit); the
- * sequence word is always written last.
- *
- * Owners: a sender that claims position p writes ownerPos = p and owner = its participant entry
- * + 1; a receiver that claims the message for p writes owner = OWNER_RECEIVER_BIT | entry + 1.
- * Recovery reads them to prove a claim's owner dead (pid and start time in the entry).
+ * Protocol in one sentence: the slot of position q holds q's message once its sequence word reads
+ * seqValue(q) (q + 1 in 30 bits) without the BUSY bit; a sender writes it last, and no consumer
+ * ever writes a slot: groups keep cursors, and senders wait for the slowest lossless group.
  */
 
 export const MAGIC = 'MMAPIPCR';
 export const MAGIC_LENGTH = 8;
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const WORD = 4;
 export const CACHE_LINE_LENGTH = 64;
 /** Hot words get two cache lines each, against adjacent-line prefetching (as Agrona does). */
@@ -55,7 +44,7 @@ export const SLOT_SIZE_OFFSET = offset;
 offset += WORD;
 export const SLOT_STRIDE_OFFSET = offset;
 offset += WORD;
-export const POSITION_LIMIT_OFFSET = offset;
+export const GROUP_CAPACITY_OFFSET = offset;
 offset += WORD;
 export const CREATED_AT_OFFSET = offset; // f64, ms since the epoch
 offset += 8;
@@ -65,48 +54,114 @@ export const FILE_LENGTH_OFFSET = offset;
 offset += WORD;
 export const CREATOR_START_OFFSET = offset; // f64, creator's start time in clock ticks since boot
 offset += 8;
+export const RING_ID_OFFSET = offset; // 16 random bytes: this ring's identity, new at each creation
+export const RING_ID_LENGTH = 16;
+offset += RING_ID_LENGTH;
 
 // ---- hot blocks ----
 offset = BLOCK_LENGTH;
-export const TAIL_OFFSET = offset; // next position a sender claims
-export const TAIL_LAPS_OFFSET = offset + WORD; // times the tail wrapped at the position limit
-offset += BLOCK_LENGTH;
-export const HEAD_OFFSET = offset; // next position a receiver claims
-export const HEAD_LAPS_OFFSET = offset + WORD;
+/**
+ * The tail: a u64 whose low 56 bits are the next position a sender claims (positions count
+ * messages from 0 and never wrap) and whose top 8 bits are the gate epoch, bumped (mod 256)
+ * whenever a lossless group's cursor moves back or a group starts gating, so that a sender's
+ * claim decided on an older gate fails its compare-and-swap.
+ */
+export const TAIL_OFFSET = offset;
 offset += BLOCK_LENGTH;
 /**
- * Wait words: 1 while a process may be asleep on the word (futex), 0 otherwise. A sleeper sets
- * it to 1, re-checks the ring, then sleeps while it still reads 1; whoever commits (or frees) a
- * slot and finds 1 swaps in 0 and wakes every sleeper: one wake call per sleep, none otherwise.
+ * Wait words (futex): event counts, bit 0 "someone may be asleep", bits 1-31 a wake-up count.
+ * See ../ring/wait-word.ts and docs/format.md §8.
  */
-export const RECEIVERS_WAITING_OFFSET = offset;
+export const MEMBERS_WAITING_OFFSET = offset;
 offset += BLOCK_LENGTH;
 export const SENDERS_WAITING_OFFSET = offset;
 offset += BLOCK_LENGTH;
+/**
+ * Beside each waiting word W, in its block (docs/format.md §8):
+ *   W+4  futex sleepers: threads in (or entering) FUTEX_WAIT on W
+ *   W+8  bell listeners: event loops watching the ring file with inotify (or about to)
+ *   W+64 bell: the byte a waker pwrite(2)s to raise IN_MODIFY for every watcher (value meaningless)
+ */
+export const WAIT_FUTEX_SLEEPERS_DELTA = 4;
+export const WAIT_BELL_LISTENERS_DELTA = 8;
+export const WAIT_BELL_BYTE_DELTA = 64;
 
 // ---- statistics ----
-export const RELEASED_SLOTS_OFFSET = offset; // claims released after their owner died or stalled
-export const REDELIVERED_OFFSET = offset + WORD; // messages handed to a new receiver after one died
+export const RELEASED_SLOTS_OFFSET = offset; // u32: sender claims released after their owner died
+export const REDELIVERED_OFFSET = offset + WORD; // u32: messages handed on after a member died, all groups
 export const LAST_ACTIVITY_OFFSET = offset + 2 * WORD; // f64 ms since the epoch, approximate
-offset += BLOCK_LENGTH * 3;
+offset += BLOCK_LENGTH * 4;
 
 // ---- participant table: one entry per attached process ----
-export const PARTICIPANTS_OFFSET = offset;
+export const PARTICIPANTS_OFFSET = offset; // 1024
 export const PARTICIPANT_CAPACITY = 64;
-export const PARTICIPANT_LENGTH = 32;
-/** Entry words: pid (0 = free), role, start time (f64 ticks), attached at (f64 ms), generation. */
+export const PARTICIPANT_LENGTH = 128;
+/**
+ * Participant entry:
+ *   0 pid (u32, 0 = free)      4 role bits            8 start ticks (f64)     16 attached at (f64 ms)
+ *  24 generation (u32)        28 group word (index + 1 | group generation << 8; 0 = none)
+ *  32 send intent start (u64) 40 send intent count    44 run count            48 run start (u64)
+ *  56 run deliveries          60 reserved             64 intent since (f64)   72 run since (f64: its first message's stamp)
+ */
 export const PARTICIPANT_PID = 0;
 export const PARTICIPANT_ROLE = 4;
 export const PARTICIPANT_START = 8;
 export const PARTICIPANT_ATTACHED_AT = 16;
-/** Bumped each time the entry is taken, so an owner tag of a former occupant no longer matches. */
 export const PARTICIPANT_GENERATION = 24;
+export const PARTICIPANT_GROUP = 28;
+export const PARTICIPANT_INTENT_START = 32;
+export const PARTICIPANT_INTENT_COUNT = 40;
+export const PARTICIPANT_RUN_COUNT = 44;
+export const PARTICIPANT_RUN_START = 48;
+export const PARTICIPANT_RUN_DELIVERIES = 56;
+export const PARTICIPANT_INTENT_SINCE = 64;
+export const PARTICIPANT_RUN_SINCE = 72;
 export const ROLE_SENDER = 1;
 export const ROLE_RECEIVER = 2;
+/** The group word: bits 0-7 group index + 1 (0: no group), bits 8-31 the group's generation. */
+export const GROUP_WORD_INDEX_MASK = 0xff;
+export const GROUP_WORD_GENERATION_SHIFT = 8;
 offset += PARTICIPANT_CAPACITY * PARTICIPANT_LENGTH;
 
-export const RING_HEADER_LENGTH = 4096;
-if (offset > RING_HEADER_LENGTH) throw new Error('ring header overflows its page');
+// ---- group table ----
+export const GROUPS_OFFSET = offset; // 9216
+export const GROUP_LENGTH = 128;
+/**
+ * Group entry:
+ *   0 state (0 free, 1 being set up, 2 active)   4 flags (bit 0: lossy)   8 dispatch (u64)
+ *  16 generation (u32)   20 redelivered (u32)   24 missed (u32)   28 gaps (u32)
+ *  32 name length   36 name (up to 48 bytes UTF-8)   88 created at (f64)   96 reserved
+ */
+export const GROUP_STATE = 0;
+export const GROUP_FLAGS = 4;
+export const GROUP_DISPATCH = 8;
+export const GROUP_GENERATION = 16;
+export const GROUP_REDELIVERED = 20;
+export const GROUP_MISSED = 24;
+export const GROUP_GAPS = 28;
+export const GROUP_NAME_LENGTH = 32;
+export const GROUP_NAME = 36;
+export const GROUP_NAME_MAX = 48;
+export const GROUP_CREATED_AT = 88;
+/**
+ * A group's dispatch word: the low 56 bits are the next position it hands out, the top 8 bits
+ * the participant entry + 1 of the member whose compare-and-swap set it (0: set by create or
+ * reset). Whoever sees the word names the last claimer, so a run that claimer recorded as
+ * pending (see RUN_PENDING_BIT) and that ends there is proven claimed.
+ */
+export const CLAIMER_SHIFT = 56n;
+/** Set in a member's run count between recording the run and confirming its claim. */
+export const RUN_PENDING_BIT = -0x80000000;
+export const RUN_COUNT_MASK = 0x7fffffff;
+export const GROUP_FREE = 0;
+export const GROUP_SETTING_UP = 1;
+export const GROUP_ACTIVE = 2;
+export const GROUP_FLAG_LOSSY = 1;
+export const DEFAULT_GROUP = 'default';
+export const DEFAULT_GROUP_CAPACITY = 8;
+export const MAX_GROUP_CAPACITY = 64;
+
+export const PAGE_LENGTH = 4096;
 
 // ---- slot layout ----
 let slotOffset = 0;
@@ -120,31 +175,38 @@ export const SLOT_FLAGS = slotOffset;
 slotOffset += WORD;
 export const SLOT_SENT_AT = slotOffset; // f64
 slotOffset += 8;
-export const SLOT_OWNER_POSITION = slotOffset; // the position `owner` refers to
+export const SLOT_OWNER = slotOffset; // the sender's owner tag
 slotOffset += WORD;
-export const SLOT_OWNER = slotOffset; // participant index + 1 of the claimer, 0 if unknown
+export const SLOT_RESERVED = slotOffset;
 slotOffset += WORD;
 export const SLOT_HEADER_LENGTH = slotOffset;
 export const SLOT_ALIGNMENT = 8;
-/** Reserved: no flag is defined in format v1. */
 export const SLOT_FLAG_NONE = 0;
-/**
- * Set in a sequence word (with p + 1) by recovery when it gives up the claim of a dead or
- * stalled sender: the slot then reads as committed, and receivers skip it. Positions stay below
- * POSITION_SPACE = 2^30, so this bit is never part of a position.
- */
+
+/** Sequence words keep q + 1 in their low 30 bits. */
+export const SEQUENCE_VALUE_MASK = 0x3fffffff;
+/** Set with q + 1 by recovery when it releases a dead sender's claim at q: a skip record, no message. */
 export const SEQUENCE_RELEASED_BIT = 0x40000000;
+/** Set with q + 1 while a sender writes q's message (so a reader that does not gate sees it torn). */
+export const SEQUENCE_BUSY_BIT = -0x80000000;
+
+/** The sequence value that says "this slot speaks for position q": q + 1 in 30 bits. */
+export function seqValue(position: number): number {
+  return (position + 1) & SEQUENCE_VALUE_MASK;
+}
+
+/** 2^56: the unit of the gate epoch in the tail word. */
+export const EPOCH_UNIT = 1n << 56n;
+export const POSITION_MASK = EPOCH_UNIT - 1n;
+
 /**
- * A slot's owner word is an owner tag: bits 0-6 the claimer's participant entry + 1 (0: none),
- * bits 7-29 that entry's generation when the claimer took it, bit 30 set for a receiver's claim.
- * An entry taken over by a newer process has a newer generation, so its tags no longer match.
+ * An owner tag names a participant entry as it was taken: bits 0-6 the entry index + 1 (0: none),
+ * bits 7-29 the entry's generation (mod 2^23). An entry taken over later has a newer generation.
  */
-export const OWNER_RECEIVER_BIT = 0x40000000;
 export const OWNER_ENTRY_MASK = 0x7f;
 export const OWNER_GENERATION_SHIFT = 7;
 export const OWNER_GENERATION_MASK = 0x7fffff;
 
-/** The owner tag of participant entry `index` (-1: none) taken at `generation`. */
 export function ownerTag(index: number, generation: number): number {
   return index < 0 ? 0 : ((generation & OWNER_GENERATION_MASK) << OWNER_GENERATION_SHIFT) | (index + 1);
 }
@@ -152,22 +214,18 @@ export function ownerTag(index: number, generation: number): number {
 // ---- limits ----
 export const DEFAULT_SLOT_COUNT = 100;
 export const DEFAULT_SLOT_SIZE = 64;
-/**
- * With one slot, "committed for p" (p + 1) and "free for p + 1" would be the same sequence
- * value and a sender could overwrite an unread message: the protocol needs two.
- */
 export const MIN_SLOT_COUNT = 2;
 export const MAX_SLOT_COUNT = 1 << 20;
 export const MAX_SLOT_SIZE = 1 << 20;
 export const MAX_FILE_LENGTH = 2 ** 31 - 1;
-/** Positions live in [0, positionLimit): a multiple of the slot count near 2^30 (see format.md). */
-export const POSITION_SPACE = 2 ** 30;
+/** Positions stay below 2^53 (exact as JavaScript numbers; 285 years at a billion a second). */
+export const MAX_POSITION = 2 ** 53 - 1;
 
 export interface RingGeometry {
   readonly slotCount: number;
   readonly slotSize: number;
   readonly slotStride: number;
-  readonly positionLimit: number;
+  readonly groupCapacity: number;
   readonly headerLength: number;
   readonly fileLength: number;
 }
@@ -176,27 +234,42 @@ export function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
 }
 
+export function headerLengthFor(groupCapacity: number): number {
+  return alignUp(GROUPS_OFFSET + groupCapacity * GROUP_LENGTH, PAGE_LENGTH);
+}
+
 /**
- * The geometry of a ring with `slotCount` slots of `slotSize` payload bytes, or a reason why
- * there is none. Both the creator and every opener compute it, so nothing derivable is trusted
- * from the file.
+ * The geometry of a ring with `slotCount` slots of `slotSize` payload bytes and room for
+ * `groupCapacity` groups, or a reason why there is none. The creator and every opener compute
+ * it, so nothing derivable is trusted from the file.
  */
-export function ringGeometry(slotCount: number, slotSize: number): RingGeometry | string {
+export function ringGeometry(slotCount: number, slotSize: number, groupCapacity = DEFAULT_GROUP_CAPACITY): RingGeometry | string {
   if (!Number.isInteger(slotCount) || slotCount < MIN_SLOT_COUNT || slotCount > MAX_SLOT_COUNT) {
     return `slot count must be an integer from ${MIN_SLOT_COUNT} to ${MAX_SLOT_COUNT}, got ${slotCount}`;
   }
   if (!Number.isInteger(slotSize) || slotSize < 1 || slotSize > MAX_SLOT_SIZE) {
     return `slot size must be an integer from 1 to ${MAX_SLOT_SIZE} bytes, got ${slotSize}`;
   }
+  if (!Number.isInteger(groupCapacity) || groupCapacity < 1 || groupCapacity > MAX_GROUP_CAPACITY) {
+    return `group capacity must be an integer from 1 to ${MAX_GROUP_CAPACITY}, got ${groupCapacity}`;
+  }
   const slotStride = alignUp(SLOT_HEADER_LENGTH + slotSize, SLOT_ALIGNMENT);
-  const fileLength = RING_HEADER_LENGTH + slotCount * slotStride;
+  const headerLength = headerLengthFor(groupCapacity);
+  const fileLength = headerLength + slotCount * slotStride;
   if (fileLength > MAX_FILE_LENGTH) {
     return `${slotCount} slots of ${slotSize} bytes need ${fileLength} bytes, more than the ${MAX_FILE_LENGTH}-byte limit`;
   }
-  const positionLimit = slotCount * Math.floor(POSITION_SPACE / slotCount);
-  return { slotCount, slotSize, slotStride, positionLimit, headerLength: RING_HEADER_LENGTH, fileLength };
+  return { slotCount, slotSize, slotStride, groupCapacity, headerLength, fileLength };
 }
 
 export function slotOffsetOf(geometry: RingGeometry, index: number): number {
   return geometry.headerLength + index * geometry.slotStride;
+}
+
+export function participantOffset(index: number): number {
+  return PARTICIPANTS_OFFSET + index * PARTICIPANT_LENGTH;
+}
+
+export function groupOffset(index: number): number {
+  return GROUPS_OFFSET + index * GROUP_LENGTH;
 }

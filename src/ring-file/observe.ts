@@ -7,7 +7,9 @@
 import { RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
 import type { RingHeader } from '../layout/header.js';
 import { listParticipants, type Participant } from '../ring/participants.js';
-import { peekMessages, readRingState, type PeekedMessage, type RingState } from '../ring/inspect.js';
+import { findCorruptSlot, peekMessages, readRingState, type PeekedMessage, type RingState } from '../ring/inspect.js';
+import { viewsOf } from '../ring/views.js';
+import { claimHolders, whySendersWait, type ClaimHolder } from './blockers.js';
 import {
   LOCK_NB,
   LOCK_SH,
@@ -22,7 +24,7 @@ import {
   unmap,
   type Mapping,
 } from '../sys/libc.js';
-import { processLiveness, type Liveness } from '../sys/process.js';
+import { processLiveness, processState, type Liveness, type ProcessState } from '../sys/process.js';
 import { sleepSync } from '../sys/sleep.js';
 import { DEFAULT_READY_TIMEOUT_MS, checkFileSafety, readHeader } from './open.js';
 
@@ -30,6 +32,8 @@ const RETRY_MS = 5;
 
 export interface ParticipantView extends Participant {
   readonly liveness: Liveness;
+  /** running, stopped (SIGSTOP, Ctrl-Z, a debugger) or dead. */
+  readonly state: ProcessState;
 }
 
 export interface RingSnapshot {
@@ -42,6 +46,10 @@ export interface RingSnapshot {
   readonly state: RingState;
   readonly participants: readonly ParticipantView[];
   readonly creatorLiveness: Liveness;
+  /** Open claims per owner (senders' unpublished positions, members' unfinished runs). */
+  readonly holders: readonly ClaimHolder[];
+  /** Why senders cannot go on, when the ring is full for them. */
+  readonly blockedBy: string | undefined;
   /** When the snapshot was taken, ms since the epoch. */
   readonly takenAt: number;
 }
@@ -123,23 +131,43 @@ export class RingObserver {
     const memory = this.#mapping.buffer;
     const status = fileStatus(this.#fd, this.path);
     this.#assertWhole(status.size);
+    const now = Date.now();
+    const state = readRingState(memory, this.header);
     return {
       path: this.path,
       fileBytes: status.size,
       linked: status.nlink > 0,
       header: this.header,
-      state: readRingState(memory, this.header),
-      participants: listParticipants(memory).map((entry) => ({ ...entry, liveness: processLiveness(entry.pid, entry.startTicks) })),
+      state,
+      holders: claimHolders(memory, this.header, now, state),
+      blockedBy: whySendersWait(memory, this.header, now),
+      participants: listParticipants(viewsOf(memory, this.header)).map((entry) => {
+        const state = processState(entry.pid, entry.startTicks);
+        return { ...entry, state, liveness: state === 'dead' ? ('dead' as const) : ('alive' as const) };
+      }),
       creatorLiveness: processLiveness(this.header.pid, this.header.startTicks),
-      takenAt: Date.now(),
+      takenAt: now,
     };
   }
 
-  /** Up to `max` waiting messages, oldest first, left in the ring. */
-  peek(max: number): PeekedMessage[] {
+  /** Up to `max` messages group `group` has not taken yet, oldest first, left in the ring. */
+  peek(max: number, group?: string): PeekedMessage[] {
     this.#assertOpen();
     this.#assertWhole(fileStatus(this.#fd, this.path).size);
-    return peekMessages(this.#mapping.buffer, this.header, max);
+    return peekMessages(this.#mapping.buffer, this.header, max, group);
+  }
+
+  /** Throws RingFormatError (exit 3) when a slot holds a word no process of this ring writes. */
+  validate(): void {
+    this.#assertOpen();
+    this.#assertWhole(fileStatus(this.#fd, this.path).size);
+    const problem = findCorruptSlot(this.#mapping.buffer, this.header);
+    if (problem) throw new RingFormatError(`corrupt ring: ${problem}`, { subject: this.path });
+  }
+
+  /** The mapped memory, for read-only helpers (groups, blockers). */
+  get memory(): Buffer {
+    return this.#mapping.buffer;
   }
 
   /** Touching pages past the end of a truncated file would kill the process with SIGBUS. */

@@ -9,7 +9,7 @@ import { fchmodSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError } from '../errors.js';
 import { checkSlots } from '../layout/check-slots.js';
 import { checkHeader, publishHeader, writeHeader, type HeaderCheck, type RingHeader } from '../layout/header.js';
-import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, RING_HEADER_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
+import { DEFAULT_GROUP_CAPACITY, DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, PAGE_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
 import { ENOENT, errnoSentence } from '../sys/errno.js';
 import {
   LOCK_EX,
@@ -42,6 +42,10 @@ export interface OpenRingOptions {
   readonly slots?: number;
   /** Largest message in bytes for a new ring (default 64). */
   readonly slotSize?: number;
+  /** How many consumer groups a new ring can hold (default 8, at most 64). */
+  readonly groups?: number;
+  /** 16 random bytes naming a new ring (its identity; new at every creation). */
+  readonly id?: Buffer;
   /** Permission bits for a new file (default 0o600; 0o660 shares it with the group). */
   readonly mode?: number;
   /** How long to wait for a file that another process is creating (default 2000 ms). */
@@ -183,7 +187,7 @@ function removeCreated(path: string, fd: number): void {
  * Initialises a file we created: exclusive lock, exact mode, reserved space, header, then the
  * magic. On failure the file is removed again.
  */
-function initialise(path: string, fd: number, geometry: RingGeometry, mode: number, deadline: number): OpenedRing {
+function initialise(path: string, fd: number, geometry: RingGeometry, mode: number, deadline: number, id?: Buffer): OpenedRing {
   let mapping: Mapping | undefined;
   try {
     // Openers that slipped in between creation and this lock see an empty file and back off.
@@ -194,7 +198,7 @@ function initialise(path: string, fd: number, geometry: RingGeometry, mode: numb
     reserveSpace(fd, geometry.fileLength, path);
     mapping = mapShared(fd, geometry.fileLength, path);
     const pid = getpid();
-    writeHeader(mapping.buffer, geometry, { pid, startTicks: processStartTicks(pid) ?? 0, createdAt: Date.now() });
+    writeHeader(mapping.buffer, geometry, { pid, startTicks: processStartTicks(pid) ?? 0, createdAt: Date.now(), id });
     publishHeader(mapping.buffer);
     lockFile(fd, LOCK_SH, path); // downgrade: now others may open it
     const check = checkHeader(mapping.buffer, geometry.fileLength);
@@ -217,7 +221,7 @@ const SLOT_CHECK_LIMIT = 16 * 1024 * 1024;
 
 /** Maps the header page of an open file of `size` bytes just long enough to check it. */
 export function readHeader(fd: number, size: number, path: string): HeaderCheck {
-  const headerMapping = mapShared(fd, Math.min(size, RING_HEADER_LENGTH), path);
+  const headerMapping = mapShared(fd, Math.min(size, PAGE_LENGTH), path);
   try {
     return checkHeader(headerMapping.buffer, size);
   } finally {
@@ -274,7 +278,7 @@ function attachExisting(path: string, fd: number): Attempt {
  * with one-line reasons; never writes to a file that failed validation.
  */
 export function openRingFile(path: string, options: OpenRingOptions = {}): OpenedRing {
-  const geometry = ringGeometry(options.slots ?? DEFAULT_SLOT_COUNT, options.slotSize ?? DEFAULT_SLOT_SIZE);
+  const geometry = ringGeometry(options.slots ?? DEFAULT_SLOT_COUNT, options.slotSize ?? DEFAULT_SLOT_SIZE, options.groups ?? DEFAULT_GROUP_CAPACITY);
   if (typeof geometry === 'string') throw new MmapipcError(geometry, { subject: path });
   const deadline = performance.now() + (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   for (;;) {
@@ -285,7 +289,7 @@ export function openRingFile(path: string, options: OpenRingOptions = {}): Opene
         throw new SystemCallError('open', ENOENT, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
       }
       const created = createExclusive(path, options.mode ?? DEFAULT_MODE);
-      if (created !== undefined) return initialise(path, created, geometry, options.mode ?? DEFAULT_MODE, deadline);
+      if (created !== undefined) return initialise(path, created, geometry, options.mode ?? DEFAULT_MODE, deadline, options.id);
       reason = 'keeps appearing and disappearing (another process is creating and removing it)';
       if (performance.now() < deadline) continue; // lost a creation race: open the winner's file
     } else {

@@ -6,8 +6,9 @@
 import { fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { MmapipcError, RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
 import { checkHeader } from '../layout/header.js';
-import { RING_HEADER_LENGTH } from '../layout/ring-layout.js';
+import { PAGE_LENGTH } from '../layout/ring-layout.js';
 import { describeRole } from '../ring/inspect.js';
+import { ringViews } from '../ring/views.js';
 import { listParticipants, type Participant } from '../ring/participants.js';
 import { LOCK_EX, LOCK_NB, O_NOFOLLOW, O_RDWR, closeFile, fileStatus, lockFile, mapShared, openFile, unmap } from '../sys/libc.js';
 import { processLiveness } from '../sys/process.js';
@@ -67,19 +68,28 @@ function openForRemoval(path: string): number {
 function inspect(path: string, fd: number): { uninitialised: boolean; participants: Participant[] } {
   const size = fileStatus(fd, path).size;
   if (size === 0) return { uninitialised: true, participants: [] };
-  const mapping = mapShared(fd, Math.min(size, RING_HEADER_LENGTH), path);
+  const mapping = mapShared(fd, Math.min(size, PAGE_LENGTH), path);
+  let headerLength = 0;
   try {
     const check = checkHeader(mapping.buffer, size);
+    // A ring of format version 1 is still a ring: it may be removed (its users hold the lock too).
+    if (check.kind === 'invalid' && check.version === 1) return { uninitialised: false, participants: [] };
     if (check.kind === 'invalid') {
       throw new RingFormatError(`${check.reason}; not removing a file that is not a usable ring (use rm(1) if you mean it)`, {
         subject: path,
       });
     }
     if (check.kind === 'uninitialised') return { uninitialised: true, participants: [] };
-    const live = listParticipants(mapping.buffer).filter((entry) => processLiveness(entry.pid, entry.startTicks) === 'alive');
-    return { uninitialised: false, participants: live };
+    headerLength = check.header.headerLength;
   } finally {
     unmap(mapping);
+  }
+  const table = mapShared(fd, headerLength, path);
+  try {
+    const live = listParticipants(ringViews(table.buffer, headerLength)).filter((entry) => processLiveness(entry.pid, entry.startTicks) === 'alive');
+    return { uninitialised: false, participants: live };
+  } finally {
+    unmap(table);
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * RingFile: the library's handle on a ring in a mapped file. It joins the pure ring algorithm
- * to the kernel: the mapping, the shared lock, the sleeper (futex and bell), and this process's entry
- * in the participant table.
+ * to the kernel: the mapping, the shared lock, the futex for sleeping, this process's entry in
+ * the participant table, and the group it receives for.
  */
-import { MmapipcError } from '../errors.js';
+import { randomBytes } from 'node:crypto';
+import { GroupError, MmapipcError } from '../errors.js';
 import type { RingHeader } from '../layout/header.js';
-import { RECEIVERS_WAITING_OFFSET, ROLE_RECEIVER, ROLE_SENDER, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
+import { DEFAULT_GROUP, MEMBERS_WAITING_OFFSET, ROLE_RECEIVER, ROLE_SENDER, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
 import {
   receiveAsync,
   receiveBlocking,
@@ -15,15 +16,20 @@ import {
   waitForRoom,
   type WaitOptions,
 } from '../ring/blocking.js';
-import { addParticipantRole, registerParticipant, unregisterParticipant } from '../ring/participants.js';
-import { Ring, type Message } from '../ring/ring.js';
+import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
+import { whyMemberWaits, whySendersWait } from './blockers.js';
+import { addParticipantRole, registerParticipant, setParticipantGroup, unregisterParticipant } from '../ring/participants.js';
+import { Ring, type Gap, type HeldBatch, type Message } from '../ring/ring.js';
+import { viewsOf, type RingViews } from '../ring/views.js';
+import { faultHook } from '../sys/fault-hook.js';
 import { bellSleeper, type RingSleeper } from '../sys/bell-sleeper.js';
 import { getpid, syncMapping } from '../sys/libc.js';
 import { processLiveness, processStartTicks } from '../sys/process.js';
 import { closeRingFile, openRingFile, type OpenRingOptions, type OpenedRing } from './open.js';
 
-export type { Message } from '../ring/ring.js';
+export type { Message, HeldBatch, Gap } from '../ring/ring.js';
 export type { WaitOptions } from '../ring/blocking.js';
+export type { GroupStart } from '../ring/groups.js';
 
 export type RingRole = 'sender' | 'receiver' | 'both' | 'observer';
 
@@ -34,15 +40,17 @@ export interface RingFileOptions extends OpenRingOptions {
   readonly stamp?: boolean;
   /** msync the mapping after every send, so messages reach the disk before send returns. */
   readonly sync?: boolean;
-  /**
-   * A claim stuck this long is given up even when its owner cannot be proven dead (a stopped
-   * sender, say); default 10 s. Claims of proven-dead owners are recovered at once.
-   */
-  readonly stallTimeoutMs?: number;
+  /** The consumer group to receive for (default "default"); created if it does not exist. */
+  readonly group?: string;
+  /** Where a group created by this open starts: 'latest' (default), 'earliest' or a sequence number. */
+  readonly from?: GroupStart;
+  /** A group created by this open is lossy: it never holds senders back, and reports gaps. */
+  readonly lossy?: boolean;
+  /** Called for each gap a lossy group finds (messages overwritten before it read them). */
+  readonly onGap?: (gap: Gap) => void;
 }
 
-export const DEFAULT_STALL_TIMEOUT_MS = 10_000;
-/** How often a waiting receiver looks for dead peers when nothing is stuck, and when something is. */
+/** How often a waiting process looks for dead peers when nothing is stuck, and when something is. */
 const RECOVERY_INTERVAL_MS = 1000;
 const STUCK_RECOVERY_INTERVAL_MS = 50;
 
@@ -53,19 +61,22 @@ const ROLE_BITS: Record<RingRole, number> = {
   observer: 0,
 };
 
+const isAlive = (pid: number, start: number) => processLiveness(pid, start) === 'alive';
+
 export class RingFile implements AsyncIterable<Message> {
   readonly path: string;
   readonly header: RingHeader;
   /** True when this call created the file. */
   readonly created: boolean;
+  /** The group this handle receives for (undefined for a sender only). */
+  readonly group: string | undefined;
   readonly #opened: OpenedRing;
+  readonly #views: RingViews;
   readonly #ring: Ring;
   readonly #sleeper: RingSleeper;
   readonly #participant: number;
   readonly #pid: number;
   readonly #sync: boolean;
-  readonly #stallTimeoutMs: number;
-  readonly #stuckSince = new Map<string, number>();
   #nextRecovery = 0;
   #stuck = false;
   readonly #recover = (): boolean => this.#recoverIfDue();
@@ -76,7 +87,7 @@ export class RingFile implements AsyncIterable<Message> {
 
   /** Opens (and by default creates) the ring at `path`. */
   static open(path: string, options: RingFileOptions = {}): RingFile {
-    return new RingFile(openRingFile(path, options), options);
+    return new RingFile(openRingFile(path, { ...options, id: randomBytes(16) }), options);
   }
 
   /** Creates a new ring; fails if the path exists. */
@@ -96,20 +107,44 @@ export class RingFile implements AsyncIterable<Message> {
     this.created = opened.created;
     this.#pid = getpid();
     this.#sync = options.sync ?? false;
-    this.#stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     const memory = opened.mapping.buffer;
-    const entry = registerParticipant(
-      memory,
-      { pid: this.#pid, role: ROLE_BITS[options.role ?? 'both'], startTicks: processStartTicks(this.#pid) ?? 0, attachedAt: Date.now() },
-      (pid, start) => processLiveness(pid, start) === 'alive',
-    );
-    this.#participant = entry.index;
-    this.#ring = new Ring(memory, opened.header, {
-      identity: { pid: this.#pid, participant: this.#participant, generation: entry.generation },
-      stamp: options.stamp ?? true,
-    });
-    this.#sleeper = bellSleeper(opened.mapping, opened.fd); // wake-up (docs/wakeup.md): futex for blocking waits, the file's bell for async ones
-    this.#ring.wake = (target) => this.#sleeper.wake(target === 'receivers' ? RECEIVERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET);
+    this.#views = viewsOf(memory, opened.header);
+    const role = options.role ?? 'both';
+    const receives = role === 'receiver' || role === 'both' || options.group !== undefined;
+    this.#participant = -1;
+    try {
+      const entry = registerParticipant(
+        this.#views,
+        { pid: this.#pid, role: ROLE_BITS[role], startTicks: processStartTicks(this.#pid) ?? 0, attachedAt: Date.now() },
+        isAlive,
+      );
+      this.#participant = entry.index;
+      if (entry.index < 0 && role !== 'observer') {
+        throw new MmapipcError('every entry of the participant table (64) is held by a live process or by a dead one\'s unresolved claims; close some', { subject: this.path });
+      }
+      let group: { index: number; generation: number; name: string } | undefined;
+      if (receives) {
+        const name = options.group ?? DEFAULT_GROUP;
+        const info = createGroup(this.#views, opened.header, name, { lossy: options.lossy, from: options.from, now: Date.now() });
+        group = { index: info.index, generation: info.generation, name: info.name };
+        setParticipantGroup(this.#views, entry.index, info.index, info.generation);
+      }
+      this.group = group?.name;
+      this.#ring = new Ring(memory, opened.header, {
+        identity: { pid: this.#pid, participant: this.#participant, generation: entry.generation },
+        stamp: options.stamp ?? true,
+        group,
+        fault: faultHook(),
+      });
+    } catch (error) {
+      unregisterParticipant(this.#views, this.#participant, this.#pid);
+      closeRingFile(opened);
+      if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: this.path });
+      throw error;
+    }
+    if (options.onGap) this.#ring.onGap = options.onGap;
+    this.#sleeper = bellSleeper(opened.mapping, opened.fd);
+    this.#ring.wake = (target) => this.#sleeper.wake(target === 'receivers' ? MEMBERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET);
   }
 
   /** The pure ring, for callers that drive it directly (benchmarks, stat). */
@@ -127,9 +162,14 @@ export class RingFile implements AsyncIterable<Message> {
     return this.header.slotSize;
   }
 
-  /** Messages waiting (or being written) right now. */
+  /** Messages this group has not taken yet (a sender only: that the slowest lossless group has not finished). */
   get occupancy(): number {
     return this.#ring.occupancy;
+  }
+
+  /** Called for each gap a lossy group finds. */
+  set onGap(handler: (gap: Gap) => void) {
+    this.#ring.onGap = handler;
   }
 
   #assertOpen(): void {
@@ -140,18 +180,13 @@ export class RingFile implements AsyncIterable<Message> {
   #recoverIfDue(): boolean {
     const now = performance.now();
     if (now < this.#nextRecovery) return this.#stuck;
-    const report = this.#ring.recover({
-      isAlive: (pid, start) => processLiveness(pid, start) === 'alive',
-      now,
-      stallTimeoutMs: this.#stallTimeoutMs,
-      stuckSince: this.#stuckSince,
-    });
-    this.#stuck = report.stuck || report.released > 0 || report.rescued.length > 0;
+    const report = this.#ring.recover(isAlive);
+    this.#stuck = report.stuck || report.released > 0 || report.adopted > 0;
     this.#nextRecovery = now + (this.#stuck ? STUCK_RECOVERY_INTERVAL_MS : RECOVERY_INTERVAL_MS);
     return this.#stuck;
   }
 
-  /** Looks for claims of dead processes now (receivers also do this whenever they wait). */
+  /** Looks for claims of dead processes now (every waiting process also does this). */
   recover(): void {
     this.#assertOpen();
     this.#nextRecovery = 0;
@@ -173,14 +208,14 @@ export class RingFile implements AsyncIterable<Message> {
   /** Sends, sleeping while full; false when `timeoutMs` ran out. Blocks the thread. */
   send(message: Buffer | Uint8Array | string, options: WaitOptions = {}): boolean {
     this.#assertOpen();
-    const sent = sendBlocking(this.#ring, this.#sleeper, message, options);
+    const sent = sendBlocking(this.#ring, this.#sleeper, message, options, this.#recover);
     if (sent) this.#afterSend();
     return sent;
   }
 
   /** Sends, sleeping on another thread while full, so the event loop keeps running. */
   async sendAsync(message: Buffer | Uint8Array | string, options: WaitOptions = {}): Promise<boolean> {
-    const sent = await this.#whileOpen(options, (waitOptions) => sendAsync(this.#ring, this.#sleeper, message, waitOptions));
+    const sent = await this.#whileOpen(options, (waitOptions) => sendAsync(this.#ring, this.#sleeper, message, waitOptions, this.#recover));
     if (sent) this.#afterSend();
     return sent;
   }
@@ -209,17 +244,20 @@ export class RingFile implements AsyncIterable<Message> {
   /** Sends all of `messages` in order, sleeping while full; returns how many were sent before a timeout. */
   sendBatch(messages: ReadonlyArray<Buffer | Uint8Array | string>, options: WaitOptions = {}): number {
     this.#assertOpen();
+    const deadline = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
     let sent = 0;
     while (sent < messages.length) {
       sent += this.#ring.trySendBatch(messages, sent);
-      if (sent === messages.length || !sendBlocking(this.#ring, this.#sleeper, messages[sent]!, options)) break;
+      if (sent === messages.length) break;
+      const remaining = deadline - performance.now();
+      if (!sendBlocking(this.#ring, this.#sleeper, messages[sent]!, { ...options, timeoutMs: Math.max(0, remaining) }, this.#recover)) break;
       sent++;
     }
     if (sent > 0) this.#afterSend();
     return sent;
   }
 
-  /** Takes the oldest message, or null when the ring is empty. */
+  /** Takes the oldest message for this group, or null when there is none. */
   tryReceive(): Message | null {
     this.#assertOpen();
     return this.#ring.tryReceive();
@@ -244,6 +282,17 @@ export class RingFile implements AsyncIterable<Message> {
     return [first, ...this.#ring.tryReceiveBatch(max - 1)];
   }
 
+  /**
+   * Takes up to `max` waiting messages and holds them until `ack()`: nothing is finished before,
+   * so if this process dies, another member of the group receives them (at least once). Null when
+   * nothing is waiting; one held batch at a time. For handing messages on asynchronously (the
+   * bridge acks only after the remote engine has).
+   */
+  hold(max: number): HeldBatch | null {
+    this.#assertOpen();
+    return this.#ring.hold(max);
+  }
+
   /** Resolves true once a message is waiting (without taking it); false on timeout or abort. */
   waitForMessage(options: WaitOptions = {}): Promise<boolean> {
     return this.#whileOpen(options, (waitOptions) => waitForMessage(this.#ring, this.#sleeper, waitOptions, this.#recover));
@@ -251,7 +300,7 @@ export class RingFile implements AsyncIterable<Message> {
 
   /** Resolves true once there is room for a message; false on timeout or abort. */
   waitForRoom(options: WaitOptions = {}): Promise<boolean> {
-    return this.#whileOpen(options, (waitOptions) => waitForRoom(this.#ring, this.#sleeper, waitOptions));
+    return this.#whileOpen(options, (waitOptions) => waitForRoom(this.#ring, this.#sleeper, waitOptions, this.#recover));
   }
 
   /** Receives forever (until close or break), sleeping between messages. */
@@ -263,9 +312,66 @@ export class RingFile implements AsyncIterable<Message> {
     }
   }
 
+  // ---- groups ----
+
+  /** The ring's consumer groups. */
+  groups(): GroupInfo[] {
+    this.#assertOpen();
+    return listGroups(this.#views, this.header);
+  }
+
+  /** Creates a group (or returns the existing one of that name). GroupError when the table is full or the name is bad. */
+  createGroup(name: string, options: { from?: GroupStart; lossy?: boolean } = {}): GroupInfo {
+    this.#assertOpen();
+    const group = this.#withSubject(() => createGroup(this.#views, this.header, name, { ...options, now: Date.now() }));
+    this.#ring.notify('receivers');
+    return group;
+  }
+
+  /** Removes a group: it stops holding senders back at once. */
+  removeGroup(name: string): GroupInfo {
+    this.#assertOpen();
+    const group = this.#withSubject(() => removeGroup(this.#views, this.header, name));
+    this.#ring.notify('senders');
+    return group;
+  }
+
+  /** Moves a group's cursor: replay from 'earliest' or a sequence number, or skip to 'latest'. Returns the new position. */
+  resetGroup(name: string, to: GroupStart): number {
+    this.#assertOpen();
+    const position = this.#withSubject(() => resetGroup(this.#views, this.header, name, to));
+    this.#ring.notify('receivers');
+    this.#ring.notify('senders');
+    return position;
+  }
+
+  /** Makes a group lossy (it stops holding senders back) or lossless. */
+  setGroupLossy(name: string, lossy: boolean): GroupInfo {
+    this.#assertOpen();
+    const group = this.#withSubject(() => setGroupLossy(this.#views, this.header, name, lossy));
+    this.#ring.notify('senders');
+    return group;
+  }
+
+  #withSubject<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: this.path });
+      throw error;
+    }
+  }
+
+  /** Who holds this side up, in words (for a timeout's error): undefined when nothing does. */
+  whyBlocked(side: 'send' | 'receive'): string | undefined {
+    this.#assertOpen();
+    const memory = this.#opened.mapping.buffer;
+    return side === 'send' ? whySendersWait(memory, this.header) : this.group ? whyMemberWaits(memory, this.header, this.group) : undefined;
+  }
+
   /** Records that this process also sends or receives (for stat). */
   addRole(role: RingRole): void {
-    addParticipantRole(this.#opened.mapping.buffer, this.#participant, ROLE_BITS[role]);
+    addParticipantRole(this.#views, this.#participant, ROLE_BITS[role]);
   }
 
   /** Flushes the mapping to the file (msync). */
@@ -278,13 +384,13 @@ export class RingFile implements AsyncIterable<Message> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    unregisterParticipant(this.#opened.mapping.buffer, this.#participant, this.#pid);
+    unregisterParticipant(this.#views, this.#participant, this.#pid);
     if (this.#pending === 0) this.#release();
     else this.#closing.abort(); // the last pending wait unmaps
   }
 
   #release(): void {
-    this.#sleeper.close(); // stops watching the bell
+    this.#sleeper.close();
     closeRingFile(this.#opened);
   }
 

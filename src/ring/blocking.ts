@@ -3,7 +3,7 @@
  * sleeper, check again, and sleep in the kernel until the other side wakes us or the deadline
  * passes. Pure: how to sleep is supplied by the caller (a futex in production).
  */
-import { RECEIVERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
+import { MEMBERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
 import type { Message, Ring, WakeTarget } from './ring.js';
 
 export interface Sleeper {
@@ -16,7 +16,7 @@ export interface Sleeper {
 }
 
 /**
- * Called by a receiver before it sleeps: looks for claims of dead processes (see recovery.ts).
+ * Called by a waiting process before it sleeps: resolves claims of dead processes (recovery.ts).
  * Returns true when something is stuck on another process, so the next look should come soon.
  */
 export type Recover = () => boolean;
@@ -49,6 +49,13 @@ function spin<T>(tryOnce: () => T | undefined): T | undefined {
   } while (performance.now() < until);
   return undefined;
 }
+/**
+ * How long an async wait keeps yielding to the event loop before it sleeps. Measured with
+ * `seq 1000000 | mmapipc send` into `mmapipc receive` on the default 100-slot ring: the sender
+ * filled the ring and slept thousands of times, and the sleeps cost most of its CPU.
+ * MMAPIPC_ASYNC_YIELD_MS overrides it, for experiments.
+ */
+const ASYNC_YIELD_MS = Number(process.env.MMAPIPC_ASYNC_YIELD_MS ?? 0.2);
 /** The longest single kernel sleep; waits are re-checked at least this often (a safety net, not polling). */
 const MAX_SLEEP_MS = 1000;
 /** The longest sleep while a claim is stuck on another process: recovery looks again this soon. */
@@ -92,6 +99,14 @@ async function attemptAsync<T>(
   const { signal } = options;
   const spun = spin(tryOnce);
   if (spun !== undefined) return spun;
+  // Before an async sleep (a thread hand-off through FFI, tens of µs each way), yield to the
+  // event loop for a short while: a busy peer on the other core usually answers within it.
+  const yieldUntil = performance.now() + Math.min(ASYNC_YIELD_MS, Math.max(0, deadline - performance.now()));
+  while (performance.now() < yieldUntil && !signal?.aborted) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const result = tryOnce();
+    if (result !== undefined) return result;
+  }
   const word = ringWaitWord(side);
   const onAbort = () => sleeper.wakeAll(word);
   signal?.addEventListener('abort', onAbort);
@@ -112,14 +127,20 @@ async function attemptAsync<T>(
 }
 
 function ringWaitWord(side: WakeTarget): number {
-  return side === 'receivers' ? RECEIVERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET;
+  return side === 'receivers' ? MEMBERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET;
 }
 
 const SENT = true as const;
 
 /** Sends, sleeping while the ring is full. Returns false when the timeout ran out first. */
-export function sendBlocking(ring: Ring, sleeper: Sleeper, message: Buffer | Uint8Array | string, options: WaitOptions = {}): boolean {
-  return attempt('senders', ring, sleeper, deadlineOf(options.timeoutMs), () => (ring.trySend(message) ? SENT : undefined)) === SENT;
+export function sendBlocking(
+  ring: Ring,
+  sleeper: Sleeper,
+  message: Buffer | Uint8Array | string,
+  options: WaitOptions = {},
+  recover?: Recover,
+): boolean {
+  return attempt('senders', ring, sleeper, deadlineOf(options.timeoutMs), () => (ring.trySend(message) ? SENT : undefined), recover) === SENT;
 }
 
 export async function sendAsync(
@@ -127,8 +148,9 @@ export async function sendAsync(
   sleeper: Sleeper,
   message: Buffer | Uint8Array | string,
   options: WaitOptions = {},
+  recover?: Recover,
 ): Promise<boolean> {
-  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.trySend(message) ? SENT : undefined))) === SENT;
+  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.trySend(message) ? SENT : undefined), recover)) === SENT;
 }
 
 /** Receives, sleeping while the ring is empty. Returns null when the timeout ran out first. */
@@ -146,6 +168,6 @@ export async function waitForMessage(ring: Ring, sleeper: Sleeper, options: Wait
 }
 
 /** Waits until there is room for at least one message. False on timeout or abort. */
-export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}): Promise<boolean> {
-  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoom ? SENT : undefined))) === SENT;
+export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<boolean> {
+  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoom ? SENT : undefined), recover)) === SENT;
 }

@@ -1,20 +1,36 @@
 /**
- * The participant table in the ring header: one entry per process that has the ring open, so
- * that `stat` can list senders and receivers and recovery can prove an owner dead. An entry is
- * claimed by compare-and-swap of its pid word from 0; a dead process's entry is reclaimed by the
- * next process that needs one. Pure: liveness is supplied by the caller.
+ * The participant table: one entry per process that has the ring open. An entry is how recovery
+ * finds the owner of every claim: a sender records what it is about to claim (its intent) and a
+ * group member the run it is about to take, in its own entry, before the compare-and-swap that
+ * claims it. Pure: liveness is supplied by the caller.
+ *
+ * Lifecycle: a free entry (pid 0), or a dead process's entry that holds no claim, is taken by
+ * compare-and-swap of its pid word; the taker bumps the generation, then writes the rest. close()
+ * swaps the pid back to 0. A dead process's entry that still holds claims is freed by recovery
+ * once they are resolved (released, or handed to another member).
  */
 import {
-  PARTICIPANTS_OFFSET,
+  GROUP_WORD_GENERATION_SHIFT,
+  GROUP_WORD_INDEX_MASK,
   PARTICIPANT_ATTACHED_AT,
   PARTICIPANT_CAPACITY,
   PARTICIPANT_GENERATION,
-  PARTICIPANT_LENGTH,
+  PARTICIPANT_GROUP,
+  PARTICIPANT_INTENT_COUNT,
+  PARTICIPANT_INTENT_SINCE,
+  PARTICIPANT_INTENT_START,
   PARTICIPANT_PID,
   PARTICIPANT_ROLE,
+  PARTICIPANT_RUN_COUNT,
+  PARTICIPANT_RUN_DELIVERIES,
+  PARTICIPANT_RUN_SINCE,
+  PARTICIPANT_RUN_START,
   PARTICIPANT_START,
-  WORD,
+  RUN_COUNT_MASK,
+  RUN_PENDING_BIT,
+  participantOffset,
 } from '../layout/ring-layout.js';
+import { loadPosition, type RingViews } from './views.js';
 
 export interface Participant {
   readonly index: number;
@@ -22,81 +38,130 @@ export interface Participant {
   readonly role: number;
   readonly startTicks: number;
   readonly attachedAt: number;
-  /** How many times the entry has been taken (see OWNER_GENERATION_MASK). */
   readonly generation: number;
+  /** Group index, or -1 when the process is no group's member. */
+  readonly group: number;
+  readonly groupGeneration: number;
+  /** The positions it is about to claim or has claimed as a sender and not yet published. */
+  readonly intent: { readonly start: number; readonly count: number; readonly since: number };
+  /** The run it holds as a group member (count 0: none), and how often it was delivered before. */
+  readonly run: { readonly start: number; readonly count: number; readonly pending: boolean; readonly deliveries: number; readonly since: number };
 }
 
 export type IsAlive = (pid: number, startTicks: number) => boolean;
 
-function entryOffset(index: number): number {
-  return PARTICIPANTS_OFFSET + index * PARTICIPANT_LENGTH;
-}
+const w = (offset: number) => offset >> 2;
 
-function words(memory: Buffer): Int32Array {
-  return new Int32Array(memory.buffer, memory.byteOffset, (PARTICIPANTS_OFFSET + PARTICIPANT_CAPACITY * PARTICIPANT_LENGTH) / WORD);
-}
-
-export function readParticipant(memory: Buffer, index: number): Participant | undefined {
-  const offset = entryOffset(index);
-  const pid = Atomics.load(words(memory), (offset + PARTICIPANT_PID) / WORD);
+export function readParticipant(views: RingViews, index: number): Participant | undefined {
+  const { words, doubles, longs } = views;
+  const base = participantOffset(index);
+  const pid = Atomics.load(words, w(base + PARTICIPANT_PID)) >>> 0;
   if (pid === 0) return undefined;
+  const groupWord = Atomics.load(words, w(base + PARTICIPANT_GROUP)) >>> 0;
   return {
     index,
-    pid: pid >>> 0,
-    role: memory.readUInt32LE(offset + PARTICIPANT_ROLE),
-    startTicks: memory.readDoubleLE(offset + PARTICIPANT_START),
-    attachedAt: memory.readDoubleLE(offset + PARTICIPANT_ATTACHED_AT),
-    generation: memory.readUInt32LE(offset + PARTICIPANT_GENERATION),
+    pid,
+    role: Atomics.load(words, w(base + PARTICIPANT_ROLE)),
+    startTicks: doubles[(base + PARTICIPANT_START) >> 3]!,
+    attachedAt: doubles[(base + PARTICIPANT_ATTACHED_AT) >> 3]!,
+    generation: Atomics.load(words, w(base + PARTICIPANT_GENERATION)) >>> 0,
+    group: (groupWord & GROUP_WORD_INDEX_MASK) - 1,
+    groupGeneration: groupWord >>> GROUP_WORD_GENERATION_SHIFT,
+    intent: {
+      count: Atomics.load(words, w(base + PARTICIPANT_INTENT_COUNT)) >>> 0,
+      start: loadPosition(longs, base + PARTICIPANT_INTENT_START),
+      since: doubles[(base + PARTICIPANT_INTENT_SINCE) >> 3]!,
+    },
+    run: {
+      count: Atomics.load(words, w(base + PARTICIPANT_RUN_COUNT)) & RUN_COUNT_MASK,
+      pending: (Atomics.load(words, w(base + PARTICIPANT_RUN_COUNT)) & RUN_PENDING_BIT) !== 0,
+      start: loadPosition(longs, base + PARTICIPANT_RUN_START),
+      deliveries: Atomics.load(words, w(base + PARTICIPANT_RUN_DELIVERIES)) >>> 0,
+      since: doubles[(base + PARTICIPANT_RUN_SINCE) >> 3]!,
+    },
   };
 }
 
-export function listParticipants(memory: Buffer): Participant[] {
+export function listParticipants(views: RingViews): Participant[] {
   const list: Participant[] = [];
   for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
-    const entry = readParticipant(memory, index);
+    const entry = readParticipant(views, index);
     if (entry) list.push(entry);
   }
   return list;
 }
 
+/** True when a dead process's entry holds nothing recovery still has to resolve. */
+function holdsNothing(views: RingViews, base: number): boolean {
+  return (
+    Atomics.load(views.words, w(base + PARTICIPANT_INTENT_COUNT)) === 0 &&
+    Atomics.load(views.words, w(base + PARTICIPANT_RUN_COUNT)) === 0
+  );
+}
+
+export interface Registration {
+  readonly index: number;
+  readonly generation: number;
+}
+
 /**
- * Records this process in a free entry (or one whose process is dead) and bumps the entry's
- * generation. Returns the entry's index and new generation; index -1 when all entries belong to
- * live processes (the ring works on without one).
+ * Records this process in a free entry, or in a dead process's entry that holds no claim.
+ * Returns the entry's index and new generation; index -1 when every entry belongs to a live
+ * process or holds a dead one's unresolved claims.
  */
 export function registerParticipant(
-  memory: Buffer,
+  views: RingViews,
   self: { pid: number; role: number; startTicks: number; attachedAt: number },
   isAlive: IsAlive,
-): { index: number; generation: number } {
-  const table = words(memory);
+): Registration {
+  const { words, doubles } = views;
   for (const pass of ['free', 'dead'] as const) {
     for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
-      const offset = entryOffset(index);
-      const pidWord = (offset + PARTICIPANT_PID) / WORD;
-      const pid = Atomics.load(table, pidWord);
-      if (pass === 'free' ? pid !== 0 : pid === 0 || isAlive(pid >>> 0, memory.readDoubleLE(offset + PARTICIPANT_START))) {
+      const base = participantOffset(index);
+      const pidWord = w(base + PARTICIPANT_PID);
+      const pid = Atomics.load(words, pidWord);
+      if (pass === 'free' ? pid !== 0 : pid === 0 || isAlive(pid >>> 0, doubles[(base + PARTICIPANT_START) >> 3]!) || !holdsNothing(views, base)) {
         continue;
       }
-      if (Atomics.compareExchange(table, pidWord, pid, self.pid) !== pid) continue;
-      memory.writeUInt32LE(self.role, offset + PARTICIPANT_ROLE);
-      memory.writeDoubleLE(self.startTicks, offset + PARTICIPANT_START);
-      memory.writeDoubleLE(self.attachedAt, offset + PARTICIPANT_ATTACHED_AT);
-      const generation = Atomics.add(table, (offset + PARTICIPANT_GENERATION) / WORD, 1) + 1;
+      if (Atomics.compareExchange(words, pidWord, pid, self.pid) !== pid) continue;
+      // The generation first: from here on, tags of the former occupant no longer match.
+      const generation = (Atomics.add(words, w(base + PARTICIPANT_GENERATION), 1) + 1) >>> 0;
+      Atomics.store(words, w(base + PARTICIPANT_ROLE), self.role);
+      Atomics.store(words, w(base + PARTICIPANT_GROUP), 0);
+      Atomics.store(words, w(base + PARTICIPANT_INTENT_COUNT), 0);
+      Atomics.store(words, w(base + PARTICIPANT_RUN_COUNT), 0);
+      Atomics.store(words, w(base + PARTICIPANT_RUN_DELIVERIES), 0);
+      doubles[(base + PARTICIPANT_START) >> 3] = self.startTicks;
+      doubles[(base + PARTICIPANT_ATTACHED_AT) >> 3] = self.attachedAt;
+      doubles[(base + PARTICIPANT_INTENT_SINCE) >> 3] = 0;
+      doubles[(base + PARTICIPANT_RUN_SINCE) >> 3] = 0;
       return { index, generation };
     }
   }
   return { index: -1, generation: 0 };
 }
 
-export function addParticipantRole(memory: Buffer, index: number, role: number): void {
+export function addParticipantRole(views: RingViews, index: number, role: number): void {
   if (index < 0) return;
-  const roleWord = (entryOffset(index) + PARTICIPANT_ROLE) / WORD;
-  Atomics.or(words(memory), roleWord, role);
+  Atomics.or(views.words, w(participantOffset(index) + PARTICIPANT_ROLE), role);
 }
 
-/** Frees the entry if it still belongs to `pid`. */
-export function unregisterParticipant(memory: Buffer, index: number, pid: number): void {
+/** Records the group this entry's process is a member of. */
+export function setParticipantGroup(views: RingViews, index: number, group: number, groupGeneration: number): void {
   if (index < 0) return;
-  Atomics.compareExchange(words(memory), (entryOffset(index) + PARTICIPANT_PID) / WORD, pid, 0);
+  const word = group < 0 ? 0 : ((groupGeneration << GROUP_WORD_GENERATION_SHIFT) | (group + 1)) >>> 0;
+  Atomics.store(views.words, w(participantOffset(index) + PARTICIPANT_GROUP), word | 0);
+}
+
+/** Frees the entry if it still belongs to `pid` (a clean close holds no claim). */
+export function unregisterParticipant(views: RingViews, index: number, pid: number): void {
+  if (index < 0) return;
+  Atomics.compareExchange(views.words, w(participantOffset(index) + PARTICIPANT_PID), pid, 0);
+}
+
+/** Frees a dead process's entry once recovery has resolved its claims. */
+export function freeDeadEntry(views: RingViews, index: number, pid: number): boolean {
+  const base = participantOffset(index);
+  if (!holdsNothing(views, base)) return false;
+  return Atomics.compareExchange(views.words, w(base + PARTICIPANT_PID), pid, 0) === pid;
 }

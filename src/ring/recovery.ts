@@ -1,150 +1,181 @@
 /**
- * Recovery from processes that died holding a claim. Pure: liveness and time are supplied.
+ * Recovery: resolving the claims of processes that died. Pure: liveness is supplied.
  *
- * Two kinds of claim can be orphaned:
- * - a sender's: it claimed position p (the tail moved past p) but never committed. Receivers
- *   stop at p. Once the owner is proven dead — its pid together with its start time, from the
- *   participant table, so a reused pid cannot pass for it — or the claim has been stuck longer
- *   than the stall timeout, the slot's sequence word is swapped from p to (p + 1) with
- *   SEQUENCE_RELEASED_BIT: it then reads as committed, receivers skip it, and the owner's own
- *   late commit (a compare-and-swap from p) can no longer succeed. Counted in RELEASED_SLOTS.
- * - a receiver's: it claimed the message for p (the head moved past p) but never freed the
- *   slot, so senders stop one lap later. Once its owner is proven dead (or, for a claim no
- *   receiver marked as its own, after the stall timeout), the recovering receiver takes the
- *   claim over by compare-and-swap on the owner word and delivers the message itself: that
- *   message may be delivered twice, never lost. Counted in REDELIVERED.
- * Claims of live owners are never touched (Chronicle Queue's lesson: forcing a live owner's
- * lock corrupts data).
+ * Only a proven-dead owner loses a claim (pid + start time + entry generation; see
+ * participants.ts). A live owner — running, slow, or stopped for as long as it likes — is waited
+ * for; there is no stall timeout. A claim whose owner cannot be identified is reported, never
+ * guessed at.
+ *
+ * 1. Senders' claims. Every position q in [tail - N, tail) whose slot does not yet hold q's
+ *    message was claimed by a sender that has not published it. Its possible owners are the
+ *    entry named by the slot's owner tag when the slot is marked busy for q (the owner wrote the
+ *    tag before the mark), else every entry whose intent covers q. When all of them are dead,
+ *    the slot's sequence word is swapped to q + 1 with SEQUENCE_RELEASED_BIT: a skip record that
+ *    every group passes over. Counted in RELEASED_SLOTS.
+ * 2. Dead entries. A dead sender's intent is cleared once nothing it covers is unpublished. A
+ *    dead member's run goes to a live, idle member of the same group: the taker records the run
+ *    in its own entry (deliveries + 1), then takes it from the dead entry by compare-and-swap of
+ *    the run count. A run of a group that no longer exists is dropped. An entry with nothing left
+ *    to resolve is freed.
  */
 import {
-  HEAD_OFFSET,
+  GROUP_REDELIVERED,
   OWNER_ENTRY_MASK,
   OWNER_GENERATION_MASK,
   OWNER_GENERATION_SHIFT,
-  OWNER_RECEIVER_BIT,
   PARTICIPANT_CAPACITY,
+  PARTICIPANT_INTENT_COUNT,
+  PARTICIPANT_RUN_COUNT,
   REDELIVERED_OFFSET,
   RELEASED_SLOTS_OFFSET,
-  ROLE_SENDER,
+  SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
+  RUN_PENDING_BIT,
+  SEQUENCE_VALUE_MASK,
   SLOT_OWNER,
-  SLOT_OWNER_POSITION,
   SLOT_SEQUENCE,
-  TAIL_OFFSET,
-  WORD,
+  groupOffset,
+  participantOffset,
+  seqValue,
   type RingGeometry,
 } from '../layout/ring-layout.js';
-import { listParticipants, readParticipant, type IsAlive } from './participants.js';
-import type { PositionSpace } from './positions.js';
+import { confirmClaimer, groupIsCurrent, loadDispatch, readTail } from './groups.js';
+import type { Member } from './member.js';
+import { freeDeadEntry, readParticipant, type IsAlive, type Participant } from './participants.js';
+import type { RingViews } from './views.js';
 
 export interface RecoveryOptions {
   readonly isAlive: IsAlive;
-  /** The current time in ms (any monotonic clock). */
-  readonly now: number;
-  /** Give up a claim whose owner cannot be proven dead after it has been stuck this long. */
-  readonly stallTimeoutMs: number;
-  /** First time each stuck claim was seen (kept by the caller between calls). */
-  readonly stuckSince: Map<string, number>;
+  /** The recovering process's own entry (its claims are never looked at), -1 if none. */
+  readonly self: number;
+  /** When the recovering process is an idle member: its member side, to take dead members' runs. */
+  readonly member?: { readonly side: Member; readonly group: number; readonly generation: number; readonly idle: boolean };
 }
 
 export interface RecoveryReport {
-  /** Sender claims given up. */
+  /** Sender claims released after their owners died. */
   readonly released: number;
-  /** Positions of messages taken over from dead receivers, for the caller to deliver. */
-  readonly rescued: number[];
-  /** Something is stuck on a live (or unknown) owner: worth looking again soon. */
+  /** Messages taken over from a dead member (now this member's run). */
+  readonly adopted: number;
+  /** Dead processes' entries freed. */
+  readonly freed: number;
+  /** Something waits on a live owner, or on one that cannot be identified: worth looking again soon. */
   readonly stuck: boolean;
 }
 
-type OwnerState = 'dead' | 'alive' | 'unknown';
-
-/**
- * Whether the process behind an owner tag still runs. The tag names a participant entry and the
- * entry's generation when the owner took it: an empty entry, or one taken since by another
- * process (a newer generation), proves the owner gone; otherwise its pid and start time decide.
- */
-function ownerState(memory: Buffer, owner: number, isAlive: IsAlive): OwnerState {
-  const index = (owner & OWNER_ENTRY_MASK) - 1;
-  if (index < 0 || index >= PARTICIPANT_CAPACITY) return 'unknown';
-  const entry = readParticipant(memory, index);
-  if (entry === undefined) return 'dead'; // it unregistered: it closed the ring or was cleaned up
-  const generation = (owner >>> OWNER_GENERATION_SHIFT) & OWNER_GENERATION_MASK;
-  if ((entry.generation & OWNER_GENERATION_MASK) !== generation) return 'dead';
-  return isAlive(entry.pid, entry.startTicks) ? 'alive' : 'dead';
-}
-
-/** True when the claim has been seen stuck for longer than the stall timeout. */
-function stalled(key: string, options: RecoveryOptions): boolean {
-  const since = options.stuckSince.get(key);
-  if (since === undefined) {
-    options.stuckSince.set(key, options.now);
-    return false;
-  }
-  return options.now - since >= options.stallTimeoutMs;
-}
-
-export function recoverClaims(
-  memory: Buffer,
+/** Possible owners of the unpublished claim at `position`; `unknown` when none can be named. */
+export function claimOwners(
+  views: RingViews,
   geometry: RingGeometry,
-  positions: PositionSpace,
-  self: number,
-  options: RecoveryOptions,
-): RecoveryReport {
-  const words = new Int32Array(memory.buffer, memory.byteOffset, geometry.fileLength / WORD);
-  const slotWord = (position: number, field: number) =>
-    (geometry.headerLength + positions.indexOf(position) * geometry.slotStride + field) / WORD;
-  const seen = new Set<string>();
+  position: number,
+  entries: readonly (Participant | undefined)[],
+): Participant[] | 'unknown' {
+  const slot = geometry.headerLength + (position % geometry.slotCount) * geometry.slotStride;
+  const sequence = Atomics.load(views.words, (slot + SLOT_SEQUENCE) >> 2);
+  if (sequence === (seqValue(position) | SEQUENCE_BUSY_BIT)) {
+    const tag = Atomics.load(views.words, (slot + SLOT_OWNER) >> 2);
+    const index = (tag & OWNER_ENTRY_MASK) - 1;
+    const entry = index >= 0 && index < PARTICIPANT_CAPACITY ? entries[index] : undefined;
+    const generation = (tag >>> OWNER_GENERATION_SHIFT) & OWNER_GENERATION_MASK;
+    // The tag's entry no longer holds that owner: it was freed, so the owner is gone.
+    if (index >= 0 && (entry === undefined || (entry.generation & OWNER_GENERATION_MASK) !== generation)) return [];
+    if (entry) return [entry];
+  }
+  const owners = entries.filter(
+    (entry): entry is Participant => entry !== undefined && entry.intent.count > 0 && position >= entry.intent.start && position < entry.intent.start + entry.intent.count,
+  );
+  return owners.length > 0 ? owners : 'unknown';
+}
+
+/** True when the slot of `position` holds its message or its skip record. */
+export function isPublished(views: RingViews, geometry: RingGeometry, position: number): boolean {
+  const slot = geometry.headerLength + (position % geometry.slotCount) * geometry.slotStride;
+  const sequence = Atomics.load(views.words, (slot + SLOT_SEQUENCE) >> 2);
+  return (sequence & ~SEQUENCE_RELEASED_BIT) === seqValue(position);
+}
+
+export function recoverClaims(views: RingViews, geometry: RingGeometry, options: RecoveryOptions): RecoveryReport {
+  const { words } = views;
+  const entries: (Participant | undefined)[] = [];
+  const dead = new Set<number>();
+  for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
+    const entry = readParticipant(views, index);
+    entries.push(entry);
+    if (entry && index !== options.self && !options.isAlive(entry.pid, entry.startTicks)) dead.add(index);
+  }
   let released = 0;
   let stuck = false;
-  const rescued: number[] = [];
 
-  // A sender's claim at the head that was never committed.
-  const head = Atomics.load(words, HEAD_OFFSET / WORD);
-  const tail = Atomics.load(words, TAIL_OFFSET / WORD);
-  if (head !== tail && Atomics.load(words, slotWord(head, SLOT_SEQUENCE)) === head) {
-    const key = `send:${head}`;
-    seen.add(key);
-    const recorded = Atomics.load(words, slotWord(head, SLOT_OWNER_POSITION)) === head;
-    const owner = Atomics.load(words, slotWord(head, SLOT_OWNER));
-    const state = recorded && (owner & OWNER_RECEIVER_BIT) === 0 ? ownerState(memory, owner, options.isAlive) : 'unknown';
-    const noLiveSender = () =>
-      !listParticipants(memory).some((entry) => (entry.role & ROLE_SENDER) !== 0 && options.isAlive(entry.pid, entry.startTicks));
-    // A stalled claim is given up even if its owner lives: its late commit fails and it sends again.
-    const giveUp = state === 'dead' || (state === 'unknown' && noLiveSender()) || stalled(key, options);
-    const releasedSequence = positions.next(head) | SEQUENCE_RELEASED_BIT;
-    if (giveUp && Atomics.compareExchange(words, slotWord(head, SLOT_SEQUENCE), head, releasedSequence) === head) {
-      Atomics.add(words, RELEASED_SLOTS_OFFSET / WORD, 1);
-      released++;
-    } else if (!giveUp) {
-      stuck = true;
-    }
-  }
-
-  // Receivers' claims: committed messages behind the head whose slot was never freed.
-  for (let back = 1; back <= geometry.slotCount; back++) {
-    const position = positions.add(head, -back);
-    const sequenceWord = slotWord(position, SLOT_SEQUENCE);
-    const sequence = Atomics.load(words, sequenceWord);
-    if ((sequence & ~SEQUENCE_RELEASED_BIT) !== positions.next(position)) continue;
-    const ownerWord = slotWord(position, SLOT_OWNER);
-    const owner = Atomics.load(words, ownerWord);
-    if (owner === (OWNER_RECEIVER_BIT | self) && self !== 0) continue; // ours already
-    const key = `receive:${position}`;
-    seen.add(key);
-    const marked = (owner & OWNER_RECEIVER_BIT) !== 0 && Atomics.load(words, slotWord(position, SLOT_OWNER_POSITION)) === position;
-    const state = marked ? ownerState(memory, owner, options.isAlive) : 'unknown';
-    const takeOver = state === 'dead' || (state === 'unknown' && stalled(key, options));
-    if (!takeOver) {
+  // 1. Unpublished sender claims among the last N positions.
+  const tail = readTail(views).position;
+  for (let q = Math.max(0, tail - geometry.slotCount); q < tail; q++) {
+    if (isPublished(views, geometry, q)) continue;
+    const owners = claimOwners(views, geometry, q, entries);
+    if (owners === 'unknown' || owners.some((owner) => !dead.has(owner.index))) {
       stuck = true;
       continue;
     }
-    if (Atomics.compareExchange(words, ownerWord, owner, OWNER_RECEIVER_BIT | self) === owner) {
-      Atomics.store(words, slotWord(position, SLOT_OWNER_POSITION), position);
-      Atomics.add(words, REDELIVERED_OFFSET / WORD, 1);
-      rescued.push(position);
+    const slot = geometry.headerLength + (q % geometry.slotCount) * geometry.slotStride;
+    const sequenceWord = (slot + SLOT_SEQUENCE) >> 2;
+    const seen = Atomics.load(words, sequenceWord);
+    if ((seen & ~SEQUENCE_RELEASED_BIT) === seqValue(q)) continue; // published meanwhile
+    if (Atomics.compareExchange(words, sequenceWord, seen, seqValue(q) | SEQUENCE_RELEASED_BIT) === seen) {
+      Atomics.add(words, RELEASED_SLOTS_OFFSET >> 2, 1);
+      released++;
     }
   }
 
-  for (const key of options.stuckSince.keys()) if (!seen.has(key)) options.stuckSince.delete(key);
-  return { released, rescued, stuck };
+  // 2. Dead entries: void intents, runs handed on, entries freed.
+  let adopted = 0;
+  let freed = 0;
+  const member = options.member;
+  let idle = member?.idle ?? false;
+  for (const index of dead) {
+    const entry = entries[index]!;
+    const base = participantOffset(index);
+    if (entry.intent.count > 0) {
+      const end = entry.intent.start + entry.intent.count;
+      // Tail below the intent's end: its compare-and-swap never happened. Otherwise every
+      // position it covers must be published (or released) by now.
+      let open = false;
+      if (end <= tail) for (let q = Math.max(entry.intent.start, tail - geometry.slotCount); q < end && !open; q++) open = !isPublished(views, geometry, q);
+      if (!open) Atomics.compareExchange(words, (base + PARTICIPANT_INTENT_COUNT) >> 2, entry.intent.count, 0);
+    }
+    const runWord = (base + PARTICIPANT_RUN_COUNT) >> 2;
+    if (entry.run.count > 0 && entry.run.pending && entry.group >= 0) {
+      // Recorded, claim not confirmed: the dispatch word proves the claim when it still names
+      // this entry at the run's end; once anyone moved past it, the mover confirmed it first, so
+      // a run still pending after that was never claimed.
+      confirmClaimer(views, loadDispatch(views, entry.group));
+      const now = Atomics.load(words, runWord);
+      if ((now & RUN_PENDING_BIT) !== 0) Atomics.compareExchange(words, runWord, now, 0);
+    }
+    const confirmed = Atomics.load(words, runWord);
+    if (confirmed !== 0 && (confirmed & RUN_PENDING_BIT) === 0) {
+      if (entry.group < 0 || !groupIsCurrent(views, entry.group, entry.groupGeneration)) {
+        Atomics.compareExchange(words, runWord, confirmed, 0);
+      } else if (member && idle && member.group === entry.group && member.generation === entry.groupGeneration) {
+        const mine = member.side.runWords;
+        Atomics.store(views.longs, mine.start, BigInt(entry.run.start));
+        Atomics.store(words, mine.deliveries, entry.run.deliveries + 1);
+        Atomics.store(words, mine.count, entry.run.count);
+        if (Atomics.compareExchange(words, runWord, confirmed, 0) === confirmed) {
+          member.side.adopt(entry.run.start, entry.run.count, entry.run.deliveries + 1);
+          Atomics.add(words, (groupOffset(entry.group) + GROUP_REDELIVERED) >> 2, entry.run.count);
+          Atomics.add(words, REDELIVERED_OFFSET >> 2, entry.run.count);
+          adopted += entry.run.count;
+          idle = false;
+        } else {
+          Atomics.store(words, mine.count, 0);
+        }
+      } else {
+        stuck = true; // waits for a member of its group
+      }
+    }
+    if (freeDeadEntry(views, index, entry.pid)) freed++;
+  }
+  return { released, adopted, freed, stuck };
 }
+
+/** Sequence words keep q + 1 in 30 bits: exported for tests that build states by hand. */
+export const SEQUENCE_MASK = SEQUENCE_VALUE_MASK;

@@ -1,73 +1,61 @@
 /**
- * The ring algorithm: a bounded multi-producer multi-consumer queue over fixed slots, after
- * Dmitry Vyukov's design, run across processes on a shared mapping. Pure: it sees a Buffer and
- * nothing else (no fs, no FFI); sleeping is left to the caller (see ./blocking.ts) and liveness
- * to recovery (see ./recovery.ts).
+ * The ring: one sending side and, for a process that receives, one group member, over a shared
+ * mapping. Pure: it sees a Buffer and nothing else (no fs, no FFI); sleeping is left to the
+ * caller (./blocking.ts) and liveness to recovery (./recovery.ts).
  *
- * Invariants (positions are taken modulo the position limit L, a multiple of the slot count N):
- * - head <= tail <= head + N: senders claim `tail` only when the slot is free, receivers claim
- *   `head` only when the slot is committed;
- * - slot (p mod N) reads sequence p when free for position p, p + 1 once the message for p is
- *   committed (with SEQUENCE_RELEASED_BIT if recovery gave the claim up), and p + N once that
- *   message has been consumed;
- * - the sequence word is written last, by compare-and-swap when committing, so a half-written
- *   message is never visible and a claim that recovery released can never be committed late;
- * - a receiver frees a slot only after it is done with the message, so one that dies holding it
- *   leaves the message in place for recovery to hand to another receiver.
+ * Invariants (positions count messages from 0 and never wrap; N slots):
+ * - the slot of position q holds q's message (or its skip record) once its sequence word reads
+ *   q + 1 (30 bits) without the busy bit; a sender writes that word last;
+ * - a sender claims q only when the slot speaks for q - N and every lossless group's floor is
+ *   above q - N, so a lossless group's unfinished message is never overwritten;
+ * - every claim is recorded in its owner's participant entry before the compare-and-swap that
+ *   makes it, so recovery can always name its owner; only dead owners lose claims;
+ * - a member finishes a run only after handing its messages on, so one that dies holding them
+ *   leaves them for another member of its group (at least once).
  */
+import { MmapipcError, RingFormatError } from '../errors.js';
 import {
-  HEAD_LAPS_OFFSET,
-  HEAD_OFFSET,
   LAST_ACTIVITY_OFFSET,
-  OWNER_RECEIVER_BIT,
-  RECEIVERS_WAITING_OFFSET,
+  MEMBERS_WAITING_OFFSET,
   SENDERS_WAITING_OFFSET,
-  SEQUENCE_RELEASED_BIT,
-  SLOT_FLAGS,
-  SLOT_FLAG_NONE,
   SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
-  SLOT_OWNER,
-  SLOT_OWNER_POSITION,
   SLOT_PID,
   SLOT_SENT_AT,
-  SLOT_SEQUENCE,
-  TAIL_LAPS_OFFSET,
-  TAIL_OFFSET,
-  WORD,
   ownerTag,
   type RingGeometry,
 } from '../layout/ring-layout.js';
-import { MessageTooLargeError, RingFormatError } from '../errors.js';
-import { PositionSpace } from './positions.js';
-import { recoverClaims, type RecoveryOptions, type RecoveryReport } from './recovery.js';
+import type { Fault } from './fault.js';
+import { computeGate, readTail } from './groups.js';
+import { Member, type Gap } from './member.js';
+import { recoverClaims, type RecoveryReport } from './recovery.js';
+import { Sender, type Payload } from './sender.js';
+import { viewsOf, type RingViews } from './views.js';
+import { announce, takeSleepers } from './wait-word.js';
+import type { IsAlive } from './participants.js';
 
-const HEAD = HEAD_OFFSET / WORD;
-const HEAD_LAPS = HEAD_LAPS_OFFSET / WORD;
-const TAIL = TAIL_OFFSET / WORD;
-const TAIL_LAPS = TAIL_LAPS_OFFSET / WORD;
-const RECEIVERS_WAITING = RECEIVERS_WAITING_OFFSET / WORD;
-const SENDERS_WAITING = SENDERS_WAITING_OFFSET / WORD;
-const LAST_ACTIVITY = LAST_ACTIVITY_OFFSET / 8;
-const SEQUENCE_WORD = SLOT_SEQUENCE / WORD;
-const LENGTH_WORD = SLOT_LENGTH / WORD;
-const PID_WORD = SLOT_PID / WORD;
-const FLAGS_WORD = SLOT_FLAGS / WORD;
-const OWNER_POSITION_WORD = SLOT_OWNER_POSITION / WORD;
-const OWNER_WORD = SLOT_OWNER / WORD;
+export type { Gap } from './member.js';
 
 /** A received message. `data` is a copy: it stays valid after the slot is reused. */
 export interface Message {
   readonly data: Buffer;
-  /** Position of the message in the ring's history, counted from 0 at creation. */
+  /** Its position in the ring's history, counted from 0 at creation: the same in every group. */
   readonly sequence: number;
   /** Pid of the process that sent it. */
   readonly pid: number;
   /** When it was sent, in ms since the epoch (0 when the sender did not stamp it). */
   readonly sentAt: number;
+  /** How many times this group delivered it before (0: first delivery; more after a member died). */
+  readonly deliveries: number;
 }
 
-/** Who is calling: written into the slots it claims, so that recovery can find the owner. */
+/** Messages held by this member until ack(): freed only then (see RingFile.hold). */
+export interface HeldBatch {
+  readonly messages: readonly Message[];
+  ack(): void;
+}
+
+/** Who is calling: recorded in claims so that recovery can find the owner. */
 export interface RingIdentity {
   readonly pid: number;
   /** Index of this process's entry in the participant table, or -1 when it has none. */
@@ -80,569 +68,386 @@ export interface RingOptions {
   readonly identity?: RingIdentity;
   /** Stamp each message with Date.now() (default true). */
   readonly stamp?: boolean;
+  /** The group this ring object receives for (omit for a sender only). */
+  readonly group?: { readonly index: number; readonly generation: number; readonly name: string };
+  /** Fault-injection hook (tests). */
+  readonly fault?: Fault;
 }
 
 /** Which side may have a sleeper to wake after an operation. */
 export type WakeTarget = 'receivers' | 'senders';
 export type Wake = (target: WakeTarget) => void;
 export type MessageHandler = (view: Buffer, sequence: number, pid: number, sentAt: number) => void;
+export type RawHandler = (buffer: Buffer, offset: number, length: number, position: number) => void;
+
+const MEMBERS_WAITING = MEMBERS_WAITING_OFFSET >> 2;
+const SENDERS_WAITING = SENDERS_WAITING_OFFSET >> 2;
+const LAST_ACTIVITY = LAST_ACTIVITY_OFFSET >> 3;
 
 export class Ring {
   readonly geometry: RingGeometry;
   readonly memory: Buffer;
-  readonly positions: PositionSpace;
-  /** Word view over the whole mapping; every shared word is read and written through Atomics. */
+  readonly views: RingViews;
+  readonly #sender: Sender;
+  readonly #member: Member | undefined;
+  readonly #participant: number;
+  readonly #group: RingOptions['group'];
+  readonly #slotSize: number;
   readonly #words: Int32Array;
   readonly #doubles: Float64Array;
-  readonly #slotCount: number;
-  readonly #slotSize: number;
-  readonly #headerLength: number;
-  readonly #stride: number;
-  readonly #pid: number;
-  /** This process's owner tag (entry + 1 and generation; 0: none), as written into owner words. */
-  readonly #owner: number;
-  readonly #stamp: boolean;
-  /** Positions of messages taken over from dead receivers, delivered before anything else. */
-  readonly #rescued: number[] = [];
-  #claimedPosition = 0;
-  /** First position of the run #claimReceiveRun claimed last. */
-  #runStart = 0;
-  /** First position of the run #claimRun claimed last. */
-  #claimStart = 0;
-  /** Called after a commit or a release when the other side has sleepers (set by the opener). */
+  readonly #fault: Fault;
+  /** Where a lossy group's message is copied and checked before a handler sees it. */
+  #scratch: Buffer | undefined;
+  /** Called after a publish or a finish when the other side may have sleepers (set by the opener). */
   wake: Wake = () => {};
 
   constructor(memory: Buffer, geometry: RingGeometry, options: RingOptions = {}) {
-    if (memory.byteOffset % 8 !== 0) throw new RangeError('ring memory must be 8-byte aligned');
     if (memory.length < geometry.fileLength) {
       throw new RangeError(`ring memory is ${memory.length} bytes, the geometry needs ${geometry.fileLength}`);
     }
     this.geometry = geometry;
     this.memory = memory;
-    this.positions = new PositionSpace(geometry.positionLimit, geometry.slotCount);
-    this.#words = new Int32Array(memory.buffer, memory.byteOffset, geometry.fileLength / WORD);
-    this.#doubles = new Float64Array(memory.buffer, memory.byteOffset, geometry.fileLength / 8);
-    this.#slotCount = geometry.slotCount;
+    this.views = viewsOf(memory, geometry);
+    this.#words = this.views.words;
+    this.#doubles = this.views.doubles;
     this.#slotSize = geometry.slotSize;
-    this.#headerLength = geometry.headerLength;
-    this.#stride = geometry.slotStride;
-    this.#pid = options.identity?.pid ?? 0;
-    this.#owner = ownerTag(options.identity?.participant ?? -1, options.identity?.generation ?? 0);
-    this.#stamp = options.stamp ?? true;
+    const identity = options.identity ?? { pid: 0, participant: -1 };
+    this.#participant = identity.participant;
+    this.#group = options.group;
+    this.#fault = options.fault ?? (() => {});
+    this.#sender = new Sender(this.views, geometry, {
+      pid: identity.pid,
+      participant: identity.participant,
+      owner: ownerTag(identity.participant, identity.generation ?? 0),
+      stamp: options.stamp ?? true,
+      fault: options.fault,
+    });
+    this.#sender.wake = () => this.wake('receivers');
+    if (options.group) {
+      this.#member = new Member(this.views, geometry, {
+        participant: identity.participant,
+        group: options.group.index,
+        groupGeneration: options.group.generation,
+        groupName: options.group.name,
+        fault: options.fault,
+      });
+      this.#member.wake = () => this.wake('senders');
+    }
   }
 
-  /** Byte offset of the slot for a position; any word value maps inside the mapping. */
-  #slotOf(position: number): number {
-    return this.#headerLength + ((position >>> 0) % this.#slotCount) * this.#stride;
+  /** Called for each gap a lossy group finds (positions overwritten before it read them). */
+  set onGap(handler: (gap: Gap) => void) {
+    if (this.#member) this.#member.onGap = handler;
   }
 
-  /**
-   * Whether a sequence word that says "not yet" can be genuine. A sender at position p may only
-   * find last lap's claim (p − N) or message (p − N + 1); a receiver at p may only find p (free,
-   * or being written) or last lap's message still held by a receiver (p − N + 1). Anything else
-   * was written by no process of this ring, and waiting on it would wait forever.
-   */
-  #plausibleWait(sequence: number, position: number, side: WakeTarget): boolean {
-    const value = sequence & ~SEQUENCE_RELEASED_BIT;
-    if (value < 0 || value >= this.positions.limit) return false;
-    const behind = this.positions.distance(position, value);
-    return side === 'senders' ? behind === this.#slotCount || behind === this.#slotCount - 1 : behind === 0 || behind === this.#slotCount - 1;
+  /** How often the messages being handed out were delivered before (0: first delivery). */
+  get deliveries(): number {
+    return this.#member?.deliveries ?? 0;
   }
 
-  #corruptWait(position: number, sequence: number): RingFormatError {
-    return new RingFormatError(`corrupt ring: slot for position ${position} has sequence ${sequence >>> 0}, which no process of this ring writes`);
-  }
-
-  #corruptSequence(position: number, sequence: number): RingFormatError {
-    return new RingFormatError(`corrupt ring: slot for position ${position} has sequence ${sequence >>> 0}, ahead of every claim`);
+  /** The group this ring object receives for, if any. */
+  get groupName(): string | undefined {
+    return this.#group?.name;
   }
 
   // ---- sending ----
 
-  /** The stamp for messages sent now; one clock read per call or batch (it costs ~100 ns here). */
-  #now(): number {
-    return this.#stamp ? Date.now() : 0;
+  /** Sends one message if there is room: false when full. Throws MessageTooLargeError when it cannot fit. */
+  trySend(message: Payload): boolean {
+    return this.#sender.trySend(message);
   }
 
-  #fill(slot: number, position: number, length: number, sentAt: number): void {
-    const words = this.#words;
-    const base = slot >> 2;
-    words[base + OWNER_POSITION_WORD] = position;
-    words[base + OWNER_WORD] = this.#owner;
-    words[base + LENGTH_WORD] = length;
-    words[base + PID_WORD] = this.#pid;
-    words[base + FLAGS_WORD] = SLOT_FLAG_NONE;
-    this.#doubles[(slot + SLOT_SENT_AT) >> 3] = sentAt;
+  /** Sends as many of `messages` (from `start`) as fit now; returns how many. */
+  trySendBatch(messages: ReadonlyArray<Payload>, start = 0): number {
+    return this.#sender.trySendBatch(messages, start);
   }
 
-  /** Publishes the slot; false when recovery gave the claim up in the meantime. */
-  #commit(slot: number, position: number): boolean {
-    const words = this.#words;
-    const committed =
-      Atomics.compareExchange(words, (slot >> 2) + SEQUENCE_WORD, position, this.positions.next(position)) === position;
-    if (Atomics.load(words, RECEIVERS_WAITING) !== 0 && Atomics.exchange(words, RECEIVERS_WAITING, 0) !== 0) {
-      this.wake('receivers');
-    }
-    return committed;
-  }
-
-  /**
-   * Sends one message if there is room. Returns false when the ring is full. Throws
-   * MessageTooLargeError when it cannot fit a slot (the ring is untouched).
-   */
-  trySend(message: Buffer | Uint8Array | string): boolean {
-    if (typeof message === 'string') return this.#trySendString(message);
-    if (message.length > this.#slotSize) throw new MessageTooLargeError(message.length, this.#slotSize);
-    for (;;) {
-      if (this.#claimSendRun(1) === 0) return false;
-      const position = this.#claimedPosition;
-      const slot = this.#slotOf(position);
-      this.#fill(slot, position, message.length, this.#now());
-      this.memory.set(message, slot + SLOT_HEADER_LENGTH);
-      if (this.#commit(slot, position)) return true;
-    }
-  }
-
-  #trySendString(message: string): boolean {
-    // Cheap bound first: a UTF-16 code unit never takes more than 3 UTF-8 bytes.
-    if (message.length * 3 > this.#slotSize) {
-      const length = Buffer.byteLength(message);
-      if (length > this.#slotSize) throw new MessageTooLargeError(length, this.#slotSize);
-    }
-    for (;;) {
-      if (this.#claimSendRun(1) === 0) return false;
-      const position = this.#claimedPosition;
-      const slot = this.#slotOf(position);
-      const written = this.memory.write(message, slot + SLOT_HEADER_LENGTH, this.#slotSize, 'utf8');
-      this.#fill(slot, position, written, this.#now());
-      if (this.#commit(slot, position)) return true;
-    }
-  }
-
-  /**
-   * Claims up to `max` consecutive slots for one side with one compare-and-swap of its counter
-   * (the tail for senders, the head for receivers). A slot is ready for a sender at p when its
-   * sequence word reads p, for a receiver when it reads p + 1 (released bit or not). Returns how
-   * many were claimed (0: full, or empty); the first position is #claimStart.
-   */
-  #claimRun(side: WakeTarget, max: number): number {
-    const words = this.#words;
-    const positions = this.positions;
-    const counter = side === 'senders' ? TAIL : HEAD;
-    const ahead = side === 'senders' ? 0 : 1;
-    const mask = side === 'senders' ? -1 : ~SEQUENCE_RELEASED_BIT;
-    let position = Atomics.load(words, counter);
-    for (;;) {
-      let count = 0;
-      let d = 0;
-      let sequence = 0;
-      for (let p = position; count < max; p = positions.next(p), count++) {
-        sequence = Atomics.load(words, (this.#slotOf(p) >> 2) + SEQUENCE_WORD);
-        d = positions.distance(sequence & mask, positions.add(p, ahead));
-        if (d !== 0) break;
-      }
-      if (count === 0) {
-        if (d < 0) {
-          // Full (senders) or empty, or the next message still being written (receivers).
-          if (!this.#plausibleWait(sequence, position, side)) throw this.#corruptWait(position, sequence);
-          return 0;
-        }
-        // Another process of this side took it, so the counter has moved; if it has not, the
-        // slot's sequence word was written by no process of this ring.
-        const current = Atomics.load(words, counter);
-        if (current === position) throw this.#corruptSequence(position, sequence);
-        position = current;
-        continue;
-      }
-      const end = positions.add(position, count);
-      const seen = Atomics.compareExchange(words, counter, position, end);
-      if (seen === position) {
-        if (end < position) Atomics.add(words, side === 'senders' ? TAIL_LAPS : HEAD_LAPS, 1);
-        this.#claimStart = position;
-        return count;
-      }
-      position = seen;
-    }
-  }
-
-  /** Claims up to `max` free slots; the first position is #claimedPosition. */
-  #claimSendRun(max: number): number {
-    const count = this.#claimRun('senders', max);
-    if (count > 0) this.#claimedPosition = this.#claimStart;
-    return count;
-  }
-
-  /**
-   * Sends as many of `messages` (from `start`) as fit now, claiming a run of slots at a time;
-   * returns how many were sent. Every message is checked against the slot size first, so an
-   * oversize one throws MessageTooLargeError before anything is sent.
-   */
-  trySendBatch(messages: ReadonlyArray<Buffer | Uint8Array | string>, start = 0): number {
-    for (let i = start; i < messages.length; i++) {
-      const message = messages[i]!;
-      const length = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
-      if (length > this.#slotSize) throw new MessageTooLargeError(length, this.#slotSize);
-    }
-    let next = start;
-    while (next < messages.length) {
-      const count = this.#claimSendRun(messages.length - next);
-      if (count === 0) break;
-      const first = this.#claimedPosition;
-      const sentAt = this.#now();
-      for (let i = 0; i < count; i++, next++) {
-        const position = this.positions.add(first, i);
-        const slot = this.#slotOf(position);
-        const message = messages[next]!;
-        const payload = slot + SLOT_HEADER_LENGTH;
-        const length =
-          typeof message === 'string'
-            ? this.memory.write(message, payload, this.#slotSize, 'utf8')
-            : (this.memory.set(message, payload), message.length);
-        this.#fill(slot, position, length, sentAt);
-        // Recovery gave this claim up after a stall: send the message again on its own.
-        if (!this.#commit(slot, position) && !this.trySend(message)) return next - start;
-      }
-      this.#claimedPosition = this.positions.add(first, count - 1); // for lastSentSequence
-    }
-    return next - start;
-  }
-
-  /** Sequence number of this ring object's most recent successful send. */
+  /** Sequence number of this ring object's most recent send (-1 before the first). */
   get lastSentSequence(): number {
-    return this.#sequenceOf(this.#claimedPosition, TAIL_LAPS, TAIL);
+    return this.#sender.lastSentSequence;
   }
 
   // ---- receiving ----
 
-  /**
-   * Claims up to `max` consecutive committed messages from the head with one compare-and-swap
-   * and marks them ours (for recovery, should we die holding them). Returns how many (0 when
-   * none); the first position is #runStart. Messages taken over from dead receivers come
-   * first, one at a time. Every claimed slot must later be freed with #release.
-   */
-  #claimReceiveRun(max: number): number {
-    if (this.#rescued.length > 0 && this.#claimRescued()) return 1;
-    const count = this.#claimRun('receivers', max);
-    const words = this.#words;
-    for (let i = 0, p = this.#claimStart; i < count; i++, p = this.positions.next(p)) {
-      const base = this.#slotOf(p) >> 2;
-      // Plain stores: only recovery reads these, and only after the claim has long settled.
-      words[base + OWNER_POSITION_WORD] = p;
-      words[base + OWNER_WORD] = OWNER_RECEIVER_BIT | this.#owner;
-    }
-    if (count > 0) this.#runStart = this.#claimStart;
-    return count;
+  #requireMember(): Member {
+    if (!this.#member) throw new MmapipcError('this ring object was opened to send only; open it with a group (or role receiver) to receive');
+    return this.#member;
   }
 
-  /** Takes the next message handed over from a dead receiver, if it is still ours. */
-  #claimRescued(): boolean {
-    const words = this.#words;
-    while (this.#rescued.length > 0) {
-      const position = this.#rescued.shift()!;
-      const base = this.#slotOf(position) >> 2;
-      const sequence = Atomics.load(words, base + SEQUENCE_WORD);
-      const owner = Atomics.load(words, base + OWNER_WORD);
-      if ((sequence & ~SEQUENCE_RELEASED_BIT) !== this.positions.next(position)) continue;
-      if (owner !== (OWNER_RECEIVER_BIT | this.#owner)) continue;
-      this.#runStart = position;
-      return true;
-    }
-    return false;
-  }
-
-  /** Frees the slot of a consumed message for the sender one lap ahead. */
-  #release(position: number): void {
-    const words = this.#words;
-    Atomics.store(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD, this.positions.add(position, this.#slotCount));
-    if (Atomics.load(words, SENDERS_WAITING) !== 0 && Atomics.exchange(words, SENDERS_WAITING, 0) !== 0) {
-      this.wake('senders');
-    }
-  }
-
-  /** True when recovery gave this slot's claim up: there is no message to deliver. */
-  #isReleased(slot: number): boolean {
-    return (Atomics.load(this.#words, (slot >> 2) + SEQUENCE_WORD) & SEQUENCE_RELEASED_BIT) !== 0;
-  }
-
-  /** The message length in a claimed slot, or -1 for a value no sender could have written. */
   #lengthAt(slot: number): number {
-    const length = this.#words[(slot >> 2) + LENGTH_WORD]!;
+    const length = this.#words[(slot + SLOT_LENGTH) >> 2]!;
     return length < 0 || length > this.#slotSize ? -1 : length;
   }
 
-  #corruptLength(slot: number, position: number): RingFormatError {
-    return new RingFormatError(
-      `corrupt slot at position ${position}: length ${this.#words[(slot >> 2) + LENGTH_WORD]} exceeds the ${this.#slotSize}-byte slot; the message was skipped`,
-    );
-  }
-
-  /**
-   * Claims the next deliverable message (skipping released claims; a corrupt one is freed and
-   * reported). Returns its slot offset, its position in #runStart, or -1 when there is none.
-   */
-  #takeOne(): number {
-    for (;;) {
-      if (this.#claimReceiveRun(1) === 0) return -1;
-      const position = this.#runStart;
-      const slot = this.#slotOf(position);
-      if (this.#isReleased(slot)) {
-        this.#release(position);
-        continue;
-      }
-      if (this.#lengthAt(slot) < 0) {
-        const error = this.#corruptLength(slot, position);
-        this.#release(position);
-        throw error;
-      }
-      return slot;
-    }
-  }
-
   #pidAt(slot: number): number {
-    return this.#words[(slot >> 2) + PID_WORD]! >>> 0;
+    return this.#words[(slot + SLOT_PID) >> 2]! >>> 0;
   }
 
   #sentAtOf(slot: number): number {
     return this.#doubles[(slot + SLOT_SENT_AT) >> 3]!;
   }
 
-  #copyOut(slot: number, position: number): Message {
-    const length = this.#lengthAt(slot);
-    const start = slot + SLOT_HEADER_LENGTH;
-    const data = Buffer.allocUnsafe(length);
-    this.memory.copy(data, 0, start, start + length);
-    return { data, sequence: this.#sequenceOf(position, HEAD_LAPS, HEAD), pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot) };
+  /**
+   * Visits each message of one take (up to `max` positions): released claims are skipped, and a
+   * message overwritten under a lossy reader is counted as a gap, not delivered. `visit` gets
+   * the buffer and offset of a stable copy of the payload (the slot itself for lossless groups).
+   * Returns how many positions were taken (0: nothing waiting); the take is left unfinished.
+   */
+  #visitTake(member: Member, max: number, visit: (buffer: Buffer, offset: number, length: number, position: number, slot: number) => void): number {
+    const taken = member.take(max);
+    if (taken === 0) return 0;
+    const lossy = member.lossy;
+    const first = member.takeStart;
+    for (let i = 0; i < taken; i++) {
+      const position = first + i;
+      if (member.isReleased(position)) continue;
+      const slot = member.slotOf(position);
+      const length = this.#lengthAt(slot);
+      if (lossy) {
+        const scratch = (this.#scratch ??= Buffer.allocUnsafe(this.#slotSize));
+        if (length >= 0) this.memory.copy(scratch, 0, slot + SLOT_HEADER_LENGTH, slot + SLOT_HEADER_LENGTH + length);
+        if (!member.stillThere(position)) continue;
+        if (length < 0) {
+          this.#corrupt ??= this.#corruptError(slot, position);
+          continue;
+        }
+        visit(scratch, 0, length, position, slot);
+      } else {
+        if (length < 0) {
+          this.#corrupt ??= this.#corruptError(slot, position);
+          continue;
+        }
+        visit(this.memory, slot + SLOT_HEADER_LENGTH, length, position, slot);
+      }
+    }
+    return taken;
   }
 
-  /** Takes the oldest message, or returns null when there is none. */
-  tryReceive(): Message | null {
-    const slot = this.#takeOne();
-    if (slot < 0) return null;
-    const position = this.#runStart;
-    const message = this.#copyOut(slot, position);
-    this.#release(position);
-    return message;
+  /** A corrupt slot seen in the last take: skipped, and reported once nothing else came. */
+  #corrupt: RingFormatError | undefined;
+
+  /** Throws the corrupt slot a take skipped, when that take delivered nothing else. */
+  #reportCorrupt(handled: number): void {
+    const corrupt = this.#corrupt;
+    this.#corrupt = undefined;
+    if (corrupt && handled === 0) throw corrupt;
   }
+
+  #corruptError(slot: number, position: number): RingFormatError {
+    return new RingFormatError(
+      `corrupt slot at position ${position}: length ${this.#words[(slot + SLOT_LENGTH) >> 2]} exceeds the ${this.#slotSize}-byte slot; the message was skipped`,
+    );
+  }
+
+  #message(buffer: Buffer, offset: number, length: number, position: number, slot: number, deliveries: number): Message {
+    const data = Buffer.allocUnsafe(length);
+    buffer.copy(data, 0, offset, offset + length);
+    return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries };
+  }
+
+  /** Takes the oldest message for this group, or returns null when there is none. */
+  tryReceive(): Message | null {
+    const member = this.#requireMember();
+    for (;;) {
+      let message: Message | null = null;
+      const taken = this.#visitTake(member, 1, (buffer, offset, length, position, slot) => {
+        message = this.#message(buffer, offset, length, position, slot, member.deliveries);
+      });
+      if (taken === 0) return null;
+      member.finish();
+      if (message) return message;
+      this.#reportCorrupt(0);
+    }
+  }
+
+  /** Sender pid, stamp and sequence of the message tryReceiveInto returned last. */
+  lastPid = 0;
+  lastSentAt = 0;
+  lastReceivedSequence = -1;
 
   /**
    * Takes the oldest message into `target` (at `offset`) without allocating: returns its length,
-   * or -1 when there is none. The sender's pid and stamp are then in lastPid and lastSentAt, its
-   * sequence number in lastReceivedSequence. `target` must have room for the largest message
-   * (maxMessageLength bytes from `offset`), else RangeError and nothing is taken.
+   * or -1 when there is none. `target` must have room for the largest message.
    */
   tryReceiveInto(target: Uint8Array, offset = 0): number {
     if (target.length - offset < this.#slotSize) {
-      throw new RangeError(
-        `target has ${target.length - offset} bytes from offset ${offset}; messages in this ring take up to ${this.#slotSize}`,
-      );
+      throw new RangeError(`target has ${target.length - offset} bytes from offset ${offset}; messages in this ring take up to ${this.#slotSize}`);
     }
-    const slot = this.#takeOne();
-    if (slot < 0) return -1;
-    const position = this.#runStart;
-    const length = this.#lengthAt(slot);
-    const start = slot + SLOT_HEADER_LENGTH;
-    for (let i = 0; i < length; i++) target[offset + i] = this.memory[start + i]!;
-    this.lastPid = this.#pidAt(slot);
-    this.lastSentAt = this.#sentAtOf(slot);
-    this.#lastReceived = position;
-    this.#release(position);
-    return length;
-  }
-
-  /** Sender pid of the message tryReceiveInto returned last. */
-  lastPid = 0;
-  /** Stamp (ms since the epoch, 0 if none) of the message tryReceiveInto returned last. */
-  lastSentAt = 0;
-  #lastReceived = 0;
-
-  /** Sequence number of the message tryReceiveInto returned last. */
-  get lastReceivedSequence(): number {
-    return this.#sequenceOf(this.#lastReceived, HEAD_LAPS, HEAD);
+    const member = this.#requireMember();
+    for (;;) {
+      if (member.take(1) === 0) return -1;
+      const position = member.takeStart;
+      const slot = member.slotOf(position);
+      const length = this.#lengthAt(slot);
+      const released = member.isReleased(position);
+      if (!released && length >= 0) {
+        const start = slot + SLOT_HEADER_LENGTH;
+        const memory = this.memory;
+        for (let i = 0; i < length; i++) target[offset + i] = memory[start + i]!;
+        if (member.lossy && !member.stillThere(position)) {
+          member.finish();
+          continue;
+        }
+        this.lastPid = this.#pidAt(slot);
+        this.lastSentAt = this.#sentAtOf(slot);
+        this.lastReceivedSequence = position;
+        member.finish();
+        return length;
+      }
+      member.finish();
+      if (!released && !(member.lossy && !member.stillThere(position))) throw this.#corruptError(slot, position);
+    }
   }
 
   /**
-   * Takes the oldest message and hands `handler` a view of it inside the slot, with no copy.
-   * The slot is freed only after `handler` returns, so a receiver that dies inside `handler`
-   * leaves the message for recovery. The view must not be kept. Returns false when empty.
+   * Takes the oldest message and hands `handler` a view of it, with no copy (lossless groups).
+   * The run is finished only after `handler` returns; if it throws, the message stays this
+   * member's and comes first next time. Returns false when there is none.
    */
   tryReceiveWith(handler: MessageHandler): boolean {
-    const slot = this.#takeOne();
-    if (slot < 0) return false;
-    const position = this.#runStart;
-    const start = slot + SLOT_HEADER_LENGTH;
-    try {
-      handler(
-        this.memory.subarray(start, start + this.#lengthAt(slot)),
-        this.#sequenceOf(position, HEAD_LAPS, HEAD),
-        this.#pidAt(slot),
-        this.#sentAtOf(slot),
-      );
-    } finally {
-      this.#release(position);
-    }
-    return true;
+    return this.tryReceiveBatchWith(1, handler) > 0;
   }
 
   /**
-   * Claims up to `max` messages, hands each to `handler` as a view inside its slot, then calls
-   * `done` (if given) while all are still held, and only then frees the slots: a receiver that
-   * writes the messages out in `done` and dies before it returns leaves them for recovery.
-   * If `handler` or `done` throws, no slot is freed: the messages stay claimed by this ring
-   * object and come first next time (or, if this process dies, go to another receiver).
-   * Returns how many messages were handed to `handler`.
+   * Takes up to `max` messages, hands each to `handler` as a view, then calls `done` (if given)
+   * while all are still held, and only then finishes them. If `handler` or `done` throws, they
+   * stay this member's and come first next time (or go to another member if this process dies).
    */
   tryReceiveBatchWith(max: number, handler: MessageHandler, done?: () => void): number {
     return this.tryReceiveBatchRaw(
       max,
       (buffer, offset, length, position) => {
-        const slot = offset - SLOT_HEADER_LENGTH;
-        handler(buffer.subarray(offset, offset + length), this.#sequenceOf(position, HEAD_LAPS, HEAD), this.#pidAt(slot), this.#sentAtOf(slot));
+        const slot = this.#requireMember().slotOf(position);
+        handler(buffer.subarray(offset, offset + length), position, this.#pidAt(slot), this.#sentAtOf(slot));
       },
       done,
     );
   }
 
-  /**
-   * tryReceiveBatchWith without allocating per message: `handler` gets the mapping, the
-   * message's offset and length in it, and its ring position (see sequenceOf).
-   */
-  tryReceiveBatchRaw(
-    max: number,
-    handler: (buffer: Buffer, offset: number, length: number, position: number) => void,
-    done?: () => void,
-  ): number {
-    const held: number[] = [];
-    while (held.length < max) {
-      const count = this.#claimReceiveRun(max - held.length);
-      if (count === 0) break;
-      for (let i = 0; i < count; i++) held.push(this.positions.add(this.#runStart, i));
-    }
-    let handled = 0;
-    let finished = false;
-    let corrupt: RingFormatError | undefined;
-    try {
-      for (const position of held) {
-        const slot = this.#slotOf(position);
-        if (this.#isReleased(slot)) continue;
-        const length = this.#lengthAt(slot);
-        if (length < 0) {
-          corrupt ??= this.#corruptLength(slot, position);
-          continue;
+  /** tryReceiveBatchWith without allocating: `handler` gets a buffer, offset, length and position. */
+  tryReceiveBatchRaw(max: number, handler: RawHandler, done?: () => void): number {
+    const member = this.#requireMember();
+    for (;;) {
+      let handled = 0;
+      let finished = false;
+      try {
+        const taken = this.#visitTake(member, max, (buffer, offset, length, position) => {
+          handler(buffer, offset, length, position);
+          handled++;
+        });
+        if (taken === 0) return 0;
+        if (handled > 0) {
+          done?.();
+          this.#fault('receive-handled');
         }
-        handler(this.memory, slot + SLOT_HEADER_LENGTH, length, position);
-        handled++;
+        member.finish();
+        finished = true;
+      } finally {
+        if (!finished) member.keep();
       }
-      if (handled > 0) done?.();
-      finished = true;
-    } finally {
-      if (finished) for (const position of held) this.#release(position);
-      else this.#rescued.push(...held);
+      this.#reportCorrupt(handled);
+      if (handled > 0) return handled;
     }
-    if (corrupt) throw corrupt;
-    return handled;
   }
 
   /**
-   * Hands up to `max` waiting messages to `handler` as (buffer, offset, length) within the
-   * mapping — no copy, no allocation — freeing each slot when `handler` returns (Agrona's read
-   * loop). If `handler` throws, its message and the rest of the run stay claimed by this ring
-   * object and come first next time. Returns how many messages were handled.
+   * Hands up to `max` waiting messages to `handler` as (buffer, offset, length) — no copy, no
+   * allocation — finishing each take when the handler has seen it. Returns how many were handled.
    */
   drain(handler: (buffer: Buffer, offset: number, length: number) => void, max = Infinity): number {
     let handled = 0;
     while (handled < max) {
-      const count = this.#claimReceiveRun(Math.min(max - handled, this.#slotCount));
+      const count = this.tryReceiveBatchRaw(Math.min(max - handled, this.geometry.slotCount), handler);
       if (count === 0) break;
-      const first = this.#runStart;
-      let next = 0; // claimed positions from `first + next` on are not freed yet
-      try {
-        for (; next < count; ) {
-          const position = this.positions.add(first, next);
-          const slot = this.#slotOf(position);
-          const length = this.#isReleased(slot) ? -2 : this.#lengthAt(slot);
-          if (length === -1) {
-            const error = this.#corruptLength(slot, position);
-            this.#release(position);
-            next++;
-            throw error;
-          }
-          if (length >= 0) handler(this.memory, slot + SLOT_HEADER_LENGTH, length);
-          this.#release(position);
-          next++;
-          if (length >= 0) handled++;
-        }
-      } finally {
-        // The handler threw: what it had not finished stays ours, to hand out next time.
-        for (let j = next; j < count; j++) this.#rescued.push(this.positions.add(first, j));
-      }
+      handled += count;
     }
     return handled;
   }
 
-  /**
-   * Receives up to `max` messages now (copies); returns them, possibly none. A corrupt slot is
-   * skipped; it is reported (RingFormatError) only when nothing else was received.
-   */
+  /** Receives up to `max` messages now (copies); returns them, possibly none. */
   tryReceiveBatch(max: number): Message[] {
+    const member = this.#requireMember();
     const batch: Message[] = [];
-    let corrupt: RingFormatError | undefined;
     while (batch.length < max) {
-      const count = this.#claimReceiveRun(max - batch.length);
-      if (count === 0) break;
-      const first = this.#runStart;
-      for (let i = 0; i < count; i++) {
-        const position = this.positions.add(first, i);
-        const slot = this.#slotOf(position);
-        if (!this.#isReleased(slot)) {
-          if (this.#lengthAt(slot) < 0) corrupt ??= this.#corruptLength(slot, position);
-          else batch.push(this.#copyOut(slot, position));
-        }
-        this.#release(position);
-      }
+      const taken = this.#visitTake(member, max - batch.length, (buffer, offset, length, position, slot) => {
+        batch.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
+      });
+      if (taken === 0) break;
+      member.finish();
     }
-    if (corrupt && batch.length === 0) throw corrupt;
+    this.#reportCorrupt(batch.length);
     return batch;
   }
 
-
   /**
-   * Count of positions since creation: laps * L + position. Exact except within the instant
-   * around a wrap of the 2^30 position space, where the laps word is bumped just after the claim.
+   * Takes up to `max` waiting messages (copies) and holds them: they are finished only by
+   * ack(). Until then they hold this group's floor; if this process dies, recovery hands them to
+   * another member of the group. Null when nothing is waiting. One batch at a time.
    */
-  #sequenceOf(position: number, lapsIndex: number, positionIndex: number): number {
-    let laps = Atomics.load(this.#words, lapsIndex);
-    const current = Atomics.load(this.#words, positionIndex);
-    const half = this.positions.limit / 2;
-    if (position >= half && current < half && laps > 0) laps--; // bumped already, we were before the wrap
-    return laps * this.positions.limit + position;
+  hold(max: number): HeldBatch | null {
+    const member = this.#requireMember();
+    if (member.holding && this.#held) throw new MmapipcError('a held batch is still open: ack() it before holding another');
+    for (;;) {
+      const messages: Message[] = [];
+      const taken = this.#visitTake(member, max, (buffer, offset, length, position, slot) => {
+        messages.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
+      });
+      if (taken === 0) return null;
+      if (messages.length === 0) {
+        member.finish();
+        this.#reportCorrupt(0);
+        continue;
+      }
+      this.#corrupt = undefined;
+      this.#held = true;
+      let acked = false;
+      return {
+        messages,
+        ack: () => {
+          if (acked) return;
+          acked = true;
+          this.#held = false;
+          this.#fault('receive-handled');
+          member.finish();
+        },
+      };
+    }
   }
+
+  #held = false;
 
   // ---- recovery ----
 
   /**
-   * Looks for claims whose owner died (or stalled past the timeout): gives up a dead sender's
-   * claim at the head so receivers move past it, and takes over messages held by dead
-   * receivers so that this process delivers them next. See ./recovery.ts.
+   * Resolves claims of dead processes: releases dead senders' unpublished claims, takes over a
+   * dead member's run of this group (when idle), frees dead entries. See ./recovery.ts.
    */
-  recover(options: RecoveryOptions): RecoveryReport {
-    const report = recoverClaims(this.memory, this.geometry, this.positions, this.#owner, options);
-    this.#rescued.push(...report.rescued);
-    if (report.released > 0) this.wake('receivers');
+  recover(isAlive: IsAlive): RecoveryReport {
+    const member = this.#member;
+    const report = recoverClaims(this.views, this.geometry, {
+      isAlive,
+      self: this.#participant,
+      member:
+        member && this.#group
+          ? { side: member, group: this.#group.index, generation: this.#group.generation, idle: !member.holding }
+          : undefined,
+    });
+    if (report.released > 0) this.notify('receivers');
     return report;
   }
 
   // ---- state for sleeping and for display ----
 
-  /** Messages committed or in flight: tail - head. */
+  /** Messages this group has not taken yet (or, sending only, not yet finished by the slowest lossless group). */
   get occupancy(): number {
-    const tail = Atomics.load(this.#words, TAIL);
-    const head = Atomics.load(this.#words, HEAD);
-    const d = this.positions.distance(tail, head);
-    return d < 0 ? 0 : d > this.#slotCount ? this.#slotCount : d;
+    const tail = readTail(this.views).position;
+    const floor = this.#member ? this.#member.dispatch : computeGate(this.views, this.geometry);
+    if (!Number.isFinite(floor)) return 0;
+    return Math.min(Math.max(tail - floor, 0), this.geometry.slotCount);
   }
 
   get capacity(): number {
-    return this.#slotCount;
+    return this.geometry.slotCount;
   }
 
   /** The largest message, in bytes. */
@@ -650,50 +455,39 @@ export class Ring {
     return this.#slotSize;
   }
 
-  /** True when a message can be taken now (at the head, or taken over from a dead receiver). */
+  /** True when this group has a message to take now. */
   get hasMessage(): boolean {
-    if (this.#rescued.length > 0) return true;
-    const words = this.#words;
-    const position = Atomics.load(words, HEAD);
-    const sequence = Atomics.load(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD);
-    // A corrupt word reads as "yes", so that the receive that follows reports it.
-    return (
-      this.positions.distance(sequence & ~SEQUENCE_RELEASED_BIT, this.positions.next(position)) >= 0 ||
-      !this.#plausibleWait(sequence, position, 'receivers')
-    );
+    return this.#requireMember().hasMessage;
   }
 
-  /** True when the slot at the tail is free. */
+  /** True when a send would find room now. */
   get hasRoom(): boolean {
-    const words = this.#words;
-    const position = Atomics.load(words, TAIL);
-    const sequence = Atomics.load(words, (this.#slotOf(position) >> 2) + SEQUENCE_WORD);
-    // A corrupt word reads as "yes", so that the send that follows reports it.
-    return this.positions.distance(sequence, position) >= 0 || !this.#plausibleWait(sequence, position, 'senders');
+    return this.#sender.hasRoom;
   }
 
-  /** Total messages claimed by senders and by receivers since creation. */
+  /** Messages sent since creation, and positions this group (or the slowest lossless one) is past. */
   get totals(): { sent: number; received: number } {
-    const words = this.#words;
-    const limit = this.positions.limit;
-    return {
-      sent: Atomics.load(words, TAIL_LAPS) * limit + Atomics.load(words, TAIL),
-      received: Atomics.load(words, HEAD_LAPS) * limit + Atomics.load(words, HEAD),
-    };
+    const sent = readTail(this.views).position;
+    const floor = this.#member ? this.#member.dispatch : computeGate(this.views, this.geometry);
+    return { sent, received: Number.isFinite(floor) ? floor : sent };
   }
 
   /**
    * Announces a sleeper on one side: sets the side's wait word to 1 and returns the value to
-   * sleep on. The caller must check the ring again after this and before sleeping: a commit
-   * (or release) in between swaps the word back to 0, so the sleep returns at once.
+   * sleep on. The caller must check the ring again after this and before sleeping.
    */
   announceSleep(side: WakeTarget): number {
-    Atomics.store(this.#words, side === 'receivers' ? RECEIVERS_WAITING : SENDERS_WAITING, 1);
-    return 1;
+    return announce(this.#words, side === 'receivers' ? MEMBERS_WAITING : SENDERS_WAITING);
+  }
+
+  /** Wakes the sleepers of one side, if any (after a group was created, moved or removed). */
+  notify(side: WakeTarget): void {
+    if (takeSleepers(this.#words, side === 'receivers' ? MEMBERS_WAITING : SENDERS_WAITING)) this.wake(side);
   }
 
   /** Marks activity for `stat` (a plain store: approximate by design). */
   touch(now: number = Date.now()): void {
     this.#doubles[LAST_ACTIVITY] = now;
   }
+
 }

@@ -3,7 +3,7 @@
  * the ring file's bell (inotify, in the event loop: no thread, no ffi-rs call). Counters beside
  * the waiting word (wake-words.ts) tell a waker which of the two it must do, so a waker whose
  * peers only wait one way pays for that way alone. The protocol, for other implementations, is
- * docs/wakeup.md; the measurements that chose it are in docs/performance.md.
+ * docs/format.md §8; the measurements that chose it are in docs/performance.md.
  *
  * No lost wake-up: a sleeper registers (adds to its counter, and for the bell is already
  * watching) before it reads the waiting word, and a waker reads the counters only after swapping

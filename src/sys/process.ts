@@ -1,13 +1,18 @@
 /**
  * Process identity that survives pid reuse: a pid together with its start time (field 22 of
- * /proc/PID/stat, in clock ticks since boot). A process is proven dead when its pid is gone or
- * now belongs to a process that started at another time.
+ * /proc/PID/stat, in clock ticks since boot). A process is proven dead when its pid is gone, is a
+ * zombie, or now belongs to a process that started at another time. A stopped process (SIGSTOP,
+ * Ctrl-Z, a debugger, a frozen cgroup) is alive: its claims are waited for, never given away.
  */
 import { readFileSync } from 'node:fs';
 import { processExists } from './libc.js';
 
-/** Start time of `pid` in clock ticks since boot, or undefined when there is no such process. */
-export function processStartTicks(pid: number): number | undefined {
+interface ProcStat {
+  readonly state: string;
+  readonly startTicks: number | undefined;
+}
+
+function readProcStat(pid: number): ProcStat | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let stat: string;
   try {
@@ -18,15 +23,28 @@ export function processStartTicks(pid: number): number | undefined {
   // The command name (field 2) is in parentheses and may contain spaces: split after it.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[19]); // field 22 overall
-  return Number.isFinite(ticks) ? ticks : undefined;
+  return { state: fields[0] ?? '?', startTicks: Number.isFinite(ticks) ? ticks : undefined };
+}
+
+/** Start time of `pid` in clock ticks since boot, or undefined when there is no such process. */
+export function processStartTicks(pid: number): number | undefined {
+  return readProcStat(pid)?.startTicks;
 }
 
 export type Liveness = 'alive' | 'dead';
+/** What a process recorded as (pid, startTicks) is doing now. */
+export type ProcessState = 'running' | 'stopped' | 'dead';
 
-/** Whether the process that recorded (pid, startTicks) still runs. */
-export function processLiveness(pid: number, startTicks: number): Liveness {
+export function processState(pid: number, startTicks: number): ProcessState {
   if (!Number.isInteger(pid) || pid <= 0) return 'dead';
-  const ticks = processStartTicks(pid);
-  if (ticks === undefined) return processExists(pid) ? 'alive' : 'dead';
-  return startTicks === 0 || ticks === startTicks ? 'alive' : 'dead';
+  const stat = readProcStat(pid);
+  if (stat === undefined) return processExists(pid) ? 'running' : 'dead';
+  if (startTicks !== 0 && stat.startTicks !== undefined && stat.startTicks !== startTicks) return 'dead';
+  if (stat.state === 'Z' || stat.state === 'X' || stat.state === 'x') return 'dead';
+  return stat.state === 'T' || stat.state === 't' ? 'stopped' : 'running';
+}
+
+/** Whether the process that recorded (pid, startTicks) still exists (running or stopped). */
+export function processLiveness(pid: number, startTicks: number): Liveness {
+  return processState(pid, startTicks) === 'dead' ? 'dead' : 'alive';
 }

@@ -9,7 +9,7 @@ const dir = tempDir();
 afterAll(() => dir.remove());
 
 /** The command names as the program itself registers them (what completion must keep up with). */
-const program = buildProgram({ output: processOutput(), signal: new AbortController().signal, env: {}, stdin: process.stdin, binPath: BIN });
+const program = await buildProgram({ output: await processOutput(), signal: new AbortController().signal, env: {}, stdin: process.stdin, binPath: BIN });
 const commandNames = program.commands.map((command) => command.name());
 
 let bashScript = '';

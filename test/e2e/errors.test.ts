@@ -5,9 +5,10 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { ExitCode } from '../../src/errors.js';
 import { checkHeader } from '../../src/layout/header.js';
-import { FORMAT_VERSION, MAGIC, MAX_SLOT_COUNT, MIN_SLOT_COUNT, RING_HEADER_LENGTH, VERSION_OFFSET } from '../../src/layout/ring-layout.js';
+import { FORMAT_VERSION, MAGIC, MAX_SLOT_COUNT, MIN_SLOT_COUNT, VERSION_OFFSET } from '../../src/layout/ring-layout.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { ringMemory } from '../helpers/memory-ring.js';
+import { geometryOf, ringMemory } from '../helpers/memory-ring.js';
+import { VERSION_ONE_REASON, versionOneRing } from '../helpers/v1-ring.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
@@ -33,7 +34,7 @@ describe('usage errors: exit 2 and a one-line hint', () => {
     [['receive', '--bogus'], "unknown option '--bogus' (see 'mmapipc receive --help')"],
     [['send', '--count', 'many', 'x'], "option '-n, --count <n>' argument 'many' is invalid. expected a whole number from 0 to 9007199254740991, got 'many' (see 'mmapipc send --help')"],
     [['receive', '--count', '-1'], "option '-n, --count <n>' argument '-1' is invalid. expected a whole number from 0 to 9007199254740991, got '-1' (see 'mmapipc receive --help')"],
-    [['receive', '--timeout', 'soon'], "option '-t, --timeout <duration>' argument 'soon' is invalid. expected a duration such as 500, 250ms, 1.5s or 2m, got 'soon' (see 'mmapipc receive --help')"],
+    [['receive', '--timeout', 'soon'], '--timeout: expected a duration such as 5, 0.25, 500ms or 2m, got "soon"'],
     [['send', '--slots', '1', 'x'], `option '--slots <n>' argument '1' is invalid. expected a slot count from ${MIN_SLOT_COUNT} to ${MAX_SLOT_COUNT}, got '1' (see 'mmapipc send --help')`],
   ])('mmapipc %j', async (args, hint) => {
     const result = failure(await runCli([...args, '--file', dir.file('usage.ring')]));
@@ -124,7 +125,7 @@ describe('paths that are not a usable ring', () => {
   test('a truncated ring: exit 3', async () => {
     const path = dir.file('truncated');
     const bytes = ringBytes();
-    const length = RING_HEADER_LENGTH + 100;
+    const length = geometryOf(100, 64).headerLength + 100; // the header whole, the slots cut short
     writeFileSync(path, bytes.subarray(0, length));
     const check = checkHeader(bytes.subarray(0, length), length);
     expect(check.kind).toBe('invalid');
@@ -143,9 +144,31 @@ describe('paths that are not a usable ring', () => {
     writeFileSync(path, bytes);
     expect(failure(await runCli(['receive', '--file', path, '--count', '1']), path)).toEqual({
       code: ExitCode.badRingFile,
-      line: `mmapipc: ${path}: ring format version ${FORMAT_VERSION + 1} is not supported (this mmapipc reads version ${FORMAT_VERSION}); remove it or pass --file`,
+      line: `mmapipc: ${path}: has ring format version ${FORMAT_VERSION + 1}, which this mmapipc does not know (it reads version ${FORMAT_VERSION}); use the mmapipc that made it; remove it or pass --file`,
       stdout: '',
     });
+  });
+
+  test('a ring of format version 1: exit 3 from every command that reads it, saying what to do; the file is left as it was', async () => {
+    const path = dir.file('version-1.ring');
+    const bytes = versionOneRing(8, 32, ['still', 'waiting']);
+    writeFileSync(path, bytes, { mode: 0o600 });
+    const commands = [
+      ['send', '--file', path, 'x'],
+      ['receive', '--file', path, '--count', '1'],
+      ['stat', '--file', path],
+      ['peek', '--file', path],
+      ['group', 'ls', '--file', path],
+    ];
+    for (const args of commands) {
+      expect({ args, ...failure(await runCli(args), path) }).toEqual({
+        args,
+        code: ExitCode.badRingFile,
+        line: `mmapipc: ${path}: ${VERSION_ONE_REASON}; remove it or pass --file`,
+        stdout: '',
+      });
+    }
+    expect(readFileSync(path).equals(bytes)).toBe(true);
   });
 
   test('a symlink, even to a valid ring: exit 4', async () => {

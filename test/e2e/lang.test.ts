@@ -1,6 +1,7 @@
 /**
- * `--lang ko`: mmapipc prints the tutorial's own Korean lines. Every expected line is built from
- * the printf formats in the tutorial's C source (test/helpers/seed.ts), never retyped.
+ * `--lang ko`: mmapipc prints the Korean lines of the tutorial's programs. Every expected line is
+ * built from their printf formats, kept as test data in test/helpers/classic-lines.ts, never
+ * from mmapipc's own texts.
  */
 import { COUNTER_DEFAULTS } from '../../src/cli/commands/counter.js';
 import { ENGLISH } from '../../src/cli/texts.js';
@@ -9,28 +10,17 @@ import { CLASSIC_SLOT_COUNT } from '../../src/classic/classic-layout.js';
 import { expectedTotal } from '../../src/counter/counter.js';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
-import { cFormat, formatPattern, formatsByFunction, seedPrograms } from '../helpers/seed.js';
+import { COUNTER_LINES, MESSAGE_LINES, cFormat, formatPattern } from '../helpers/classic-lines.js';
 import { tempDir } from '../helpers/temp.js';
 
-const programs = seedPrograms();
-const communication = formatsByFunction(programs.get('mmap_communication.c')!);
-const anonymous = formatsByFunction(programs.get('anonymous_mmap.c')!);
-const [senderStart, messageText, sentLine, senderDone] = communication.get('sender')!;
-const [receiverStart, receivedLine, receiverDone] = communication.get('receiver')!;
-const [childStart, childLog, childStep, childDone] = anonymous.get('child_process')!;
-const [parentStart, parentLog, parentStep, parentDone] = anonymous.get('parent_process')!;
-const [title, rule, finalTitle, finalValue, logTitle] = anonymous.get('main')!;
-/** The tutorial's run: 20 messages. */
-const TUTORIAL_COUNT = 20;
+const { senderStart, message: messageText, sent: sentLine, senderDone, receiverStart, received: receivedLine, receiverDone } = MESSAGE_LINES;
+const { childStart, childLog, childStep, childDone, parentStart, parentLog, parentStep, parentDone } = COUNTER_LINES;
+const { title, rule, finalTitle, final: finalValue, logTitle } = COUNTER_LINES;
+/** The demo's run: 20 messages. */
+const DEMO_COUNT = 20;
 
 const temp = tempDir();
 afterAll(() => temp.remove());
-
-test('the seed file yields every format the tests need', () => {
-  for (const format of [senderStart, messageText, sentLine, senderDone, receiverStart, receivedLine, receiverDone]) expect(format).toBeDefined();
-  for (const format of [childStart, childLog, childStep, childDone, parentStart, parentLog, parentStep, parentDone]) expect(format).toBeDefined();
-  for (const format of [title, rule, finalTitle, finalValue, logTitle]) expect(format).toBeDefined();
-});
 
 describe.each(['v1', 'classic'])('send and receive --lang ko, --layout %s', (layout) => {
   // The C code prints a literal 100; mmapipc prints the ring's capacity, 100 by default.
@@ -41,17 +31,17 @@ describe.each(['v1', 'classic'])('send and receive --lang ko, --layout %s', (lay
     const file = temp.file(`ko-${layout}`);
     const sent = await runCli(['send', '--demo', '--lang', 'ko', '--interval', '0', '--layout', layout, '--file', file]);
     expect(sent).toMatchObject({ code: 0, stderr: '' });
-    const expectedSent = [cFormat(senderStart!)];
-    for (let i = 0; i < TUTORIAL_COUNT; i++) expectedSent.push(cFormat(sentLine!, i, i + 1));
-    expectedSent.push(cFormat(senderDone!));
+    const expectedSent = [cFormat(senderStart)];
+    for (let i = 0; i < DEMO_COUNT; i++) expectedSent.push(cFormat(sentLine, i, i + 1));
+    expectedSent.push(cFormat(senderDone));
     expect(sent.stdout).toBe(expectedSent.join(''));
 
     const received = await runCli(['receive', '--demo', '--lang', 'ko', '--interval', '0', '--layout', layout, '--file', file]);
     expect(received).toMatchObject({ code: 0, stderr: '' });
     // The tutorial prints message_count - 1 after reading: what is left once this one is taken.
-    const expectedReceived = [cFormat(receiverStart!)];
-    for (let i = 0; i < TUTORIAL_COUNT; i++) expectedReceived.push(cFormat(receivedLine!, cFormat(messageText!, i), TUTORIAL_COUNT - 1 - i));
-    expectedReceived.push(cFormat(receiverDone!));
+    const expectedReceived = [cFormat(receiverStart)];
+    for (let i = 0; i < DEMO_COUNT; i++) expectedReceived.push(cFormat(receivedLine, cFormat(messageText, i), DEMO_COUNT - 1 - i));
+    expectedReceived.push(cFormat(receiverDone));
     expect(received.stdout).toBe(expectedReceived.join(''));
   });
 });
@@ -60,7 +50,7 @@ test('send sends the Korean message text with --lang ko, even without --demo out
   const file = temp.file('ko-text');
   expect(await runCli(['send', '--demo', '--lang', 'ko', '--quiet', '--count', '3', '--interval', '0', '--file', file])).toMatchObject({ code: 0, stdout: '' });
   const received = await runCli(['receive', '--count', '3', '--file', file]);
-  expect(received.stdout).toBe([0, 1, 2].map((i) => `${cFormat(messageText!, i)}\n`).join(''));
+  expect(received.stdout).toBe([0, 1, 2].map((i) => `${cFormat(messageText, i)}\n`).join(''));
 });
 
 test('English stays the default', async () => {
@@ -84,10 +74,10 @@ test("counter --lang ko prints the tutorial's lines, its final value and its log
   expect(result).toMatchObject({ code: 0, stderr: '' });
   const lines = result.stdout.split('\n');
   expect(lines.pop()).toBe('');
-  expect(lines.slice(0, 2)).toEqual([cFormat(title!).trimEnd(), cFormat(rule!).trimEnd()]);
+  expect(lines.slice(0, 2)).toEqual([cFormat(title).trimEnd(), cFormat(rule).trimEnd()]);
 
   // The running part: each line is exactly one of the processes' printf lines.
-  const finalAt = lines.indexOf(cFormat(finalTitle!).trim());
+  const finalAt = lines.indexOf(cFormat(finalTitle).trim());
   expect(finalAt).toBeGreaterThan(1);
   const formats = { childStart, childStep, childDone, parentStart, parentStep, parentDone } as Record<string, string>;
   const seen: Record<string, number[][]> = {};
@@ -112,14 +102,14 @@ test("counter --lang ko prints the tutorial's lines, its final value and its log
 
   const total = expectedTotal({ iterations: d.parentIterations, step: d.parentStep }, d.children, { iterations: d.childIterations, step: d.childStep });
   const tail = lines.slice(finalAt);
-  expect(tail.slice(0, 4)).toEqual([cFormat(finalTitle!).trim(), cFormat(finalValue!, total).trimEnd(), '', cFormat(logTitle!).trim()]);
+  expect(tail.slice(0, 4)).toEqual([cFormat(finalTitle).trim(), cFormat(finalValue, total).trimEnd(), '', cFormat(logTitle).trim()]);
   // The log: one line per step in counter order, in the C code's English formats, values chaining.
   const log = tail.slice(4);
   expect(log).toHaveLength(d.childIterations + d.parentIterations);
   let value = 0;
   for (const line of log) {
-    const child = formatPattern(childLog!).exec(line);
-    const parent = formatPattern(parentLog!).exec(line);
+    const child = formatPattern(childLog).exec(line);
+    const parent = formatPattern(parentLog).exec(line);
     const [pid, before, after] = (child ?? parent)!.slice(1).map(Number);
     expect(pid).toBe(child ? childPid : parentPid);
     expect(before).toBe(value);
@@ -132,10 +122,10 @@ test('demo --lang ko passes the language to both of its processes', async () => 
   const result = await runCli(['demo', '--lang', 'ko', '--count', '2', '--file', temp.file('demo')]);
   expect(result).toMatchObject({ code: 0, stderr: '' });
   const lines = result.stdout.split('\n').map((line) => line.replace(/^(receiver|sender)\s*│ /, '$1 '));
-  expect(lines).toContain(`sender ${cFormat(senderStart!).trimEnd()}`);
-  expect(lines).toContain(`sender ${cFormat(senderDone!).trimEnd()}`);
-  expect(lines).toContain(`receiver ${cFormat(receiverStart!).trimEnd()}`);
-  expect(lines).toContain(`receiver ${cFormat(receiverDone!).trimEnd()}`);
-  const received = lines.filter((line) => line.startsWith('receiver ') && formatPattern(receivedLine!).test(line.slice('receiver '.length)));
-  expect(received.map((line) => formatPattern(receivedLine!).exec(line.slice('receiver '.length))![1])).toEqual([0, 1].map((i) => cFormat(messageText!, i)));
+  expect(lines).toContain(`sender ${cFormat(senderStart).trimEnd()}`);
+  expect(lines).toContain(`sender ${cFormat(senderDone).trimEnd()}`);
+  expect(lines).toContain(`receiver ${cFormat(receiverStart).trimEnd()}`);
+  expect(lines).toContain(`receiver ${cFormat(receiverDone).trimEnd()}`);
+  const received = lines.filter((line) => line.startsWith('receiver ') && formatPattern(receivedLine).test(line.slice('receiver '.length)));
+  expect(received.map((line) => formatPattern(receivedLine).exec(line.slice('receiver '.length))![1])).toEqual([0, 1].map((i) => cFormat(messageText, i)));
 });

@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SLOT_SEQUENCE, ringGeometry, slotOffsetOf, type RingGeometry } from '../../src/layout/ring-layout.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -20,9 +22,9 @@ test('peek shows the waiting messages oldest first and consumes none', async () 
   expect(records.map((record) => [record.sequence, record.message, record.bytes])).toEqual(
     messages.map((m, i) => [i, m, Buffer.byteLength(m)]),
   );
-  // receive reports the same sequence numbers, and gets every message
+  // receive reports the same records (with its group and the delivery count), and gets every message
   const received = (await ok(['receive', '--json', '--count', String(messages.length), '--file', file])).trim().split('\n');
-  expect(received.map((line) => JSON.parse(line))).toEqual(records);
+  expect(received.map((line) => JSON.parse(line))).toEqual(records.map((record) => ({ ...record, group: 'default', deliveries: 0 })));
   expect(JSON.parse(await ok(['stat', '--json', '--file', file]))).toMatchObject({ waiting: 0, received: messages.length });
   expect(await ok(['peek', '--file', file])).toBe('');
 });
@@ -53,4 +55,20 @@ test('peek on a missing file exits 1 naming the path', async () => {
   const result = await runCli(['peek', '--file', missing]);
   expect(result.code).toBe(1);
   expect(result.stderr).toMatch(new RegExp(`^mmapipc: ${missing}: no such ring file .*\\n$`));
+});
+
+test('peek reports a corrupt slot with exit 3, naming it, and prints no message', async () => {
+  const file = dir.file('corrupt.ring');
+  await ok(['send', '--file', file, '--slots', '4', '--slot-size', '16', 'a', 'b']);
+  const bytes = readFileSync(file);
+  bytes.writeUInt32LE(7, slotOffsetOf(ringGeometry(4, 16) as RingGeometry, 0) + SLOT_SEQUENCE);
+  writeFileSync(file, bytes);
+  for (const args of [['peek', '--file', file], ['peek', '--json', '--file', file]]) {
+    expect(await runCli(args)).toMatchObject({
+      code: 3,
+      stdout: '',
+      stderr: `mmapipc: ${file}: corrupt ring: slot 0 has sequence word 7, which no process of this ring writes (tail 2)\n`,
+    });
+  }
+  expect(readFileSync(file).equals(bytes)).toBe(true);
 });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { LiveCli, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { versionOneRing } from '../helpers/v1-ring.js';
 
 const dir = tempDir();
 afterAll(() => dir.remove());
@@ -41,6 +42,14 @@ test('rm removes a ring whose only sender was killed: the lock died with it', as
   sender.child.kill('SIGKILL');
   await sender.exited;
   expect(await runCli(['rm', '--file', file])).toMatchObject({ code: 0, stderr: '' });
+  expect(existsSync(file)).toBe(false);
+});
+
+test('rm removes a ring of format version 1 (which nothing else here will open)', async () => {
+  const file = dir.file('version-1.ring');
+  writeFileSync(file, versionOneRing(4, 16, ['left', 'by 0.1']), { mode: 0o600 });
+  expect((await runCli(['receive', '--file', file, '--count', '1'])).code).toBe(3);
+  expect(await runCli(['rm', '--file', file])).toMatchObject({ code: 0, stdout: '', stderr: '' });
   expect(existsSync(file)).toBe(false);
 });
 

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { FORMAT_VERSION, ringGeometry, type RingGeometry } from '../../src/layout/ring-layout.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { FORMAT_VERSION, SLOT_LENGTH, SLOT_SEQUENCE, ringGeometry, slotOffsetOf, type RingGeometry } from '../../src/layout/ring-layout.js';
 import { LiveCli, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -33,12 +33,30 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
     full: false,
     head: 0,
     tail: 0,
-    positionLimit: geometry.positionLimit,
     sent: 0,
     received: 0,
     senders: { alive: 0, dead: 0 },
     receivers: { alive: 0, dead: 0 },
     participants: [],
+    // Every ring has the default group (lossless, from 0), with no member until a receiver comes.
+    groups: [
+      {
+        name: 'default',
+        lossy: false,
+        position: 0,
+        floor: 0,
+        lag: 0,
+        inFlight: 0,
+        redelivered: 0,
+        missed: 0,
+        gaps: 0,
+        members: { alive: 0, dead: 0, pids: [] },
+      },
+    ],
+    claims: [],
+    blockedBy: null,
+    lastActivity: null,
+    idleMs: null,
     releasedSlots: 0,
     redelivered: 0,
     creatorAlive: false,
@@ -47,9 +65,9 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
   expect(Date.parse(stat.createdAt)).toBeLessThanOrEqual(Date.parse(stat.time));
   expect(Object.keys(stat).sort()).toEqual(
     [
-      'file', 'fileBytes', 'formatVersion', 'slots', 'slotSize', 'waiting', 'free', 'full', 'head', 'tail', 'positionLimit',
-      'sent', 'received', 'senders', 'receivers', 'participants', 'lastActivity', 'idleMs', 'releasedSlots', 'redelivered',
-      'creatorPid', 'creatorAlive', 'createdAt', 'time',
+      'file', 'fileBytes', 'formatVersion', 'slots', 'slotSize', 'waiting', 'free', 'full', 'head', 'tail',
+      'sent', 'received', 'senders', 'receivers', 'participants', 'groups', 'claims', 'blockedBy', 'lastActivity', 'idleMs',
+      'releasedSlots', 'redelivered', 'creatorPid', 'creatorAlive', 'createdAt', 'time',
     ].sort(),
   );
 });
@@ -57,7 +75,17 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
 test('a full ring: every slot waiting, marked full, red only when colour is on', async () => {
   const file = dir.file('full.ring');
   await ok(['send', '--file', file, '--slots', '3', 'a', 'b', 'c']);
-  expect(await statJson(file)).toMatchObject({ waiting: 3, free: 0, full: true, head: 0, tail: 3, sent: 3, received: 0 });
+  expect(await statJson(file)).toMatchObject({
+    waiting: 3,
+    free: 0,
+    full: true,
+    head: 0,
+    tail: 3,
+    sent: 3,
+    received: 0,
+    groups: [expect.objectContaining({ name: 'default', position: 0, lag: 3 })],
+    blockedBy: 'blocked by group default, which has no members and holds 3 message(s) (receive with --group default, or mmapipc group rm default)',
+  });
   const plain = await ok(['stat', '--file', file]);
   expect(plain).toMatch(/waiting\s+3 of 3\s+\[#+\] 100% full/);
   expect(plain).not.toContain('\x1b[');
@@ -77,7 +105,8 @@ test('a ring driven past the wrap of its slot index keeps counting positions and
   await ok(['send', '--file', file, 'late0', 'late1', 'late2']);
   const stat = await statJson(file);
   const consumed = 2 * (slots - 1);
-  expect(stat).toMatchObject({ head: consumed, tail: consumed + 3, waiting: 3, sent: consumed + 3, received: consumed, full: false });
+  expect(stat).toMatchObject({ head: consumed, tail: consumed + 3, waiting: 3, sent: consumed + 3, received: consumed, full: false, blockedBy: null });
+  expect(stat.groups).toEqual([expect.objectContaining({ name: 'default', position: consumed, floor: consumed, lag: 3, inFlight: 0 })]);
   expect(stat.tail).toBeGreaterThan(slots);
   expect(stat.head % slots).toBe(consumed - slots); // the slot index wrapped; positions did not
 });
@@ -89,8 +118,8 @@ test('a sender killed while attached shows as a dead sender', async () => {
   sender.child.kill('SIGKILL');
   expect(await sender.exited).toEqual({ code: null, signal: 'SIGKILL' });
   const stat = await statJson(file);
-  expect(stat.participants).toEqual([{ pid: sender.child.pid, role: 'sender', alive: false, attachedAt: expect.any(String) }]);
-  expect(stat).toMatchObject({ senders: { alive: 0, dead: 1 }, receivers: { alive: 0, dead: 0 }, waiting: 2, full: true });
+  expect(stat.participants).toEqual([{ pid: sender.child.pid, role: 'sender', alive: false, state: 'dead', group: null, attachedAt: expect.any(String) }]);
+  expect(stat).toMatchObject({ senders: { alive: 0, dead: 1 }, receivers: { alive: 0, dead: 0 }, waiting: 2, full: true, claims: [] });
   const human = await ok(['stat', '--file', file]);
   expect(human).toMatch(new RegExp(`senders\\s+0 alive, 1 dead`));
   expect(human).toMatch(new RegExp(`pid ${sender.child.pid}\\s+sender\\s+dead`));
@@ -103,8 +132,13 @@ test('a live receiver shows as alive, with its role', async () => {
   await receiver.waitForLine('"message":"first"'); // attached, now waiting for a second message
   try {
     const stat = await statJson(file);
-    expect(stat.participants).toEqual([{ pid: receiver.child.pid, role: 'receiver', alive: true, attachedAt: expect.any(String) }]);
+    expect(stat.participants).toEqual([
+      { pid: receiver.child.pid, role: 'receiver', alive: true, state: 'running', group: 'default', attachedAt: expect.any(String) },
+    ]);
     expect(stat).toMatchObject({ receivers: { alive: 1, dead: 0 }, senders: { alive: 0, dead: 0 }, waiting: 0, sent: 1, received: 1 });
+    expect(stat.groups).toEqual([expect.objectContaining({ name: 'default', position: 1, lag: 0, members: { alive: 1, dead: 0, pids: [receiver.child.pid] } })]);
+    const human = await ok(['stat', '--file', file]);
+    expect(human).toMatch(new RegExp(`pid ${receiver.child.pid}\\s+receiver\\s+alive.*group default`));
   } finally {
     receiver.child.kill('SIGINT');
   }
@@ -149,10 +183,39 @@ test('a missing file exits 1, a foreign file exits 3, each with one line naming 
   expect(bad.stderr).toMatch(new RegExp(`^mmapipc: ${foreign}: not a ring file .*\\n$`));
 });
 
-test('--help documents the JSON fields and gives examples', async () => {
+test('a corrupt slot is reported with exit 3, naming the slot; the file is left as it was', async () => {
+  const file = dir.file('corrupt.ring');
+  await ok(['send', '--file', file, '--slots', '4', '--slot-size', '16', 'a', 'b', 'c']);
+  const geometry = ringGeometry(4, 16) as RingGeometry;
+  const bytes = readFileSync(file);
+  bytes.writeUInt32LE(0xdeadbeef, slotOffsetOf(geometry, 1) + SLOT_SEQUENCE);
+  writeFileSync(file, bytes);
+  const bad = await runCli(['stat', '--file', file]);
+  expect(bad).toMatchObject({
+    code: 3,
+    stdout: '',
+    stderr: `mmapipc: ${file}: corrupt ring: slot 1 has sequence word ${0xdeadbeef}, which no process of this ring writes (tail 3)\n`,
+  });
+  expect((await runCli(['stat', '--json', '--file', file])).code).toBe(3);
+  bytes.writeUInt32LE(2, slotOffsetOf(geometry, 1) + SLOT_SEQUENCE); // position 1 again
+  bytes.writeUInt32LE(17, slotOffsetOf(geometry, 2) + SLOT_LENGTH);
+  writeFileSync(file, bytes);
+  expect(await runCli(['stat', '--file', file])).toMatchObject({
+    code: 3,
+    stderr: `mmapipc: ${file}: corrupt ring: slot 2 has length 17, outside 0 to the 16-byte slot size\n`,
+  });
+  expect(readFileSync(file).equals(bytes)).toBe(true);
+});
+
+test('--help documents every JSON field and gives examples', async () => {
   const help = await ok(['stat', '--help']);
-  for (const field of ['fileBytes', 'waiting', 'participants', 'idleMs', 'releasedSlots', 'redelivered', 'creatorPid']) {
-    expect(help).toContain(field);
+  const file = dir.file('help.ring');
+  await ok(['create', '--file', file]);
+  const record = await statJson(file);
+  const nested = [...record.groups, ...record.claims, ...record.participants].flatMap((entry: object) => Object.keys(entry));
+  for (const field of new Set([...Object.keys(record), ...nested, 'kind', 'pid', 'from', 'count', 'ageMs'])) {
+    expect(help).toMatch(new RegExp(`\\b${field}\\b`));
   }
+  expect(help).not.toContain('positionLimit');
   expect(help).toContain('Examples:');
 });

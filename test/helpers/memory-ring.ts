@@ -1,38 +1,109 @@
 /**
  * Rings over plain memory for unit tests: the layout written by the real header code into a
- * SharedArrayBuffer, and direct access to the shared words by their layout offsets.
+ * SharedArrayBuffer, participants registered in its table as RingFile does, and direct access
+ * to the shared words by their layout offsets.
  */
 import { publishHeader, writeHeader } from '../../src/layout/header.js';
 import {
-  HEAD_OFFSET,
+  DEFAULT_GROUP,
+  GROUP_DISPATCH,
+  ROLE_RECEIVER,
+  ROLE_SENDER,
   SLOT_SEQUENCE,
   TAIL_OFFSET,
+  groupOffset,
   ringGeometry,
+  seqValue,
   slotOffsetOf,
   type RingGeometry,
 } from '../../src/layout/ring-layout.js';
-import { Ring, type RingOptions } from '../../src/ring/ring.js';
+import type { Fault } from '../../src/ring/fault.js';
+import { createGroup, type GroupStart } from '../../src/ring/groups.js';
+import { registerParticipant, setParticipantGroup } from '../../src/ring/participants.js';
+import { Ring } from '../../src/ring/ring.js';
+import { viewsOf } from '../../src/ring/views.js';
 
 export const CREATOR = { pid: 4242, startTicks: 777, createdAt: 1_700_000_000_000 };
 
-export function geometryOf(slots: number, slotSize: number): RingGeometry {
-  const geometry = ringGeometry(slots, slotSize);
+export function geometryOf(slots: number, slotSize: number, groups?: number): RingGeometry {
+  const geometry = ringGeometry(slots, slotSize, groups);
   if (typeof geometry === 'string') throw new Error(geometry);
   return geometry;
 }
 
 /** A published ring header and empty slots in fresh shared memory. */
-export function ringMemory(slots: number, slotSize: number): { memory: Buffer; geometry: RingGeometry } {
-  const geometry = geometryOf(slots, slotSize);
+export function ringMemory(slots: number, slotSize: number, groups?: number): { memory: Buffer; geometry: RingGeometry } {
+  const geometry = geometryOf(slots, slotSize, groups);
   const memory = Buffer.from(new SharedArrayBuffer(geometry.fileLength));
   writeHeader(memory, geometry, CREATOR);
   publishHeader(memory);
   return { memory, geometry };
 }
 
-export function memoryRing(slots: number, slotSize: number, options: RingOptions = {}): Ring {
+/** Pids handed to test participants that name none: every one a different process. */
+let nextPid = 100_000;
+
+export interface ParticipantOptions {
+  /** Default: a fresh made-up pid. */
+  readonly pid?: number;
+  readonly startTicks?: number;
+  /** Stamp messages with Date.now() (default true). */
+  readonly stamp?: boolean;
+  readonly fault?: Fault;
+}
+
+export interface MemberOptions extends ParticipantOptions {
+  /** The group to join, created when missing (default "default", which every ring has). */
+  readonly group?: string;
+  readonly from?: GroupStart;
+  readonly lossy?: boolean;
+}
+
+/** A ring object with its participant entry, as RingFile.open makes them. */
+export interface TestRing extends Ring {
+  readonly participant: number;
+  /** The entry's generation when this ring object took it. */
+  readonly generation: number;
+  readonly pid: number;
+}
+
+function register(memory: Buffer, geometry: RingGeometry, role: number, options: ParticipantOptions) {
+  const pid = options.pid ?? nextPid++;
+  const views = viewsOf(memory, geometry);
+  const entry = registerParticipant(views, { pid, role, startTicks: options.startTicks ?? 1, attachedAt: 1 }, () => true);
+  if (entry.index < 0) throw new Error('the participant table is full');
+  return { pid, views, entry };
+}
+
+/** A member of a group (default "default") that also sends: what RingFile.open gives a receiver. */
+export function memberRing(memory: Buffer, geometry: RingGeometry, options: MemberOptions = {}): TestRing {
+  const { pid, views, entry } = register(memory, geometry, ROLE_SENDER | ROLE_RECEIVER, options);
+  const group = createGroup(views, geometry, options.group ?? DEFAULT_GROUP, { from: options.from, lossy: options.lossy });
+  setParticipantGroup(views, entry.index, group.index, group.generation);
+  const ring = new Ring(memory, geometry, {
+    identity: { pid, participant: entry.index, generation: entry.generation },
+    group: { index: group.index, generation: group.generation, name: group.name },
+    stamp: options.stamp,
+    fault: options.fault,
+  });
+  return Object.assign(ring, { participant: entry.index, generation: entry.generation, pid });
+}
+
+/** A sender only (no group): what RingFile.open gives role 'sender'. */
+export function senderRing(memory: Buffer, geometry: RingGeometry, options: ParticipantOptions = {}): TestRing {
+  const { pid, entry } = register(memory, geometry, ROLE_SENDER, options);
+  const ring = new Ring(memory, geometry, {
+    identity: { pid, participant: entry.index, generation: entry.generation },
+    stamp: options.stamp,
+    fault: options.fault,
+  });
+  return Object.assign(ring, { participant: entry.index, generation: entry.generation, pid });
+}
+
+/** Fresh memory and one member of the default group on it, which sends too. */
+export function memoryRing(slots: number, slotSize: number, options: MemberOptions = {}): TestRing {
   const { memory, geometry } = ringMemory(slots, slotSize);
-  return new Ring(memory, geometry, options);
+  return memberRing(memory, geometry, options);
 }
 
 /** Byte offset of the slot that holds `position`. */
@@ -41,14 +112,14 @@ export function slotFor(geometry: RingGeometry, position: number): number {
 }
 
 /**
- * Moves an empty ring to `position` as if `position` messages had passed through it: head and
- * tail both at `position`, and every slot free for the next lap of positions from there.
+ * Moves an empty ring to `position` as if `position` messages had passed through it: the tail
+ * and the default group's cursor at `position`, and every slot holding the published message of
+ * the lap before, so free for the next lap of positions from there.
  */
 export function advanceEmptyRing(memory: Buffer, geometry: RingGeometry, position: number): void {
-  memory.writeUInt32LE(position, TAIL_OFFSET);
-  memory.writeUInt32LE(position, HEAD_OFFSET);
-  for (let i = 0; i < geometry.slotCount; i++) {
-    const p = (position + i) % geometry.positionLimit;
-    memory.writeUInt32LE(p, slotFor(geometry, p) + SLOT_SEQUENCE);
+  memory.writeBigUInt64LE(BigInt(position), TAIL_OFFSET);
+  memory.writeBigUInt64LE(BigInt(position), groupOffset(0) + GROUP_DISPATCH);
+  for (let p = position; p < position + geometry.slotCount; p++) {
+    memory.writeInt32LE(seqValue(p - geometry.slotCount), slotFor(geometry, p) + SLOT_SEQUENCE);
   }
 }

@@ -90,7 +90,11 @@ describe('timeouts bound every wait', () => {
     const send = await runCli(['send', '--file', file, '--timeout', `${TIMEOUT_MS}ms`, 'c']);
     const sendElapsed = performance.now() - started;
     expect(send.code).toBe(124);
-    expect(send.stderr).toBe(`mmapipc: ${file}: ring stayed full (2/2) for ${TIMEOUT_MS} ms; message 1 was not sent\n`);
+    // The default group (lossless, from 0) holds both messages and has no member: it is named as the blocker.
+    expect(send.stderr).toBe(
+      `mmapipc: ${file}: ring stayed full (2/2) for ${TIMEOUT_MS} ms; message 1 was not sent; ` +
+        'blocked by group default, which has no members and holds 2 message(s) (receive with --group default, or mmapipc group rm default)\n',
+    );
     expect(sendElapsed).toBeGreaterThanOrEqual(TIMEOUT_MS);
 
     const drained = await runCli(['receive', '--file', file, '--count', '2']);
@@ -105,7 +109,7 @@ describe('timeouts bound every wait', () => {
 
   test('receive --timeout also bounds the wait for a ring that never appears', async () => {
     const file = dir.file('never.ring');
-    const receive = await runCli(['receive', '--file', file, '--timeout', `${TIMEOUT_MS}`]);
+    const receive = await runCli(['receive', '--file', file, '--timeout', `${TIMEOUT_MS}ms`]);
     expect(receive).toMatchObject({ code: 124, stdout: '', stderr: `mmapipc: ${file}: no ring appeared within ${TIMEOUT_MS} ms\n` });
   });
 });

@@ -1,9 +1,10 @@
 /**
- * `--layout classic` against C: a program written from the tutorial's struct message_buffer
- * (test/fixtures/classic.c, built here with the machine's gcc) and the tutorial's own receiver,
- * compiled from its source, exchange messages with mmapipc through one file. The C side changes
- * message_count without atomics, so each exchange runs one side after the other (see
- * docs/classic-layout.md): the results are then exact.
+ * `--layout classic` against C: the project's own C peer of the classic layout
+ * (test/fixtures/classic.c, built here with the machine's gcc, printing the lines of
+ * test/helpers/classic-lines.ts) exchanges messages with mmapipc through one file, in both
+ * directions, and its output is compared byte for byte. The C side changes the count without
+ * atomics, so each exchange runs one side after the other (see docs/classic-layout.md): the
+ * results are then exact.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import {
   CLASSIC_FILE_LENGTH,
   CLASSIC_MAX_MESSAGE_LENGTH,
   CLASSIC_SLOT_COUNT,
+  CLASSIC_SLOT_LENGTH,
   CLASSIC_STRUCT_LENGTH,
   MESSAGES_OFFSET,
   MESSAGE_COUNT_OFFSET,
@@ -20,26 +22,29 @@ import {
 } from '../../src/classic/classic-layout.js';
 import { ExitCode } from '../../src/errors.js';
 import { collect, runCli, type CliResult } from '../helpers/cli.js';
-import { cFormat, formatsByFunction, seedPrograms } from '../helpers/seed.js';
+import { MESSAGE_LINES, cFormat, cHeader } from '../helpers/classic-lines.js';
 import { tempDir } from '../helpers/temp.js';
 
+/** One page: what a C program that maps a fixed 4,096 bytes sees of the file. */
+const PAGE_BYTES = 4096;
 const FIXTURE = fileURLToPath(new URL('../fixtures/classic.c', import.meta.url));
 const hasGcc = spawnSync('gcc', ['--version']).status === 0;
 if (!hasGcc) console.warn('classic.test.ts: gcc not found on PATH; skipping the C interoperability tests');
 const describeWithGcc = hasGcc ? describe : describe.skip;
 
-/** The tutorial's count of messages, exchanged in each direction. */
+/** Messages exchanged in each direction: the demo's 20. */
 const COUNT = 20;
 const temp = tempDir('mmapipc-classic-');
 const binary = temp.file('classic');
 afterAll(() => temp.remove());
 
-const communication = formatsByFunction(seedPrograms().get('mmap_communication.c')!);
-const [senderStart, messageText, sentLine, senderDone] = communication.get('sender')!;
-const [receiverStart, receivedLine, receiverDone] = communication.get('receiver')!;
+const { senderStart, message: messageText, sent: sentLine, senderDone, receiverStart, received: receivedLine, receiverDone } = MESSAGE_LINES;
 
+/** Builds classic.c with the expected lines as its LINE_* formats; any warning fails the build. */
 function compile(source: string, output: string): void {
-  const result = spawnSync('gcc', ['-O2', '-Wall', '-o', output, source], { encoding: 'utf8' });
+  const header = temp.file('classic-lines.h');
+  writeFileSync(header, cHeader(MESSAGE_LINES));
+  const result = spawnSync('gcc', ['-O2', '-Wall', '-Werror', '-include', header, '-o', output, source], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`gcc failed on ${source}:\n${result.stderr}`);
 }
 
@@ -51,7 +56,7 @@ function runC(program: string, args: string[]): Promise<CliResult> {
 
 /** `n` different messages: ASCII, Korean (3-byte UTF-8), an empty one and one of exactly the largest size. */
 function messages(n: number): string[] {
-  const list = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `message ${i}` : cFormat(messageText!, i)));
+  const list = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `message ${i}` : cFormat(messageText, i)));
   list[1] = '';
   list[2] = 'x'.repeat(CLASSIC_MAX_MESSAGE_LENGTH);
   return list;
@@ -60,7 +65,7 @@ function messages(n: number): string[] {
 describeWithGcc('the classic layout with C programs', () => {
   beforeAll(() => compile(FIXTURE, binary));
 
-  test("matches the C compiler's struct message_buffer: size and member offsets", () => {
+  test("matches the C compiler's layout of the classic struct: size and member offsets", () => {
     const result = spawnSync(binary, ['layout'], { encoding: 'utf8' });
     expect(result.stdout.trim().split(' ').map(Number)).toEqual([
       CLASSIC_STRUCT_LENGTH,
@@ -73,14 +78,14 @@ describeWithGcc('the classic layout with C programs', () => {
 
   test(`C sender -> mmapipc receive --layout classic: ${COUNT} messages, exactly`, async () => {
     const file = temp.file('from-c');
-    const sender = await runC(binary, ['sender', file, String(COUNT)]);
+    const sender = await runC(binary, ['send', file, String(COUNT)]);
     expect(sender).toMatchObject({ code: 0, stderr: '' });
-    const sent = Array.from({ length: COUNT }, (_, i) => cFormat(sentLine!, i, i + 1));
-    expect(sender.stdout).toBe([cFormat(senderStart!), ...sent, cFormat(senderDone!)].join(''));
+    const sent = Array.from({ length: COUNT }, (_, i) => cFormat(sentLine, i, i + 1));
+    expect(sender.stdout).toBe([cFormat(senderStart), ...sent, cFormat(senderDone)].join(''));
 
     const received = await runCli(['receive', '--layout', 'classic', '--count', String(COUNT), '--file', file]);
     expect(received).toMatchObject({ code: 0, stderr: '' });
-    expect(received.stdout).toBe(Array.from({ length: COUNT }, (_, i) => `${cFormat(messageText!, i)}\n`).join(''));
+    expect(received.stdout).toBe(Array.from({ length: COUNT }, (_, i) => `${cFormat(messageText, i)}\n`).join(''));
     const stat = JSON.parse((await runCli(['stat', '--layout', 'classic', '--json', '--file', file])).stdout) as Record<string, unknown>;
     expect(stat).toMatchObject({ waiting: 0, readIndex: COUNT, writeIndex: COUNT, consistent: true });
   });
@@ -92,10 +97,10 @@ describeWithGcc('the classic layout with C programs', () => {
     expect(sent).toMatchObject({ code: 0, stderr: '' });
     expect(statSync(file).size).toBe(CLASSIC_FILE_LENGTH);
 
-    const receiver = await runC(binary, ['receiver', file, String(COUNT)]);
+    const receiver = await runC(binary, ['receive', file, String(COUNT)]);
     expect(receiver).toMatchObject({ code: 0, stderr: '' });
-    const lines = list.map((message, i) => cFormat(receivedLine!, message, COUNT - 1 - i));
-    expect(receiver.stdout).toBe([cFormat(receiverStart!), ...lines, cFormat(receiverDone!)].join(''));
+    const lines = list.map((message, i) => cFormat(receivedLine, message, COUNT - 1 - i));
+    expect(receiver.stdout).toBe([cFormat(receiverStart), ...lines, cFormat(receiverDone)].join(''));
   });
 
   test('both directions keep working across the end of the array (slot 99 to slot 0)', async () => {
@@ -105,36 +110,34 @@ describeWithGcc('the classic layout with C programs', () => {
     expect(await runCli(['send', '--layout', 'classic', '--quiet', '--file', file], { input: `${filler.join('\n')}\n` })).toMatchObject({ code: 0 });
     expect((await runCli(['receive', '--layout', 'classic', '--count', String(start), '--file', file])).stdout).toBe(`${filler.join('\n')}\n`);
 
-    expect(await runC(binary, ['sender', file, String(COUNT)])).toMatchObject({ code: 0 });
+    expect(await runC(binary, ['send', file, String(COUNT)])).toMatchObject({ code: 0 });
     const received = await runCli(['receive', '--layout', 'classic', '--count', String(COUNT), '--file', file]);
-    expect(received.stdout).toBe(Array.from({ length: COUNT }, (_, i) => `${cFormat(messageText!, i)}\n`).join(''));
+    expect(received.stdout).toBe(Array.from({ length: COUNT }, (_, i) => `${cFormat(messageText, i)}\n`).join(''));
 
     const list = messages(COUNT);
     expect(await runCli(['send', '--layout', 'classic', '--file', file, ...list])).toMatchObject({ code: 0 });
-    const receiver = await runC(binary, ['receiver', file, String(COUNT)]);
-    expect(receiver.stdout.split('\n').slice(1, -2)).toEqual(list.map((message, i) => cFormat(receivedLine!, message, COUNT - 1 - i).trimEnd()));
+    const receiver = await runC(binary, ['receive', file, String(COUNT)]);
+    expect(receiver.stdout.split('\n').slice(1, -2)).toEqual(list.map((message, i) => cFormat(receivedLine, message, COUNT - 1 - i).trimEnd()));
     const stat = JSON.parse((await runCli(['stat', '--layout', 'classic', '--json', '--file', file])).stdout) as Record<string, unknown>;
     const end = (start + 2 * COUNT) % CLASSIC_SLOT_COUNT;
     expect(stat).toMatchObject({ waiting: 0, readIndex: end, writeIndex: end, consistent: true });
   });
 
-  test("the tutorial's own receiver, compiled from its source, takes mmapipc's demo messages", async () => {
-    // The tutorial's code unchanged but for the file path (its /tmp/mmap_shared would collide
-    // with anyone else's on this machine). It sleeps 1 s, then takes a message every 150 ms.
-    const file = temp.file('tutorial-ring');
-    const source = seedPrograms().get('mmap_communication.c')!;
-    expect(source).toContain('"/tmp/mmap_shared"');
-    writeFileSync(temp.file('tutorial.c'), source.replace('"/tmp/mmap_shared"', JSON.stringify(file)));
-    compile(temp.file('tutorial.c'), temp.file('tutorial'));
-
+  test("a receiver mapping only the file's first 4,096 bytes takes mmapipc's Korean demo messages", async () => {
+    // A C receiver may map one page rather than the whole layout (the 20 slots it reads lie inside
+    // it): mmapipc's file works as it is, and nothing resizes it.
+    const file = temp.file('one-page');
     const sent = await runCli(['send', '--layout', 'classic', '--demo', '--lang', 'ko', '--interval', '0', '--quiet', '--file', file]);
     expect(sent).toMatchObject({ code: 0, stdout: '', stderr: '' });
-    const receiver = await runC(temp.file('tutorial'), ['receiver']);
+    const receiver = await runC(binary, ['receive', file, String(COUNT), String(PAGE_BYTES)]);
     expect(receiver).toMatchObject({ code: 0, stderr: '' });
-    const lines = Array.from({ length: COUNT }, (_, i) => cFormat(receivedLine!, cFormat(messageText!, i), COUNT - 1 - i));
-    expect(receiver.stdout).toBe([cFormat(receiverStart!), ...lines, cFormat(receiverDone!)].join(''));
-    expect(readFileSync(file).length).toBe(CLASSIC_FILE_LENGTH); // the receiver maps 4096 bytes and never resizes
-  }, 30_000);
+    const lines = Array.from({ length: COUNT }, (_, i) => cFormat(receivedLine, cFormat(messageText, i), COUNT - 1 - i));
+    expect(receiver.stdout).toBe([cFormat(receiverStart), ...lines, cFormat(receiverDone)].join(''));
+    expect(MESSAGES_OFFSET + COUNT * CLASSIC_SLOT_LENGTH).toBeLessThanOrEqual(PAGE_BYTES);
+    expect(readFileSync(file).length).toBe(CLASSIC_FILE_LENGTH);
+    const stat = JSON.parse((await runCli(['stat', '--layout', 'classic', '--json', '--file', file])).stdout) as Record<string, unknown>;
+    expect(stat).toMatchObject({ waiting: 0, readIndex: COUNT, writeIndex: COUNT, consistent: true });
+  });
 });
 
 describe('the classic layout in mmapipc alone', () => {

@@ -6,24 +6,32 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ExitCode } from '../../src/errors.js';
 import {
   FORMAT_VERSION,
-  HEAD_OFFSET,
+  GROUP_DISPATCH,
+  GROUP_STATE,
   MAGIC,
   MAGIC_LENGTH,
   MAX_SLOT_COUNT,
   MIN_SLOT_COUNT,
-  RING_HEADER_LENGTH,
+  PAGE_LENGTH,
+  PARTICIPANT_PID,
+  PARTICIPANT_RUN_COUNT,
+  PARTICIPANT_RUN_START,
+  POSITION_MASK,
   SLOT_COUNT_OFFSET,
   SLOT_LENGTH,
   SLOT_SEQUENCE,
   SLOT_STRIDE_OFFSET,
   TAIL_OFFSET,
   VERSION_OFFSET,
+  groupOffset,
+  participantOffset,
   ringGeometry,
   slotOffsetOf,
   type RingGeometry,
 } from '../../src/layout/ring-layout.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { VERSION_ONE_REASON, versionOneRing } from '../helpers/v1-ring.js';
 
 const dir = tempDir();
 afterAll(() => dir.remove());
@@ -31,8 +39,8 @@ afterAll(() => dir.remove());
 const SLOTS = 4;
 const SLOT_SIZE = 16;
 const geometry = ringGeometry(SLOTS, SLOT_SIZE) as RingGeometry;
-/** After the setup below: head 1, tail 3 (messages 1 and 2 waiting), slots 3 and 0 free. */
-const HEAD = 1;
+/** After the setup below: the default group at 1, the tail at 3 (messages 1 and 2 waiting), slot 3 fresh. */
+const CURSOR = 1;
 const TAIL = 3;
 let valid: Buffer;
 
@@ -44,7 +52,8 @@ beforeAll(async () => {
   expect(received).toMatchObject({ code: 0, stdout: 'a\n' });
   valid = readFileSync(path);
   expect(valid.length).toBe(geometry.fileLength);
-  expect([valid.readUInt32LE(HEAD_OFFSET), valid.readUInt32LE(TAIL_OFFSET)]).toEqual([HEAD, TAIL]);
+  const cursor = valid.readBigUInt64LE(groupOffset(0) + GROUP_DISPATCH) & POSITION_MASK; // under the last claimer's tag
+  expect([cursor, valid.readBigUInt64LE(TAIL_OFFSET)]).toEqual([BigInt(CURSOR), BigInt(TAIL)]);
 });
 
 function edited(edit: (bytes: Buffer) => Buffer | void): () => Buffer {
@@ -58,6 +67,9 @@ const slot = (index: number) => slotOffsetOf(geometry, index);
 const need = `${SLOTS} slots of ${SLOT_SIZE} bytes need exactly ${geometry.fileLength}`;
 const nonPrintable = Buffer.from([0xff, 0x00, 0x13, 0x37, 0x80, 0x01, 0x02, 0x7f]);
 
+/** The first participant entry: the setup's processes have closed, so it is free. */
+const entry = participantOffset(0);
+
 const cases: Array<[string, () => Buffer, string]> = [
   [
     'random bytes',
@@ -69,7 +81,7 @@ const cases: Array<[string, () => Buffer, string]> = [
   [
     'a header cut short',
     edited((bytes) => bytes.subarray(0, 100)),
-    `truncated ring file (100 bytes, the header alone needs ${RING_HEADER_LENGTH})`,
+    `truncated ring file (100 bytes, the header alone needs at least ${PAGE_LENGTH})`,
   ],
   [
     'slots cut short',
@@ -86,10 +98,11 @@ const cases: Array<[string, () => Buffer, string]> = [
     () => Buffer.alloc(geometry.fileLength),
     'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it',
   ],
+  ['a ring of format version 1', () => versionOneRing(SLOTS, SLOT_SIZE, ['a', 'b']), VERSION_ONE_REASON],
   [
     'a future version',
     edited((bytes) => void bytes.writeUInt32LE(FORMAT_VERSION + 1, VERSION_OFFSET)),
-    `ring format version ${FORMAT_VERSION + 1} is not supported (this mmapipc reads version ${FORMAT_VERSION})`,
+    `has ring format version ${FORMAT_VERSION + 1}, which this mmapipc does not know (it reads version ${FORMAT_VERSION}); use the mmapipc that made it`,
   ],
   [
     'no slots',
@@ -102,24 +115,38 @@ const cases: Array<[string, () => Buffer, string]> = [
     `corrupt ring header: slot stride is ${geometry.slotStride + 8}, expected ${geometry.slotStride}`,
   ],
   [
-    'a head beyond the position limit',
-    edited((bytes) => void bytes.writeUInt32LE(geometry.positionLimit, HEAD_OFFSET)),
-    `corrupt ring header: positions out of range (head ${geometry.positionLimit}, tail ${TAIL}, limit ${geometry.positionLimit})`,
+    'a tail beyond 2^53',
+    edited((bytes) => void bytes.writeBigUInt64LE(2n ** 53n + 2n, TAIL_OFFSET)),
+    `corrupt ring header: tail position ${2 ** 53 + 2} is beyond 2^53`,
   ],
   [
-    'more messages than slots',
-    edited((bytes) => void bytes.writeUInt32LE(HEAD + SLOTS + 1, TAIL_OFFSET)),
-    `corrupt ring header: ${SLOTS + 1} messages between head ${HEAD} and tail ${HEAD + SLOTS + 1}, but only ${SLOTS} slots`,
+    'a group cursor beyond the tail',
+    edited((bytes) => void bytes.writeBigUInt64LE(BigInt(TAIL + 1), groupOffset(0) + GROUP_DISPATCH)),
+    `corrupt ring: group entry 0 has its cursor at ${TAIL + 1}, beyond the tail ${TAIL}`,
+  ],
+  [
+    'a group entry in an unknown state',
+    edited((bytes) => void bytes.writeUInt32LE(7, groupOffset(1) + GROUP_STATE)),
+    'corrupt ring: group entry 1 has state 7, expected 0, 1 or 2',
+  ],
+  [
+    'a participant holding positions beyond the tail',
+    edited((bytes) => {
+      bytes.writeUInt32LE(999_999, entry + PARTICIPANT_PID);
+      bytes.writeBigUInt64LE(BigInt(TAIL - 1), entry + PARTICIPANT_RUN_START);
+      bytes.writeUInt32LE(2, entry + PARTICIPANT_RUN_COUNT);
+    }),
+    `corrupt ring: participant entry 0 holds positions ${TAIL - 1} to ${TAIL}, beyond the tail ${TAIL}`,
   ],
   [
     'a message slot whose sequence points elsewhere',
     edited((bytes) => void bytes.writeUInt32LE(0xdeadbeef, slot(2) + SLOT_SEQUENCE)),
-    `corrupt ring: slot 2 holds position 2 (between head ${HEAD} and tail ${TAIL}) but its sequence word is ${0xdeadbeef}, expected 2 or 3`,
+    `corrupt ring: slot 2 has sequence word ${0xdeadbeef}, but with the tail at ${TAIL} it can only speak for position 2 or ${2 - SLOTS}`,
   ],
   [
-    'a free slot whose sequence is a lap ahead',
-    edited((bytes) => void bytes.writeUInt32LE(3 + SLOTS, slot(3) + SLOT_SEQUENCE)),
-    `corrupt ring: slot 3 is free for position 3 but its sequence word is ${3 + SLOTS}, expected 3 or 0`,
+    'a fresh slot whose sequence is a lap ahead',
+    edited((bytes) => void bytes.writeUInt32LE(3 + SLOTS + 1, slot(3) + SLOT_SEQUENCE)),
+    `corrupt ring: slot 3 has sequence word ${3 + SLOTS + 1}, but with the tail at ${TAIL} it can only speak for position ${3 - SLOTS}`,
   ],
   [
     'a slot length beyond the slot size',

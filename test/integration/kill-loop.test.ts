@@ -29,7 +29,7 @@ const RECEIVERS = 2;
 const SLOTS = 64;
 /** A progress line every this many messages: the events the kill moments are chosen from. */
 const PROGRESS_EVERY = 40;
-/** No progress for this long is a wedge (recovery acts within ~1 s; the stall timeout is 10 s). */
+/** No progress for this long is a wedge (recovery acts within ~1 s of a death; there is no stall timeout). */
 const WEDGE_MS = 20_000;
 
 const dir = tempDir('mmapipc-kill-');

@@ -1,5 +1,5 @@
 /**
- * The wake protocol across processes (docs/wakeup.md): one wake reaches every sleeper, whether
+ * The wake protocol across processes (docs/format.md §8): one wake reaches every sleeper, whether
  * it blocks on the futex or awaits the bell; a timed wait ends at its bound; an idle async wait
  * costs no CPU; and ringing needs no file beside the ring.
  */

@@ -1,94 +1,190 @@
 /**
  * The slot check an opener runs on a ring nobody else has open: every state the protocol (and
- * recovery) can leave behind passes, anything else is refused with the slot named.
+ * recovery) can leave behind passes, anything else is refused with the slot, group or
+ * participant entry named.
  */
 import { checkSlots } from '../../src/layout/check-slots.js';
-import { publishHeader, writeHeader } from '../../src/layout/header.js';
 import {
-  HEAD_OFFSET,
+  GROUP_DISPATCH,
+  GROUP_NAME_LENGTH,
+  GROUP_STATE,
+  PARTICIPANT_INTENT_COUNT,
+  PARTICIPANT_RUN_COUNT,
+  PARTICIPANT_RUN_START,
+  SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
   SLOT_LENGTH,
   SLOT_SEQUENCE,
   TAIL_OFFSET,
-  ringGeometry,
+  groupOffset,
+  participantOffset,
+  seqValue,
   slotOffsetOf,
-  type RingGeometry,
 } from '../../src/layout/ring-layout.js';
-import { Ring } from '../../src/ring/ring.js';
+import { readParticipant } from '../../src/ring/participants.js';
+import { viewsOf } from '../../src/ring/views.js';
+import { advanceEmptyRing, memberRing, ringMemory, senderRing, type TestRing } from '../helpers/memory-ring.js';
 
 const SLOTS = 4;
 const SLOT_SIZE = 8;
-const geometry = ringGeometry(SLOTS, SLOT_SIZE) as RingGeometry;
 const sequenceOffset = (index: number) => slotOffsetOf(geometry, index) + SLOT_SEQUENCE;
+const { geometry } = ringMemory(SLOTS, SLOT_SIZE);
 
-/** A ring after `laps` send-receive pairs, then `sent` sends and `received` receives. */
-function ring(sent: number, received: number, laps = 0): { memory: Buffer; ring: Ring } {
-  const memory = Buffer.from(new SharedArrayBuffer(geometry.fileLength));
-  writeHeader(memory, geometry, { pid: 1, startTicks: 0, createdAt: 0 });
-  publishHeader(memory);
-  const ring = new Ring(memory, geometry);
+/** A ring after `laps` send-receive pairs, then `sent` sends and `received` receives (from `start`). */
+function ring(sent: number, received: number, laps = 0, start = 0): { memory: Buffer; ring: TestRing } {
+  const { memory } = ringMemory(SLOTS, SLOT_SIZE);
+  if (start > 0) advanceEmptyRing(memory, geometry, start);
+  const ring = memberRing(memory, geometry);
   for (let i = 0; i < laps; i++) expect([ring.trySend('x'), ring.tryReceive()?.data.toString()]).toEqual([true, 'x']);
   for (let i = 0; i < sent; i++) expect(ring.trySend(`m${i}`)).toBe(true);
   for (let i = 0; i < received; i++) expect(ring.tryReceive()).not.toBeNull();
   return { memory, ring };
 }
 
+const setTail = (memory: Buffer, tail: number) => memory.writeBigUInt64LE(BigInt(tail), TAIL_OFFSET);
+
 test.each([
   [0, 0, 0],
   [3, 1, 0],
   [SLOTS, 0, 0],
+  [SLOTS, SLOTS, 0],
   [2, 1, SLOTS * 3 + 1],
 ])('passes a ring after %i sends and %i receives (after %i round trips)', (sent, received, laps) => {
   expect(checkSlots(ring(sent, received, laps).memory, geometry)).toBeUndefined();
 });
 
-test('passes a claim whose sender died before committing it', () => {
+test('passes a claim whose sender died before it began writing (the slot still speaks for the lap before)', () => {
   const { memory } = ring(1, 0);
-  memory.writeUInt32LE(2, TAIL_OFFSET); // position 1 claimed; slot 1 still reads 1
+  setTail(memory, 2); // position 1 claimed; slot 1 is still the fresh skip record of 1 - SLOTS
+  expect(checkSlots(memory, geometry)).toBeUndefined();
+  // Slot 2 holds position 2; position 6 = 2 + SLOTS is claimed and never begun.
+  const { memory: lapped, ring: member } = ring(SLOTS, 3);
+  expect([member.trySend('m4'), member.trySend('m5')]).toEqual([true, true]);
+  setTail(lapped, SLOTS + 3);
+  expect(checkSlots(lapped, geometry)).toBeUndefined();
+});
+
+test('passes a claim whose sender died while writing it (busy)', () => {
+  const { memory } = ring(1, 0);
+  setTail(memory, 2);
+  memory.writeInt32LE(seqValue(1) | SEQUENCE_BUSY_BIT, sequenceOffset(1));
   expect(checkSlots(memory, geometry)).toBeUndefined();
 });
 
-test('passes a claim that recovery released (committed with the released bit)', () => {
+test('passes a claim that recovery released (a skip record for its position)', () => {
   const { memory } = ring(1, 0);
-  memory.writeUInt32LE(2, TAIL_OFFSET);
-  memory.writeUInt32LE(2 | SEQUENCE_RELEASED_BIT, sequenceOffset(1));
+  setTail(memory, 2);
+  memory.writeInt32LE(seqValue(1) | SEQUENCE_RELEASED_BIT, sequenceOffset(1));
   expect(checkSlots(memory, geometry)).toBeUndefined();
 });
 
-test('passes a message whose receiver died before freeing its slot', () => {
-  const { memory } = ring(1, 0);
-  memory.writeUInt32LE(1, HEAD_OFFSET); // position 0 taken; slot 0 still reads 1, not 0 + SLOTS
+test('passes what a member and a sender leave behind when they die inside their claims', () => {
+  const { memory, ring: member } = ring(2, 0);
+  const died = () => {
+    throw new Error('died');
+  };
+  // A member that dies holding a run of 2 (its run stays recorded in its entry).
+  expect(() => member.tryReceiveBatchWith(2, () => {}, died)).toThrow('died');
+  expect(readParticipant(viewsOf(memory, geometry), member.participant)?.run).toMatchObject({ start: 0, count: 2 });
+  // A sender that dies half-way through its payload (busy slot, intent recorded).
+  const sender = senderRing(memory, geometry, { fault: (step) => step === 'send-payload' && died() });
+  expect(() => sender.trySend(Buffer.from('halfway!'))).toThrow('died');
+  expect(readParticipant(viewsOf(memory, geometry), sender.participant)?.intent).toMatchObject({ start: 2, count: 1 });
+  // And one that dies right after its compare-and-swap (claimed, never begun).
+  const other = senderRing(memory, geometry, { fault: (step) => step === 'send-claimed' && died() });
+  expect(() => other.trySend('never')).toThrow('died');
+  expect(memory.readBigUInt64LE(TAIL_OFFSET)).toBe(4n);
   expect(checkSlots(memory, geometry)).toBeUndefined();
 });
 
-test('passes positions that wrap around the position limit', () => {
-  const { memory } = ring(0, 0);
-  const limit = geometry.positionLimit;
-  const head = limit - 2;
-  memory.writeUInt32LE(head, HEAD_OFFSET);
-  memory.writeUInt32LE((head + 3) % limit, TAIL_OFFSET);
-  for (let k = 0; k < SLOTS; k++) {
-    const position = (head + k) % limit;
-    memory.writeUInt32LE(k < 3 ? (position + 1) % limit : position, sequenceOffset(position % SLOTS));
-  }
+test('passes positions across the 30-bit wrap of the sequence word', () => {
+  const start = 2 ** 30 - 3;
+  const { memory, ring: member } = ring(0, 0, 0, start);
+  for (let i = 0; i < 2 * SLOTS + 1; i++) expect([member.trySend(`w${i}`), member.tryReceive()?.sequence]).toEqual([true, start + i]);
+  for (let i = 0; i < 3; i++) expect(member.trySend(`v${i}`)).toBe(true);
+  expect(checkSlots(memory, geometry)).toBeUndefined();
+  expect(memory.readBigUInt64LE(TAIL_OFFSET)).toBe(BigInt(start + 2 * SLOTS + 4)); // past 2^30
+  expect(memory.readInt32LE(sequenceOffset((start + 2 * SLOTS + 3) % SLOTS))).toBe(start + 2 * SLOTS + 4 - 2 ** 30); // wrapped in 30 bits
+});
+
+test('passes positions past 2^32 (a u64 tail)', () => {
+  const { memory } = ring(3, 1, 0, 2 ** 32 - 2);
+  expect(memory.readBigUInt64LE(TAIL_OFFSET)).toBe(BigInt(2 ** 32 + 1));
   expect(checkSlots(memory, geometry)).toBeUndefined();
 });
 
-test('refuses a free slot that reads as committed', () => {
+test('refuses a fresh slot that reads as published', () => {
   const { memory } = ring(1, 0);
-  memory.writeUInt32LE(2, sequenceOffset(1)); // position 1 is past the tail: free, must read 1
-  const consumed = geometry.positionLimit + 1 - SLOTS + 1; // position 1 - SLOTS, plus one, modulo the limit
-  expect(checkSlots(memory, geometry)).toBe(`slot 1 is free for position 1 but its sequence word is 2, expected 1 or ${consumed}`);
+  memory.writeInt32LE(seqValue(1), sequenceOffset(1)); // position 1 is not claimed: slot 1 can only be fresh
+  expect(checkSlots(memory, geometry)).toBe(`slot 1 has sequence word 2, but with the tail at 1 it can only speak for position ${1 - SLOTS}`);
 });
 
-test('refuses the released bit on a free slot', () => {
-  const { memory } = ring(0, 0);
-  memory.writeUInt32LE(2 | SEQUENCE_RELEASED_BIT, sequenceOffset(2));
-  expect(checkSlots(memory, geometry)).toBe(`slot 2 is free for position 2 but its sequence word is ${2 | SEQUENCE_RELEASED_BIT}, expected 2 or ${geometry.positionLimit + 2 - SLOTS + 1}`);
+test('refuses a slot a lap ahead of the tail', () => {
+  const { memory } = ring(2, 0);
+  memory.writeInt32LE(seqValue(SLOTS), sequenceOffset(0));
+  expect(checkSlots(memory, geometry)).toBe(`slot 0 has sequence word ${SLOTS + 1}, but with the tail at 2 it can only speak for position 0 or ${-SLOTS}`);
 });
 
-test('refuses a length word larger than the slot', () => {
+test('refuses a busy mark on a slot that is not being claimed', () => {
+  const { memory } = ring(2, 0);
+  memory.writeInt32LE(seqValue(-2) | SEQUENCE_BUSY_BIT, sequenceOffset(2)); // fresh slot 2, marked busy for the lap before
+  expect(checkSlots(memory, geometry)).toBe(
+    `slot 2 has sequence word ${(seqValue(-2) | SEQUENCE_BUSY_BIT) >>> 0}, but with the tail at 2 it can only speak for position -2`,
+  );
+});
+
+test('refuses a length word larger than the slot, or negative', () => {
   const { memory } = ring(2, 0);
   memory.writeUInt32LE(SLOT_SIZE + 1, slotOffsetOf(geometry, 1) + SLOT_LENGTH);
   expect(checkSlots(memory, geometry)).toBe(`slot 1 has length ${SLOT_SIZE + 1}, outside 0 to the ${SLOT_SIZE}-byte slot size`);
+  memory.writeInt32LE(-1, slotOffsetOf(geometry, 1) + SLOT_LENGTH);
+  expect(checkSlots(memory, geometry)).toBe(`slot 1 has length -1, outside 0 to the ${SLOT_SIZE}-byte slot size`);
+});
+
+describe('the group table', () => {
+  test('passes a second group, lossy, at the tail', () => {
+    const { memory } = ring(3, 1);
+    memberRing(memory, geometry, { group: 'audit', lossy: true });
+    expect(checkSlots(memory, geometry)).toBeUndefined();
+  });
+
+  test('refuses an unknown group state', () => {
+    const { memory } = ring(1, 0);
+    memory.writeUInt32LE(3, groupOffset(1) + GROUP_STATE);
+    expect(checkSlots(memory, geometry)).toBe('group entry 1 has state 3, expected 0, 1 or 2');
+  });
+
+  test.each([0, 49])('refuses a group name of %i bytes', (length) => {
+    const { memory } = ring(1, 0);
+    memory.writeUInt32LE(length, groupOffset(0) + GROUP_NAME_LENGTH);
+    expect(checkSlots(memory, geometry)).toBe(`group entry 0 has a name of ${length} bytes, expected 1 to 48`);
+  });
+
+  test('refuses a group cursor beyond the tail', () => {
+    const { memory } = ring(2, 0);
+    memory.writeBigUInt64LE(3n, groupOffset(0) + GROUP_DISPATCH);
+    expect(checkSlots(memory, geometry)).toBe('group entry 0 has its cursor at 3, beyond the tail 2');
+    memory.writeBigUInt64LE((5n << 56n) | 2n, groupOffset(0) + GROUP_DISPATCH); // a claimer tag above position 2: fine
+    expect(checkSlots(memory, geometry)).toBeUndefined();
+  });
+});
+
+describe('the participant table', () => {
+  test('refuses an intent or a run of more positions than slots', () => {
+    const { memory, ring: member } = ring(2, 0);
+    const entry = participantOffset(member.participant);
+    memory.writeUInt32LE(SLOTS + 1, entry + PARTICIPANT_INTENT_COUNT);
+    expect(checkSlots(memory, geometry)).toBe(`participant entry ${member.participant} claims ${SLOTS + 1} positions, more than the ${SLOTS} slots`);
+    memory.writeUInt32LE(0, entry + PARTICIPANT_INTENT_COUNT);
+    memory.writeUInt32LE(SLOTS + 1, entry + PARTICIPANT_RUN_COUNT);
+    expect(checkSlots(memory, geometry)).toBe(`participant entry ${member.participant} claims ${SLOTS + 1} positions, more than the ${SLOTS} slots`);
+  });
+
+  test('refuses a run beyond the tail', () => {
+    const { memory, ring: member } = ring(2, 0);
+    const entry = participantOffset(member.participant);
+    memory.writeBigUInt64LE(1n, entry + PARTICIPANT_RUN_START);
+    memory.writeUInt32LE(2, entry + PARTICIPANT_RUN_COUNT);
+    expect(checkSlots(memory, geometry)).toBe(`participant entry ${member.participant} holds positions 1 to 2, beyond the tail 2`);
+  });
 });

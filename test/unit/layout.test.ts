@@ -11,24 +11,83 @@ describe('ring file layout constants', () => {
     expect(L.SLOT_COUNT_OFFSET).toBe(L.HEADER_LENGTH_OFFSET + L.WORD);
     expect(L.SLOT_SIZE_OFFSET).toBe(L.SLOT_COUNT_OFFSET + L.WORD);
     expect(L.SLOT_STRIDE_OFFSET).toBe(L.SLOT_SIZE_OFFSET + L.WORD);
-    expect(L.POSITION_LIMIT_OFFSET).toBe(L.SLOT_STRIDE_OFFSET + L.WORD);
-    expect(L.CREATED_AT_OFFSET).toBe(L.POSITION_LIMIT_OFFSET + L.WORD);
+    expect(L.GROUP_CAPACITY_OFFSET).toBe(L.SLOT_STRIDE_OFFSET + L.WORD);
+    expect(L.CREATED_AT_OFFSET).toBe(L.GROUP_CAPACITY_OFFSET + L.WORD);
     expect(L.CREATOR_PID_OFFSET).toBe(L.CREATED_AT_OFFSET + 8);
     expect(L.FILE_LENGTH_OFFSET).toBe(L.CREATOR_PID_OFFSET + L.WORD);
     expect(L.CREATOR_START_OFFSET).toBe(L.FILE_LENGTH_OFFSET + L.WORD);
-    expect(L.CREATOR_START_OFFSET + 8).toBeLessThanOrEqual(L.TAIL_OFFSET);
+    expect(L.RING_ID_OFFSET).toBe(L.CREATOR_START_OFFSET + 8);
+    expect(L.RING_ID_OFFSET + L.RING_ID_LENGTH).toBeLessThanOrEqual(L.TAIL_OFFSET);
     for (const offset of [L.CREATED_AT_OFFSET, L.CREATOR_START_OFFSET, L.LAST_ACTIVITY_OFFSET]) expect(offset % 8).toBe(0);
   });
 
-  test('hot words written by different sides sit in blocks of their own', () => {
+  test('hot words written by different sides sit in blocks of their own; the tail is an 8-aligned u64', () => {
     expect(L.BLOCK_LENGTH).toBe(2 * L.CACHE_LINE_LENGTH);
-    const blocks = [L.TAIL_OFFSET, L.HEAD_OFFSET, L.RECEIVERS_WAITING_OFFSET, L.SENDERS_WAITING_OFFSET, L.RELEASED_SLOTS_OFFSET];
-    expect(blocks).toEqual([1, 2, 3, 4, 5].map((n) => n * L.BLOCK_LENGTH));
-    expect(L.TAIL_LAPS_OFFSET).toBe(L.TAIL_OFFSET + L.WORD);
-    expect(L.HEAD_LAPS_OFFSET).toBe(L.HEAD_OFFSET + L.WORD);
-    expect(L.PARTICIPANTS_OFFSET).toBe(L.RELEASED_SLOTS_OFFSET + 3 * L.BLOCK_LENGTH);
-    expect(L.PARTICIPANTS_OFFSET + L.PARTICIPANT_CAPACITY * L.PARTICIPANT_LENGTH).toBeLessThanOrEqual(L.RING_HEADER_LENGTH);
-    expect(L.RING_HEADER_LENGTH % L.CACHE_LINE_LENGTH).toBe(0);
+    const blocks = [L.TAIL_OFFSET, L.MEMBERS_WAITING_OFFSET, L.SENDERS_WAITING_OFFSET, L.RELEASED_SLOTS_OFFSET];
+    expect(blocks).toEqual([128, 256, 384, 512]);
+    expect(blocks).toEqual([1, 2, 3, 4].map((n) => n * L.BLOCK_LENGTH));
+    expect(L.TAIL_OFFSET % 8).toBe(0);
+    expect(L.REDELIVERED_OFFSET).toBe(L.RELEASED_SLOTS_OFFSET + L.WORD);
+    expect(L.LAST_ACTIVITY_OFFSET).toBe(L.RELEASED_SLOTS_OFFSET + 2 * L.WORD);
+    expect(L.PARTICIPANTS_OFFSET).toBe(1024);
+    expect(L.PARTICIPANTS_OFFSET).toBe(L.RELEASED_SLOTS_OFFSET + 4 * L.BLOCK_LENGTH);
+  });
+
+  test('the participant table (64 x 128 bytes) is followed by the group table at 9216', () => {
+    expect([L.PARTICIPANT_CAPACITY, L.PARTICIPANT_LENGTH]).toEqual([64, 128]);
+    expect(L.GROUPS_OFFSET).toBe(L.PARTICIPANTS_OFFSET + L.PARTICIPANT_CAPACITY * L.PARTICIPANT_LENGTH);
+    expect(L.GROUPS_OFFSET).toBe(9216);
+    expect(L.participantOffset(0)).toBe(L.PARTICIPANTS_OFFSET);
+    expect(L.participantOffset(63)).toBe(L.PARTICIPANTS_OFFSET + 63 * L.PARTICIPANT_LENGTH);
+    expect(L.groupOffset(0)).toBe(L.GROUPS_OFFSET);
+    expect(L.groupOffset(3)).toBe(L.GROUPS_OFFSET + 3 * L.GROUP_LENGTH);
+  });
+
+  test('participant entry fields fit the entry; its positions (u64) and times (f64) are 8-aligned', () => {
+    const fields = [
+      [L.PARTICIPANT_PID, 4],
+      [L.PARTICIPANT_ROLE, 4],
+      [L.PARTICIPANT_START, 8],
+      [L.PARTICIPANT_ATTACHED_AT, 8],
+      [L.PARTICIPANT_GENERATION, 4],
+      [L.PARTICIPANT_GROUP, 4],
+      [L.PARTICIPANT_INTENT_START, 8],
+      [L.PARTICIPANT_INTENT_COUNT, 4],
+      [L.PARTICIPANT_RUN_COUNT, 4],
+      [L.PARTICIPANT_RUN_START, 8],
+      [L.PARTICIPANT_RUN_DELIVERIES, 4],
+      [L.PARTICIPANT_INTENT_SINCE, 8],
+      [L.PARTICIPANT_RUN_SINCE, 8],
+    ] as const;
+    const bytes = new Array<number>(L.PARTICIPANT_LENGTH).fill(0);
+    for (const [offset, size] of fields) {
+      expect(offset % size).toBe(0);
+      expect(offset + size).toBeLessThanOrEqual(L.PARTICIPANT_LENGTH);
+      for (let i = offset; i < offset + size; i++) bytes[i]!++;
+    }
+    expect(bytes.every((count) => count <= 1)).toBe(true); // no two fields overlap
+  });
+
+  test('group entry fields fit the entry; the dispatch word (u64) and creation time (f64) are 8-aligned', () => {
+    const fields = [
+      [L.GROUP_STATE, 4],
+      [L.GROUP_FLAGS, 4],
+      [L.GROUP_DISPATCH, 8],
+      [L.GROUP_GENERATION, 4],
+      [L.GROUP_REDELIVERED, 4],
+      [L.GROUP_MISSED, 4],
+      [L.GROUP_GAPS, 4],
+      [L.GROUP_NAME_LENGTH, 4],
+      [L.GROUP_NAME, L.GROUP_NAME_MAX],
+      [L.GROUP_CREATED_AT, 8],
+    ] as const;
+    const bytes = new Array<number>(L.GROUP_LENGTH).fill(0);
+    for (const [offset, size] of fields) {
+      expect(offset % (size === L.GROUP_NAME_MAX ? L.WORD : size)).toBe(0);
+      expect(offset + size).toBeLessThanOrEqual(L.GROUP_LENGTH);
+      for (let i = offset; i < offset + size; i++) bytes[i]!++;
+    }
+    expect(bytes.every((count) => count <= 1)).toBe(true);
   });
 
   test('slot header fields follow one another and keep the payload 8-aligned', () => {
@@ -37,25 +96,67 @@ describe('ring file layout constants', () => {
     expect(L.SLOT_PID).toBe(L.SLOT_LENGTH + L.WORD);
     expect(L.SLOT_FLAGS).toBe(L.SLOT_PID + L.WORD);
     expect(L.SLOT_SENT_AT).toBe(L.SLOT_FLAGS + L.WORD);
-    expect(L.SLOT_OWNER_POSITION).toBe(L.SLOT_SENT_AT + 8);
-    expect(L.SLOT_OWNER).toBe(L.SLOT_OWNER_POSITION + L.WORD);
-    expect(L.SLOT_HEADER_LENGTH).toBe(L.SLOT_OWNER + L.WORD);
+    expect(L.SLOT_OWNER).toBe(L.SLOT_SENT_AT + 8);
+    expect(L.SLOT_RESERVED).toBe(L.SLOT_OWNER + L.WORD);
+    expect(L.SLOT_HEADER_LENGTH).toBe(32);
+    expect(L.SLOT_HEADER_LENGTH).toBe(L.SLOT_RESERVED + L.WORD);
     expect(L.SLOT_SENT_AT % 8).toBe(0);
     expect(L.SLOT_HEADER_LENGTH % L.SLOT_ALIGNMENT).toBe(0);
+  });
+
+  test('sequence words: q + 1 in 30 bits, bit 30 released, bit 31 busy', () => {
+    expect(L.SEQUENCE_VALUE_MASK).toBe(2 ** 30 - 1);
+    expect(L.SEQUENCE_RELEASED_BIT).toBe(2 ** 30);
+    expect(L.SEQUENCE_BUSY_BIT >>> 0).toBe(2 ** 31);
+    expect([0, 1, 41].map(L.seqValue)).toEqual([1, 2, 42]);
+    expect(L.seqValue(2 ** 30 - 2)).toBe(2 ** 30 - 1);
+    expect(L.seqValue(2 ** 30 - 1)).toBe(0); // wraps in 30 bits
+    expect(L.seqValue(2 ** 30)).toBe(1);
+    expect(L.seqValue(2 ** 32 + 5)).toBe(6);
+    expect(L.seqValue(-1)).toBe(0);
+    expect(L.seqValue(-3)).toBe(2 ** 30 - 2); // the fresh slot 1 of a 4-slot ring: position 1 - 4
+  });
+
+  test('owner tags name an entry and its generation', () => {
+    expect(L.ownerTag(-1, 5)).toBe(0);
+    expect(L.ownerTag(0, 0)).toBe(1);
+    expect(L.ownerTag(63, 1)).toBe((1 << L.OWNER_GENERATION_SHIFT) | 64);
+    expect(L.ownerTag(2, L.OWNER_GENERATION_MASK + 3)).toBe((2 << L.OWNER_GENERATION_SHIFT) | 3); // generation mod 2^23
+    expect(L.PARTICIPANT_CAPACITY).toBeLessThanOrEqual(L.OWNER_ENTRY_MASK);
+  });
+
+  test('the tail word: 56 bits of position under an 8-bit gate epoch', () => {
+    expect(L.EPOCH_UNIT).toBe(1n << 56n);
+    expect(L.POSITION_MASK).toBe((1n << 56n) - 1n);
+    expect(BigInt(L.MAX_POSITION)).toBeLessThan(L.POSITION_MASK);
   });
 });
 
 describe('ringGeometry', () => {
-  test('the default ring is the tutorial one: 100 slots of 64 bytes', () => {
+  test('the default ring is the tutorial one: 100 slots of 64 bytes, room for 8 groups, a 12,288-byte header', () => {
     const geometry = geometryOf(L.DEFAULT_SLOT_COUNT, L.DEFAULT_SLOT_SIZE);
+    expect(L.DEFAULT_GROUP_CAPACITY).toBe(8);
     expect(geometry).toEqual({
       slotCount: 100,
       slotSize: 64,
       slotStride: L.SLOT_HEADER_LENGTH + 64,
-      positionLimit: 100 * Math.floor(L.POSITION_SPACE / 100),
-      headerLength: L.RING_HEADER_LENGTH,
-      fileLength: L.RING_HEADER_LENGTH + 100 * (L.SLOT_HEADER_LENGTH + 64),
+      groupCapacity: 8,
+      headerLength: 12288,
+      fileLength: 12288 + 100 * (L.SLOT_HEADER_LENGTH + 64),
     });
+  });
+
+  test.each([
+    [1, 12288],
+    [8, 12288],
+    [24, 12288],
+    [25, 16384],
+    [64, 20480],
+  ])('with room for %i groups the header is %i bytes: align4096(9216 + G x 128)', (groups, length) => {
+    expect(L.headerLengthFor(groups)).toBe(length);
+    expect(geometryOf(4, 8, groups).headerLength).toBe(length);
+    expect(length % L.PAGE_LENGTH).toBe(0);
+    expect(length).toBeGreaterThanOrEqual(L.groupOffset(groups));
   });
 
   test.each([1, 2, 7, 8, 9, 63, 64, 65, 100, 1000])('slot stride for %i-byte slots is the header plus payload, 8-aligned', (size) => {
@@ -63,20 +164,14 @@ describe('ringGeometry', () => {
     expect(geometry.slotStride % L.SLOT_ALIGNMENT).toBe(0);
     expect(geometry.slotStride).toBeGreaterThanOrEqual(L.SLOT_HEADER_LENGTH + size);
     expect(geometry.slotStride - (L.SLOT_HEADER_LENGTH + size)).toBeLessThan(L.SLOT_ALIGNMENT);
-    expect(geometry.fileLength).toBe(L.RING_HEADER_LENGTH + 3 * geometry.slotStride);
-    expect(L.slotOffsetOf(geometry, 2)).toBe(L.RING_HEADER_LENGTH + 2 * geometry.slotStride);
+    expect(geometry.fileLength).toBe(geometry.headerLength + 3 * geometry.slotStride);
+    expect(L.slotOffsetOf(geometry, 2)).toBe(geometry.headerLength + 2 * geometry.slotStride);
   });
 
-  test.each([L.MIN_SLOT_COUNT, 3, 100, 1000, 12345, L.MAX_SLOT_COUNT])('position limit for %i slots is the largest multiple below the position space', (slots) => {
-    const { positionLimit } = geometryOf(slots, 1);
-    expect(positionLimit % slots).toBe(0);
-    expect(positionLimit).toBeLessThanOrEqual(L.POSITION_SPACE);
-    expect(positionLimit).toBeGreaterThan(L.POSITION_SPACE - slots);
-  });
-
-  test('the largest slot count and slot size are accepted on their own', () => {
+  test('the largest slot count, slot size and group capacity are accepted on their own', () => {
     expect(typeof L.ringGeometry(L.MAX_SLOT_COUNT, 1)).toBe('object');
     expect(typeof L.ringGeometry(L.MIN_SLOT_COUNT, L.MAX_SLOT_SIZE)).toBe('object');
+    expect(typeof L.ringGeometry(L.MIN_SLOT_COUNT, 1, L.MAX_GROUP_CAPACITY)).toBe('object');
   });
 
   test.each([0, 1, -1, 1.5, NaN, L.MAX_SLOT_COUNT + 1])('refuses slot count %p with a reason', (slots) => {
@@ -87,8 +182,12 @@ describe('ringGeometry', () => {
     expect(L.ringGeometry(10, size)).toBe(`slot size must be an integer from 1 to ${L.MAX_SLOT_SIZE} bytes, got ${size}`);
   });
 
+  test.each([0, -1, 1.5, L.MAX_GROUP_CAPACITY + 1])('refuses group capacity %p with a reason', (groups) => {
+    expect(L.ringGeometry(10, 8, groups)).toBe(`group capacity must be an integer from 1 to ${L.MAX_GROUP_CAPACITY}, got ${groups}`);
+  });
+
   test('refuses a ring whose file would pass the file length limit', () => {
-    const need = L.RING_HEADER_LENGTH + L.MAX_SLOT_COUNT * L.alignUp(L.SLOT_HEADER_LENGTH + L.MAX_SLOT_SIZE, L.SLOT_ALIGNMENT);
+    const need = L.headerLengthFor(L.DEFAULT_GROUP_CAPACITY) + L.MAX_SLOT_COUNT * L.alignUp(L.SLOT_HEADER_LENGTH + L.MAX_SLOT_SIZE, L.SLOT_ALIGNMENT);
     expect(L.ringGeometry(L.MAX_SLOT_COUNT, L.MAX_SLOT_SIZE)).toBe(
       `${L.MAX_SLOT_COUNT} slots of ${L.MAX_SLOT_SIZE} bytes need ${need} bytes, more than the ${L.MAX_FILE_LENGTH}-byte limit`,
     );
@@ -112,18 +211,45 @@ describe('ring header', () => {
     return check.reason;
   }
 
-  test('a published header reads back as ready with its geometry and creator', () => {
+  test('a published header reads back as ready with its geometry, creator and ring id', () => {
     const { memory, geometry } = ringMemory(slots, slotSize);
     expect(memory.subarray(L.MAGIC_OFFSET, L.MAGIC_OFFSET + L.MAGIC_LENGTH).toString('latin1')).toBe(L.MAGIC);
     expect(checkHeader(memory, geometry.fileLength)).toEqual({
       kind: 'ready',
-      header: { ...geometry, version: L.FORMAT_VERSION, ...CREATOR },
+      header: { ...geometry, version: L.FORMAT_VERSION, ...CREATOR, id: '0'.repeat(32) },
     });
+    expect(L.FORMAT_VERSION).toBe(2);
   });
 
-  test('writeHeader frees slot i for position i', () => {
+  test('the ring id given at creation is read back in hex', () => {
+    const geometry = geometryOf(slots, slotSize);
+    const memory = Buffer.from(new SharedArrayBuffer(geometry.fileLength));
+    const id = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    writeHeader(memory, geometry, { ...CREATOR, id });
+    publishHeader(memory);
+    expect(checkHeader(memory, geometry.fileLength)).toMatchObject({ kind: 'ready', header: { id: id.toString('hex') } });
+  });
+
+  test('writeHeader starts slot i as the skip record of position i - N (free for position i), the tail at 0', () => {
     const { memory, geometry } = ringMemory(slots, slotSize);
-    for (let i = 0; i < slots; i++) expect(memory.readUInt32LE(L.slotOffsetOf(geometry, i) + L.SLOT_SEQUENCE)).toBe(i);
+    for (let i = 0; i < slots; i++) {
+      expect(memory.readInt32LE(L.slotOffsetOf(geometry, i) + L.SLOT_SEQUENCE)).toBe(L.seqValue(i - slots) | L.SEQUENCE_RELEASED_BIT);
+    }
+    expect(memory.readBigUInt64LE(L.TAIL_OFFSET)).toBe(0n);
+  });
+
+  test('writeHeader creates the default group: lossless, active, generation 1, from position 0', () => {
+    const { memory, geometry } = ringMemory(slots, slotSize);
+    const group = L.groupOffset(0);
+    expect(memory.readUInt32LE(group + L.GROUP_STATE)).toBe(L.GROUP_ACTIVE);
+    expect(memory.readUInt32LE(group + L.GROUP_FLAGS)).toBe(0);
+    expect(memory.readUInt32LE(group + L.GROUP_GENERATION)).toBe(1);
+    expect(memory.readBigUInt64LE(group + L.GROUP_DISPATCH)).toBe(0n);
+    const nameLength = memory.readUInt32LE(group + L.GROUP_NAME_LENGTH);
+    expect(memory.toString('utf8', group + L.GROUP_NAME, group + L.GROUP_NAME + nameLength)).toBe(L.DEFAULT_GROUP);
+    for (let index = 1; index < geometry.groupCapacity; index++) {
+      expect(memory.readUInt32LE(L.groupOffset(index) + L.GROUP_STATE)).toBe(L.GROUP_FREE);
+    }
   });
 
   test('a header without its magic is uninitialised, and so is an empty file', () => {
@@ -144,33 +270,53 @@ describe('ring header', () => {
     expect(reasonOf(memory, geometry.fileLength)).toBe(`not a ring file (magic 0x00ff00ff00ff00ff, expected "${L.MAGIC}")`);
   });
 
-  test('a ring magic in a file shorter than the header is truncated', () => {
+  test('a ring magic in a file shorter than a page is truncated', () => {
     const { memory } = ringMemory(slots, slotSize);
-    const length = L.RING_HEADER_LENGTH - 1;
-    expect(reasonOf(memory, length)).toBe(`truncated ring file (${length} bytes, the header alone needs ${L.RING_HEADER_LENGTH})`);
+    const length = L.PAGE_LENGTH - 1;
+    expect(reasonOf(memory, length)).toBe(`truncated ring file (${length} bytes, the header alone needs at least ${L.PAGE_LENGTH})`);
+  });
+
+  test('a file of format version 1 is named as such, with what to do about it', () => {
+    const { memory, geometry } = ringMemory(slots, slotSize);
+    memory.writeUInt32LE(1, L.VERSION_OFFSET);
+    const check = checkHeader(memory, geometry.fileLength);
+    expect(check).toMatchObject({ kind: 'invalid', version: 1 });
+    const reason = (check as { reason: string }).reason;
+    expect(reason).toMatch(/format version 1\b/);
+    expect(reason).toMatch(/drain it with mmapipc 0\.1, then remove it \(mmapipc rm\)/);
   });
 
   test('another format version is refused by number', () => {
     const { memory, geometry } = ringMemory(slots, slotSize);
     memory.writeUInt32LE(L.FORMAT_VERSION + 1, L.VERSION_OFFSET);
-    expect(reasonOf(memory, geometry.fileLength)).toBe(
-      `ring format version ${L.FORMAT_VERSION + 1} is not supported (this mmapipc reads version ${L.FORMAT_VERSION})`,
-    );
+    expect(checkHeader(memory, geometry.fileLength)).toEqual({
+      kind: 'invalid',
+      version: L.FORMAT_VERSION + 1,
+      reason: `has ring format version ${L.FORMAT_VERSION + 1}, which this mmapipc does not know (it reads version ${L.FORMAT_VERSION}); use the mmapipc that made it`,
+    });
   });
 
-  test('an impossible slot count or size is corrupt', () => {
+  test('an impossible slot count, slot size or group capacity is corrupt', () => {
     const { memory, geometry } = ringMemory(slots, slotSize);
     memory.writeUInt32LE(0, L.SLOT_COUNT_OFFSET);
     expect(reasonOf(memory, geometry.fileLength)).toBe(`corrupt ring header: ${L.ringGeometry(0, slotSize)}`);
     memory.writeUInt32LE(slots, L.SLOT_COUNT_OFFSET);
     memory.writeUInt32LE(L.MAX_SLOT_SIZE + 1, L.SLOT_SIZE_OFFSET);
     expect(reasonOf(memory, geometry.fileLength)).toBe(`corrupt ring header: ${L.ringGeometry(slots, L.MAX_SLOT_SIZE + 1)}`);
+    memory.writeUInt32LE(slotSize, L.SLOT_SIZE_OFFSET);
+    memory.writeUInt32LE(0, L.GROUP_CAPACITY_OFFSET);
+    expect(reasonOf(memory, geometry.fileLength)).toBe(`corrupt ring header: ${L.ringGeometry(slots, slotSize, 0)}`);
+  });
+
+  test('a group capacity that changes the header length does not add up', () => {
+    const { memory, geometry } = ringMemory(slots, slotSize);
+    memory.writeUInt32LE(64, L.GROUP_CAPACITY_OFFSET);
+    expect(reasonOf(memory, geometry.fileLength)).toBe(`corrupt ring header: header length is ${geometry.headerLength}, expected ${L.headerLengthFor(64)}`);
   });
 
   test.each([
     ['header length', L.HEADER_LENGTH_OFFSET, (g: L.RingGeometry) => g.headerLength],
     ['slot stride', L.SLOT_STRIDE_OFFSET, (g: L.RingGeometry) => g.slotStride],
-    ['position limit', L.POSITION_LIMIT_OFFSET, (g: L.RingGeometry) => g.positionLimit],
     ['recorded file length', L.FILE_LENGTH_OFFSET, (g: L.RingGeometry) => g.fileLength],
   ])('a %s that does not add up is corrupt', (field, offset, expected) => {
     const { memory, geometry } = ringMemory(slots, slotSize);
@@ -187,34 +333,16 @@ describe('ring header', () => {
     expect(reasonOf(memory, geometry.fileLength + 8)).toBe(`sizes do not add up (${geometry.fileLength + 8} bytes, ${need})`);
   });
 
-  test('head or tail at or past the position limit is out of range', () => {
+  test('a tail position beyond 2^53 is corrupt; up to it, and whatever the gate epoch, it is not', () => {
     const { memory, geometry } = ringMemory(slots, slotSize);
-    memory.writeUInt32LE(geometry.positionLimit, L.TAIL_OFFSET);
-    expect(reasonOf(memory, geometry.fileLength)).toBe(
-      `corrupt ring header: positions out of range (head 0, tail ${geometry.positionLimit}, limit ${geometry.positionLimit})`,
-    );
-    memory.writeUInt32LE(0, L.TAIL_OFFSET);
-    memory.writeUInt32LE(0xffffffff, L.HEAD_OFFSET);
-    expect(reasonOf(memory, geometry.fileLength)).toBe(
-      `corrupt ring header: positions out of range (head ${0xffffffff}, tail 0, limit ${geometry.positionLimit})`,
-    );
-  });
-
-  test('more messages between head and tail than slots is corrupt, across the wrap too', () => {
-    const { memory, geometry } = ringMemory(slots, slotSize);
-    memory.writeUInt32LE(slots + 1, L.TAIL_OFFSET);
-    expect(reasonOf(memory, geometry.fileLength)).toBe(
-      `corrupt ring header: ${slots + 1} messages between head 0 and tail ${slots + 1}, but only ${slots} slots`,
-    );
-    // A full ring straddling the wrap is fine; one more is not.
-    const head = geometry.positionLimit - 2;
-    memory.writeUInt32LE(head, L.HEAD_OFFSET);
-    memory.writeUInt32LE(slots - 2, L.TAIL_OFFSET);
+    memory.writeBigUInt64LE(2n ** 53n + 2n, L.TAIL_OFFSET);
+    expect(reasonOf(memory, geometry.fileLength)).toBe(`corrupt ring header: tail position ${2 ** 53 + 2} is beyond 2^53`);
+    memory.writeBigUInt64LE(L.POSITION_MASK, L.TAIL_OFFSET);
+    expect(reasonOf(memory, geometry.fileLength)).toMatch(/^corrupt ring header: tail position \d+ is beyond 2\^53$/);
+    memory.writeBigUInt64LE(2n ** 53n, L.TAIL_OFFSET);
     expect(checkHeader(memory, geometry.fileLength).kind).toBe('ready');
-    memory.writeUInt32LE(slots - 1, L.TAIL_OFFSET);
-    expect(reasonOf(memory, geometry.fileLength)).toBe(
-      `corrupt ring header: ${slots + 1} messages between head ${head} and tail ${slots - 1}, but only ${slots} slots`,
-    );
+    memory.writeBigUInt64LE((255n << 56n) | 7n, L.TAIL_OFFSET); // epoch 255, position 7
+    expect(checkHeader(memory, geometry.fileLength).kind).toBe('ready');
   });
 
   test('publishHeader writes the magic last: everything else is in place before it', () => {

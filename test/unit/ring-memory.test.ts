@@ -1,9 +1,9 @@
 /** The ring algorithm over plain memory: FIFO, full and empty, sizes, the wrap, corruption. */
 import { Worker } from 'node:worker_threads';
 import { MessageTooLargeError, RingFormatError } from '../../src/errors.js';
-import { HEAD_OFFSET, SLOT_LENGTH, SLOT_SEQUENCE, TAIL_OFFSET } from '../../src/layout/ring-layout.js';
-import { Ring } from '../../src/ring/ring.js';
-import { advanceEmptyRing, memoryRing, ringMemory, slotFor } from '../helpers/memory-ring.js';
+import { GROUP_DISPATCH, SEQUENCE_BUSY_BIT, SLOT_LENGTH, SLOT_SEQUENCE, TAIL_OFFSET, groupOffset, seqValue } from '../../src/layout/ring-layout.js';
+import type { Ring } from '../../src/ring/ring.js';
+import { advanceEmptyRing, memberRing, memoryRing, ringMemory, senderRing, slotFor } from '../helpers/memory-ring.js';
 
 const text = (ring: Ring) => ring.tryReceive()?.data.toString('utf8') ?? null;
 
@@ -63,7 +63,7 @@ describe('ring semantics', () => {
     ['a string of multi-byte characters', '€'.repeat(6)],
   ])('refuses %s one byte over the slot with MessageTooLargeError and leaves the ring untouched', (_what, message) => {
     const { memory, geometry } = ringMemory(4, 16);
-    const ring = new Ring(memory, geometry);
+    const ring = memberRing(memory, geometry);
     ring.trySend('kept');
     const before = Buffer.from(memory);
     let error: unknown;
@@ -121,7 +121,7 @@ describe('ring semantics', () => {
   });
 
   test('messages carry the sender pid and send time; unstamped ones carry 0', () => {
-    const stamped = memoryRing(2, 8, { identity: { pid: 31337, participant: -1 } });
+    const stamped = memoryRing(2, 8, { pid: 31337 });
     const before = Date.now();
     stamped.trySend('a');
     const message = stamped.tryReceive()!;
@@ -130,15 +130,30 @@ describe('ring semantics', () => {
     expect(message.sentAt).toBeLessThanOrEqual(Date.now());
     const plain = memoryRing(2, 8, { stamp: false });
     plain.trySend('b');
-    expect(plain.tryReceive()).toMatchObject({ pid: 0, sentAt: 0 });
+    expect(plain.tryReceive()).toMatchObject({ pid: plain.pid, sentAt: 0 });
   });
 
   test('two ring objects on one memory share it as two processes would', () => {
     const { memory, geometry } = ringMemory(4, 8);
-    const sender = new Ring(memory, geometry, { identity: { pid: 1, participant: -1 } });
-    const receiver = new Ring(memory, geometry, { identity: { pid: 2, participant: -1 } });
+    const sender = senderRing(memory, geometry, { pid: 1 });
+    const receiver = memberRing(memory, geometry, { pid: 2 });
     sender.trySend('hi');
-    expect(receiver.tryReceive()).toMatchObject({ data: Buffer.from('hi'), pid: 1, sequence: 0 });
+    expect(receiver.tryReceive()).toMatchObject({ data: Buffer.from('hi'), pid: 1, sequence: 0, deliveries: 0 });
+    expect([sender.participant, receiver.participant]).toEqual([0, 1]);
+  });
+
+  test('a sender-only ring object cannot receive; it counts what the slowest lossless group has not finished', () => {
+    const { memory, geometry } = ringMemory(4, 8);
+    const sender = senderRing(memory, geometry);
+    const receiver = memberRing(memory, geometry);
+    expect(sender.trySendBatch(['a', 'b', 'c'])).toBe(3);
+    expect(() => sender.tryReceive()).toThrow(/opened to send only/);
+    expect(receiver.tryReceive()?.data.toString()).toBe('a');
+    expect([sender.occupancy, receiver.occupancy]).toEqual([2, 2]);
+    expect([sender.totals, receiver.totals]).toEqual([
+      { sent: 3, received: 1 },
+      { sent: 3, received: 1 },
+    ]);
   });
 
   test('wakes the other side only when it announced a sleeper', () => {
@@ -159,13 +174,20 @@ describe('ring semantics', () => {
   });
 });
 
-describe('wrap-around at the position limit', () => {
-  test.each([2, 3, 7])('%i-slot ring: FIFO and sequence numbers run on across the wrap', (slots) => {
+/** Where the default group's cursor is. */
+const dispatchOf = (memory: Buffer) => memory.readBigUInt64LE(groupOffset(0) + GROUP_DISPATCH) & ((1n << 56n) - 1n);
+
+describe('positions past the 30-bit wrap of the sequence word and past 2^32', () => {
+  test.each([
+    [2, 2 ** 30],
+    [3, 2 ** 30],
+    [7, 2 ** 30],
+    [3, 2 ** 32],
+  ])('%i-slot ring near %i: FIFO and sequence numbers run on across the wrap', (slots, around) => {
     const { memory, geometry } = ringMemory(slots, 8);
-    const limit = geometry.positionLimit;
-    const start = limit - 2 * slots - 1;
+    const start = around - 2 * slots - 1;
     advanceEmptyRing(memory, geometry, start);
-    const ring = new Ring(memory, geometry);
+    const ring = memberRing(memory, geometry);
     const sentSequences: number[] = [];
     const received: Array<{ text: string; sequence: number }> = [];
     let next = 0;
@@ -182,24 +204,31 @@ describe('wrap-around at the position limit', () => {
       received.push({ text: message.data.toString(), sequence: message.sequence });
     }
     expect(next).toBeGreaterThan(3 * slots);
+    expect(start + next).toBeGreaterThan(around);
     expect(received.map((m) => m.text)).toEqual([...Array(next).keys()].map((i) => `m${i}`));
     const expected = [...Array(next).keys()].map((i) => start + i);
     expect(sentSequences).toEqual(expected);
     expect(received.map((m) => m.sequence)).toEqual(expected);
-    expect(memory.readUInt32LE(TAIL_OFFSET)).toBe((start + next) % limit);
-    expect(memory.readUInt32LE(HEAD_OFFSET)).toBe((start + next) % limit);
+    expect(memory.readBigUInt64LE(TAIL_OFFSET)).toBe(BigInt(start + next));
+    expect(dispatchOf(memory)).toBe(BigInt(start + next));
     expect(ring.totals).toEqual({ sent: start + next, received: start + next });
   });
 
-  test('occupancy and full/empty hold when the tail has wrapped and the head has not', () => {
+  test('occupancy and full/empty hold when the sequence word has wrapped for the tail and not for the cursor', () => {
     const { memory, geometry } = ringMemory(4, 8);
-    advanceEmptyRing(memory, geometry, geometry.positionLimit - 2);
-    const ring = new Ring(memory, geometry);
+    advanceEmptyRing(memory, geometry, 2 ** 30 - 2);
+    const ring = memberRing(memory, geometry);
     expect(ring.trySendBatch(['a', 'b', 'c', 'd', 'e'])).toBe(4);
-    expect(memory.readUInt32LE(TAIL_OFFSET)).toBe(2);
+    expect(memory.readBigUInt64LE(TAIL_OFFSET)).toBe(BigInt(2 ** 30 + 2));
+    expect(memory.readInt32LE(slotFor(geometry, 2 ** 30 + 1) + SLOT_SEQUENCE)).toBe(2); // (q + 1) in 30 bits
     expect(ring.occupancy).toBe(4);
     expect(ring.hasRoom).toBe(false);
-    expect(ring.tryReceiveBatch(10).map((m) => m.data.toString())).toEqual(['a', 'b', 'c', 'd']);
+    expect(ring.tryReceiveBatch(10).map((m) => [m.data.toString(), m.sequence])).toEqual([
+      ['a', 2 ** 30 - 2],
+      ['b', 2 ** 30 - 1],
+      ['c', 2 ** 30],
+      ['d', 2 ** 30 + 1],
+    ]);
     expect(ring.occupancy).toBe(0);
     expect(ring.tryReceive()).toBeNull();
   });
@@ -211,7 +240,7 @@ describe('corruption', () => {
     ['negative', -1],
   ])('a length word %s throws RingFormatError, skips that message, and the ring keeps flowing', (_what, length) => {
     const { memory, geometry } = ringMemory(4, 16);
-    const ring = new Ring(memory, geometry);
+    const ring = memberRing(memory, geometry);
     ring.trySendBatch(['bad', 'next']);
     memory.writeInt32LE(length, slotFor(geometry, 0) + SLOT_LENGTH);
     expect(() => ring.tryReceive()).toThrow(RingFormatError);
@@ -223,47 +252,57 @@ describe('corruption', () => {
 
   test('the corrupt length error names the position, the length and the limit', () => {
     const { memory, geometry } = ringMemory(4, 16);
-    const ring = new Ring(memory, geometry);
+    const ring = memberRing(memory, geometry);
     ring.trySend('bad');
     memory.writeInt32LE(99, slotFor(geometry, 0) + SLOT_LENGTH);
     expect(() => ring.tryReceive()).toThrow('corrupt slot at position 0: length 99 exceeds the 16-byte slot; the message was skipped');
   });
 
   test.each([
-    ['senders', 'trySend', 0, 2],
-    ['receivers', 'tryReceive', 0, 3],
-    ['senders, with a value past the position limit', 'trySend', 0, 'limit+2'],
-  ])('a sequence word ahead of every claim throws for %s rather than spinning', async (_who, operation, position, sequence) => {
+    ['senders', 'trySend', seqValue(4), /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 5, which no process of this ring writes$/],
+    ['members', 'tryReceive', seqValue(4), /^RingFormatError: corrupt ring: the slot for position 0 holds a sequence word no process of this ring writes$/],
+    ['senders, with the word of the unclaimed position at the tail', 'trySend', seqValue(0), /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 1, which no process of this ring writes$/],
+    ['senders, with a value outside the 30 bits', 'trySend', 0xffffffff, /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 4294967295/],
+    ['members, with a value outside the 30 bits', 'tryReceive', 0xffffffff, /^RingFormatError: corrupt ring/],
+  ])('a sequence word a lap ahead of every claim throws for %s rather than spinning or reading as full', async (_who, operation, sequence, expected) => {
     // In a worker (on the built ring), so that a ring that spins fails the test instead of hanging it.
-    const outcome = await inWorkerWithin(5000, operation as string, position as number, sequence as number | string);
-    expect(outcome).toMatch(/^RingFormatError: corrupt ring: slot for position 0 has sequence \d+, ahead of every claim$/);
+    expect(await inWorkerWithin(5000, operation as string, 0, sequence as number)).toMatch(expected as RegExp);
   });
 
-  // A sequence word outside the position space (here 0xffffffff) must not read as "full" to senders
-  // (a blocking sender would sleep forever on an empty ring).
-  test('a sequence word outside the position space is reported as corruption, not as a full ring', async () => {
-    expect(await inWorkerWithin(5000, 'trySend', 0, 0xffffffff)).toMatch(/^RingFormatError: corrupt ring/);
+  /*
+   * A busy mark for a position before 0 cannot come from a sender (positions start at 0); on a
+   * fresh slot it reads as "the last lap's message is still being written", so a sender finds the
+   * ring full for good (trySend returns false, send sleeps forever), and no recovery can release a
+   * claim that no one made. The opener's slot check refuses such a file (check-slots.test.ts);
+   * a ring that is open when the word is written is not checked again. Known gap, kept failing.
+   */
+  test.failing('a busy mark on a fresh slot, written under an open ring, is reported as corruption, not as a full ring', async () => {
+    expect(await inWorkerWithin(5000, 'trySend', 0, (seqValue(-4) | SEQUENCE_BUSY_BIT) >>> 0)).toMatch(/^RingFormatError: corrupt ring/);
   });
 });
 
 /**
  * Writes `sequence` into the slot for `position` of a fresh 4-slot ring, runs `operation` in a
- * worker thread on the built ring (dist/), and returns what it threw or returned, or 'spun' when
- * it did not finish within `ms`.
+ * worker thread on the built ring (dist/), as a member of the default group, and returns what
+ * it threw or returned, or 'spun' when it did not finish within `ms`.
  */
-async function inWorkerWithin(ms: number, operation: string, position: number, sequence: number | string): Promise<string> {
+async function inWorkerWithin(ms: number, operation: string, position: number, sequence: number): Promise<string> {
   const { memory, geometry } = ringMemory(4, 16);
-  const value = sequence === 'limit+2' ? geometry.positionLimit + 2 : (sequence as number);
-  memory.writeUInt32LE(value >>> 0, slotFor(geometry, position) + SLOT_SEQUENCE);
+  const member = memberRing(memory, geometry);
+  const options = {
+    identity: { pid: member.pid, participant: member.participant, generation: member.generation },
+    group: { index: 0, generation: 1, name: 'default' },
+  };
+  memory.writeUInt32LE(sequence >>> 0, slotFor(geometry, position) + SLOT_SEQUENCE);
   const ringModule = new URL('../../dist/ring/ring.js', import.meta.url).href;
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
      import(workerData.ringModule).then(({ Ring }) => {
-       const ring = new Ring(Buffer.from(workerData.shared), workerData.geometry);
+       const ring = new Ring(Buffer.from(workerData.shared), workerData.geometry, workerData.options);
        try { parentPort.postMessage('returned ' + String(ring[workerData.operation]('x'))); }
        catch (error) { parentPort.postMessage(error.name + ': ' + error.message); }
      });`,
-    { eval: true, workerData: { ringModule, shared: memory.buffer, geometry, operation } },
+    { eval: true, workerData: { ringModule, shared: memory.buffer, geometry, options, operation } },
   );
   try {
     return await new Promise<string>((resolve, reject) => {

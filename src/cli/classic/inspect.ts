@@ -5,8 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClassicFile } from '../../classic/classic-file.js';
 import { CLASSIC_SLOT_COUNT, CLASSIC_SLOT_LENGTH, CLASSIC_STRUCT_LENGTH, isConsistent } from '../../classic/classic-layout.js';
-import type { PeekOptions } from '../commands/peek.js';
-import type { StatOptions } from '../commands/stat.js';
+import type { PeekOptions, StatOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { note, printable, write } from '../output.js';
@@ -65,8 +64,9 @@ function statLines(record: ClassicStatRecord, context: CliContext): string[] {
   ];
 }
 
-export async function statClassic(options: StatOptions, context: CliContext): Promise<void> {
-  const file = ClassicFile.open(ringPath(options.file, context.env));
+/** `path`: the one file stat was given (stat checks there is one). */
+export async function statClassic(path: string, options: Pick<StatOptions, 'json' | 'watch'>, context: CliContext): Promise<void> {
+  const file = ClassicFile.open(path);
   try {
     const out = context.output.out;
     const inPlace = Boolean(options.watch) && out.isTTY && !options.json;

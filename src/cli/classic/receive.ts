@@ -9,7 +9,7 @@ import { ClassicFile } from '../../classic/classic-file.js';
 import { CLASSIC_SLOT_COUNT } from '../../classic/classic-layout.js';
 import { pollUntil } from '../../classic/poll.js';
 import { TimeoutError } from '../../errors.js';
-import type { ReceiveOptions } from '../commands/receive.js';
+import type { ReceiveOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { printable, write } from '../output.js';

@@ -8,7 +8,7 @@ import { ClassicFile } from '../../classic/classic-file.js';
 import { CLASSIC_MAX_MESSAGE_LENGTH, CLASSIC_REMEDY, CLASSIC_SLOT_COUNT } from '../../classic/classic-layout.js';
 import { pollUntil } from '../../classic/poll.js';
 import { MessageTooLargeError, TimeoutError, UsageError } from '../../errors.js';
-import type { SendOptions } from '../commands/send.js';
+import type { SendOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { printable, write } from '../output.js';

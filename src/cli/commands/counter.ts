@@ -12,7 +12,7 @@ import { runChild } from '../../counter-run/child.js';
 import { runCounter, type CounterPlan, type CounterResult } from '../../counter-run/parent.js';
 import { testHoldMs, type CounterReporter } from '../../counter-run/reporter.js';
 import type { CliContext } from '../context.js';
-import { parseCount, parseDuration } from '../options.js';
+import { durationOption, parseCount } from '../options.js';
 import { write, type Output } from '../output.js';
 import { addLangOption } from '../lang-option.js';
 import { textsFor, type CounterTexts, type Lang } from '../texts.js';
@@ -65,12 +65,12 @@ export function registerCounter(program: Command, context: CliContext): void {
     .addOption(new Option('-c, --children <n>', `child processes (up to ${MAX_CHILDREN})`).argParser(parseCount).default(d.children))
     .addOption(new Option('--parent-iterations <n>', 'steps the parent takes').argParser(parseCount).default(d.parentIterations))
     .addOption(new Option('--parent-step <n>', 'what the parent adds per step').argParser(parseCount).default(d.parentStep))
-    .addOption(new Option('--parent-delay <duration>', 'pause after each parent step').argParser(parseDuration).default(d.parentDelay, '70ms'))
+    .addOption(durationOption('--parent-delay <duration>', 'pause after each parent step, in seconds or with a unit').default(d.parentDelay, '70ms'))
     .addOption(new Option('--child-iterations <n>', 'steps each child takes').argParser(parseCount).default(d.childIterations))
     .addOption(new Option('--child-step <n>', 'what a child adds per step').argParser(parseCount).default(d.childStep))
-    .addOption(new Option('--child-delay <duration>', 'pause after each child step').argParser(parseDuration).default(d.childDelay, '50ms'))
+    .addOption(durationOption('--child-delay <duration>', 'pause after each child step, in seconds or with a unit').default(d.childDelay, '50ms'))
     .option('--no-lock', 'no semaphore: read, wait --window, write back; shows the updates the semaphore prevents losing')
-    .addOption(new Option('--window <duration>', 'with --no-lock: time between reading and writing the counter').argParser(parseDuration).default(d.window, '20ms'))
+    .addOption(durationOption('--window <duration>', 'with --no-lock: time between reading and writing the counter, in seconds or with a unit').default(d.window, '20ms'))
     .option('--json', 'print one JSON object: final and expected value, per-process counts, the log')
     .addOption(count('--child <index>').hideHelp());
   addLangOption(command);

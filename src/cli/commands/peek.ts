@@ -5,20 +5,13 @@
 import { Option, type Command } from 'commander';
 import type { PeekedMessage } from '../../ring/inspect.js';
 import { RingObserver } from '../../ring-file/observe.js';
+import type { PeekOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { parseCount, ringPath } from '../options.js';
 import { note, write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
-import { addLayoutOption, type Layout } from '../classic/layout-option.js';
-import { peekClassic } from '../classic/inspect.js';
+import { addLayoutOption } from '../classic/layout-option.js';
 import { formatDuration } from './stat-view.js';
-
-export interface PeekOptions {
-  file?: string;
-  count?: number;
-  json?: boolean;
-  layout?: Layout;
-}
 
 export const DEFAULT_PEEK_COUNT = 10;
 
@@ -28,7 +21,8 @@ export function registerPeek(program: Command, context: CliContext): void {
   addLayoutOption(command);
   command
     .addOption(new Option('-n, --count <n>', `show at most n messages (default ${DEFAULT_PEEK_COUNT})`).argParser(parseCount))
-    .option('--json', 'print a JSON line per message: sequence, pid, time, bytes, message (or base64)');
+    .option('--json', 'print a JSON line per message: sequence, pid, time, bytes, message (or base64)')
+    .option('-g, --group <name>', 'what this group has not taken yet (default: "default")');
   command.addHelpText(
     'after',
     `
@@ -45,12 +39,13 @@ Examples:
 }
 
 export async function peek(options: PeekOptions, context: CliContext): Promise<void> {
-  if (options.layout === 'classic') return peekClassic(options, context);
+  if (options.layout === 'classic') return (await import('../classic/inspect.js')).peekClassic(options, context);
   const path = ringPath(options.file, context.env);
   const observer = RingObserver.open(path);
   try {
+    observer.validate(); // a slot no process of the ring could have written: exit 3, as openers refuse it
     const max = options.count ?? DEFAULT_PEEK_COUNT;
-    const messages = observer.peek(max);
+    const messages = observer.peek(max, options.group);
     const out = context.output.out;
     if (options.json) {
       write(out, messages.map((message) => `${JSON.stringify(jsonRecord(message))}\n`).join(''));

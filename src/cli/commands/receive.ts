@@ -8,26 +8,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError } from '../../errors.js';
 import { readerGone } from '../../sys/libc.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
+import type { ReceiveOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
-import { parseCount, parseDuration, ringPath } from '../options.js';
-import { ClosedOutputError, printable, write } from '../output.js';
-import { addFileOption, addTimeoutOption, openFromOptions, type RingCliOptions } from '../ring-options.js';
+import { durationOption, parseCount, ringPath } from '../options.js';
+import { ClosedOutputError, note, printable, write } from '../output.js';
+import { addFileOption, addGroupOptions, addTimeoutOption, openFromOptions } from '../ring-options.js';
+import type { Gap } from '../../ring/member.js';
 import { addLangOption } from '../lang-option.js';
-import { addLayoutOption, type Layout } from '../classic/layout-option.js';
+import { addLayoutOption } from '../classic/layout-option.js';
 import { receiveClassic } from '../classic/receive.js';
-import { textsFor, type Lang, type Texts } from '../texts.js';
+import { textsFor, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
-
-export interface ReceiveOptions extends RingCliOptions {
-  count?: number;
-  follow?: boolean;
-  interval?: number;
-  json?: boolean;
-  null?: boolean;
-  demo?: boolean;
-  lang?: Lang;
-  layout?: Layout;
-}
 
 const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;
@@ -42,10 +33,11 @@ export function registerReceive(program: Command, context: CliContext): void {
   command
     .addOption(new Option('-n, --count <n>', `how many messages to take (default ${DEFAULT_COUNT})`).argParser(parseCount))
     .option('-F, --follow', 'take messages until interrupted (no count)')
-    .addOption(new Option('-i, --interval <duration>', `pause after each message (demo: ${DEMO_INTERVAL_MS}ms, else 0)`).argParser(parseDuration))
+    .addOption(durationOption('-i, --interval <duration>', `pause after each message, in seconds or with a unit (demo: ${DEMO_INTERVAL_MS}ms, else 0)`))
     .option('--json', 'print a JSON line per message: sequence, sender pid, time, message')
     .option('-0, --null', 'end each message with a NUL byte instead of a newline')
     .option('--demo', "the tutorial's receiver: human lines, 150 ms between messages");
+  addGroupOptions(command);
   addTimeoutOption(command, 'waiting for the ring or for a message');
   addLangOption(command);
   addLayoutOption(command);
@@ -56,7 +48,15 @@ Examples:
   mmapipc receive                        on a terminal: the tutorial's receiver
   mmapipc receive --count 1 --timeout 5s take one message; exit 124 if none comes in 5 s
   mmapipc receive --follow | head -3     stream messages until the reader stops
-  mmapipc receive --json --count 10      structured lines for scripts`,
+  mmapipc receive --json --count 10      structured lines for scripts
+  mmapipc receive --group audit --from earliest --follow
+                                         a group of its own: sees every message, from the oldest kept
+  mmapipc receive --group metrics --lossy --follow
+                                         never holds senders back; each gap is reported on stderr
+
+Groups: every group receives every message; members of one group share its messages.
+A lossless group (the default) holds senders back while it is behind; a lossy one
+skips what senders overwrote and reports it ("missed N messages") on stderr.`,
   );
   command.action((options: ReceiveOptions) => receive(options, context));
 }
@@ -71,7 +71,13 @@ export async function receive(options: ReceiveOptions, context: CliContext): Pro
     if (context.signal.aborted) return;
     throw new TimeoutError(`no ring appeared within ${options.timeout} ms`, { subject: path });
   }
-  const ring = openFromOptions(options, context, 'receiver', false);
+  const onGap = (gap: Gap) => {
+    const line = options.json
+      ? JSON.stringify({ gap: true, group: gap.group, from: gap.from, count: gap.count })
+      : `mmapipc: ${path}: group ${gap.group} missed ${gap.count} message(s) from sequence ${gap.from} (senders overwrote them before it read them)`;
+    note(context.output, line);
+  };
+  const ring = openFromOptions(options, context, 'receiver', false, onGap);
   try {
     await new Receiver(ring, options, context, textsFor(options.lang), demo, path).run();
   } finally {
@@ -132,7 +138,8 @@ class Receiver {
     for (let first = true; ; first = false) {
       const remaining = Math.max(0, deadline - performance.now());
       if (remaining === 0 && !first) {
-        throw new TimeoutError(`no message arrived within ${timeout} ms (${this.#received} received)`, { subject: this.#path });
+        const blocked = this.#ring.whyBlocked('receive');
+        throw new TimeoutError(`no message arrived within ${timeout} ms (${this.#received} received)${blocked ? `; ${blocked}` : ''}`, { subject: this.#path });
       }
       const slice = out.isTTY ? remaining : Math.min(remaining, READER_CHECK_MS);
       const arrived = await this.#ring.waitForMessage({
@@ -156,7 +163,7 @@ class Receiver {
     const pieces: Array<Buffer | string> = [];
     const format = (view: Buffer, sequence: number, pid: number, sentAt: number) => {
       if (this.#options.json) {
-        pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt))}\n`);
+        pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt, this.#ring.group, this.#ring.ring.deliveries))}\n`);
       } else {
         const text = this.#texts.received(printable(view.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
         pieces.push(`${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
@@ -209,7 +216,7 @@ function joinPieces(pieces: Array<Buffer | string>): Buffer {
 }
 
 /** A JSON record of a message: its text when it is valid UTF-8, else its bytes in base64. */
-function jsonRecord(data: Buffer, sequence: number, pid: number, sentAt: number): Record<string, unknown> {
+function jsonRecord(data: Buffer, sequence: number, pid: number, sentAt: number, group?: string, deliveries = 0): Record<string, unknown> {
   const text = data.toString('utf8');
   const exact = Buffer.from(text).equals(data);
   return {
@@ -217,6 +224,8 @@ function jsonRecord(data: Buffer, sequence: number, pid: number, sentAt: number)
     pid,
     time: sentAt > 0 ? new Date(sentAt).toISOString() : null,
     bytes: data.length,
+    group: group ?? null,
+    deliveries,
     ...(exact ? { message: text } : { base64: data.toString('base64') }),
   };
 }

@@ -20,14 +20,29 @@ export interface StatRecord {
   waiting: number;
   free: number;
   full: boolean;
+  /** The oldest position the slowest lossless group has not finished (tail when there is none). */
   head: number;
   tail: number;
-  positionLimit: number;
   sent: number;
+  /** Positions the slowest lossless group is past (= head). */
   received: number;
   senders: { alive: number; dead: number };
   receivers: { alive: number; dead: number };
-  participants: Array<{ pid: number; role: RoleName; alive: boolean; attachedAt: string | null }>;
+  participants: Array<{ pid: number; role: RoleName; alive: boolean; state: string; group: string | null; attachedAt: string | null }>;
+  groups: Array<{
+    name: string;
+    lossy: boolean;
+    position: number;
+    floor: number;
+    lag: number;
+    inFlight: number;
+    redelivered: number;
+    missed: number;
+    gaps: number;
+    members: { alive: number; dead: number; pids: number[] };
+  }>;
+  claims: Array<{ kind: 'send' | 'receive'; pid: number; state: string; group: string | null; from: number; count: number; ageMs: number | null }>;
+  blockedBy: string | null;
   lastActivity: string | null;
   idleMs: number | null;
   releasedSlots: number;
@@ -57,19 +72,46 @@ export function statRecord(snapshot: RingSnapshot): StatRecord {
     waiting: state.waiting,
     free: header.slotCount - state.waiting,
     full: state.waiting >= header.slotCount,
-    head: state.head,
+    head: state.gate,
     tail: state.tail,
-    positionLimit: header.positionLimit,
     sent: state.sent,
-    received: state.received,
+    received: state.gate,
     senders: countRole(snapshot.participants, ROLE_SENDER),
     receivers: countRole(snapshot.participants, ROLE_RECEIVER),
     participants: snapshot.participants.map((entry) => ({
       pid: entry.pid,
       role: roleName(entry.role),
       alive: entry.liveness === 'alive',
+      state: entry.state,
+      group: state.groups.find((g) => g.index === entry.group && (g.generation & 0xffffff) === entry.groupGeneration)?.name ?? null,
       attachedAt: isoTime(entry.attachedAt),
     })),
+    groups: state.groups.map((group) => {
+      const members = snapshot.participants.filter((entry) => group.members.includes(entry.index));
+      const alive = members.filter((entry) => entry.liveness === 'alive');
+      return {
+        name: group.name,
+        lossy: group.lossy,
+        position: group.dispatch,
+        floor: group.floor,
+        lag: group.lag,
+        inFlight: group.inFlight,
+        redelivered: group.redelivered,
+        missed: group.missed,
+        gaps: group.gaps,
+        members: { alive: alive.length, dead: members.length - alive.length, pids: members.map((entry) => entry.pid) },
+      };
+    }),
+    claims: snapshot.holders.map((holder) => ({
+      kind: holder.kind,
+      pid: holder.pid,
+      state: holder.state,
+      group: holder.group ?? null,
+      from: holder.from,
+      count: holder.count,
+      ageMs: holder.ageMs,
+    })),
+    blockedBy: snapshot.blockedBy ?? null,
     lastActivity: isoTime(state.lastActivity),
     idleMs: state.lastActivity > 0 ? Math.max(0, Math.round(snapshot.takenAt - state.lastActivity)) : null,
     releasedSlots: state.releasedSlots,
@@ -132,15 +174,32 @@ export function statLines(record: StatRecord, color: ChalkInstance): string[] {
   const lines = [
     `${color.bold(record.file)}  ring format v${record.formatVersion}, ${grouped(record.slots)} slots × ${grouped(record.slotSize)} bytes, file ${grouped(record.fileBytes)} bytes`,
     `  ${label('waiting')}${grouped(record.waiting)} of ${grouped(record.slots)}  ${occupancyBar(record.waiting, record.slots, color)}`,
-    `  ${label('positions')}head ${grouped(record.head)}, tail ${grouped(record.tail)}`,
-    `  ${label('totals')}${grouped(record.sent)} sent, ${grouped(record.received)} received`,
+    `  ${label('positions')}tail ${grouped(record.tail)}, slowest lossless group at ${grouped(record.head)}`,
+    `  ${label('totals')}${grouped(record.sent)} sent`,
     `  ${label('senders')}${side(record.senders)}`,
     `  ${label('receivers')}${side(record.receivers)}`,
   ];
   for (const entry of record.participants) {
     const since = entry.attachedAt ? `  since ${localTime(entry.attachedAt)}` : '';
-    lines.push(`  ${label('')}pid ${String(entry.pid).padEnd(8)} ${ROLE_WORDS[entry.role].padEnd(16)} ${alive(entry.alive)}${since}`);
+    const state = entry.state === 'stopped' ? color.yellow('stopped') : alive(entry.alive);
+    const group = entry.group ? `  group ${entry.group}` : '';
+    lines.push(`  ${label('')}pid ${String(entry.pid).padEnd(8)} ${ROLE_WORDS[entry.role].padEnd(16)} ${state}${since}${group}`);
   }
+  for (const group of record.groups) {
+    const kind = group.lossy ? 'lossy' : 'lossless';
+    const members = group.members.alive + group.members.dead === 0 ? color.yellow('no members') : `${group.members.alive} member(s) alive${group.members.dead > 0 ? `, ${color.red(`${group.members.dead} dead`)}` : ''}`;
+    const lost = group.missed > 0 ? `, ${color.yellow(`${grouped(group.missed)} missed in ${grouped(group.gaps)} gap(s)`)}` : '';
+    lines.push(
+      `  ${label('group')}${color.bold(group.name)} (${kind}) at ${grouped(group.position)}, lag ${grouped(group.lag)}, in flight ${grouped(group.inFlight)}, ${members}, ${grouped(group.redelivered)} redelivered${lost}`,
+    );
+  }
+  for (const claim of record.claims) {
+    const what = claim.kind === 'send' ? `sender claim at ${grouped(claim.from)}` : `run of group ${claim.group ?? '?'} from ${grouped(claim.from)}`;
+    const age = claim.ageMs === null ? '' : `, for ${formatDuration(claim.ageMs)}`;
+    const who = claim.pid === 0 ? color.red('owner unknown') : `pid ${claim.pid} (${claim.state === 'running' ? claim.state : color.yellow(claim.state)})`;
+    lines.push(`  ${label('claim')}${what}: ${claim.count} position(s), ${who}${age}`);
+  }
+  if (record.blockedBy) lines.push(`  ${label('blocked')}${color.yellow(record.blockedBy)}`);
   const activity =
     record.idleMs === null ? color.dim('unknown (no activity recorded)') : `${formatDuration(record.idleMs)} ago`;
   lines.push(`  ${label('activity')}${activity}`);

@@ -1,25 +1,19 @@
 /**
  * `mmapipc stat`: what a ring holds and who uses it, read from the file without taking part
- * (the observer takes no participant entry and keeps no lock). --watch redraws once a second.
+ * (the observer takes no participant entry and keeps no lock). --watch redraws once a second;
+ * --prometheus prints the figures for a scraper. --file may be repeated for several rings.
  */
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MmapipcError } from '../../errors.js';
+import { MmapipcError, UsageError } from '../../errors.js';
 import { RingObserver } from '../../ring-file/observe.js';
+import type { StatOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
 import { write } from '../output.js';
-import { addFileOption } from '../ring-options.js';
-import { addLayoutOption, type Layout } from '../classic/layout-option.js';
-import { statClassic } from '../classic/inspect.js';
+import { addLayoutOption } from '../classic/layout-option.js';
 import { statLines, statRecord } from './stat-view.js';
-
-export interface StatOptions {
-  file?: string;
-  json?: boolean;
-  watch?: boolean;
-  layout?: Layout;
-}
+import { prometheusText } from './stat-prometheus.js';
 
 export const WATCH_INTERVAL_MS = 1000;
 /** ANSI: cursor up n lines, then clear to the end of the screen. */
@@ -33,10 +27,15 @@ function rowsOf(lines: readonly string[], columns: number): number {
 
 export function registerStat(program: Command, context: CliContext): void {
   const command = program.command('stat').description('show what a ring holds and who is using it');
-  addFileOption(command);
+  command.option(
+    '-f, --file <path>',
+    'ring file; repeat for several rings (default: $MMAPIPC_FILE or /tmp/mmap_shared)',
+    (path: string, previous: string[] | undefined) => [...(previous ?? []), path],
+  );
   addLayoutOption(command);
   command
     .option('--json', 'print one JSON object (one line) with the fields listed below')
+    .option('--prometheus', 'print the figures in the Prometheus text format, labelled with each ring\'s path')
     .option('-w, --watch', `redraw every ${WATCH_INTERVAL_MS / 1000} s until interrupted (a new block or JSON line per second when piped)`);
   command.addHelpText(
     'after',
@@ -49,43 +48,79 @@ stat only reads the file: it never shows up as a participant and never blocks an
 
 JSON fields (stable; see docs/stat.md):
   file, fileBytes, formatVersion, slots, slotSize, waiting, free, full, head, tail,
-  positionLimit, sent, received, senders {alive, dead}, receivers {alive, dead},
-  participants [{pid, role, alive, attachedAt}], lastActivity, idleMs,
-  releasedSlots, redelivered, creatorPid, creatorAlive, createdAt, time
+  sent, received, senders {alive, dead}, receivers {alive, dead},
+  participants [{pid, role, alive, state, group, attachedAt}],
+  groups [{name, lossy, position, floor, lag, inFlight, redelivered, missed, gaps, members}],
+  claims [{kind, pid, state, group, from, count, ageMs}], blockedBy,
+  lastActivity, idleMs, releasedSlots, redelivered, creatorPid, creatorAlive, createdAt, time
 
 Examples:
   mmapipc stat                               the default ring, once
   mmapipc stat --watch --file ./q.ring       redraw every second; Ctrl-C to stop
   mmapipc stat --json | jq .waiting          the backlog, for scripts
   mmapipc stat --json --watch > stat.jsonl   one JSON line per second
+  mmapipc stat --prometheus --file a.ring --file b.ring > mmapipc.prom
+                                             for node_exporter's textfile collector
 
-Exit codes: 0 ok, 1 no such ring file, 3 not a ring file, 4 unsafe file, 130 Ctrl-C.`,
+Exit codes: 0 ok, 1 no such ring file, 3 not a ring file (or a corrupt one), 4 unsafe file, 130 Ctrl-C.`,
   );
   command.action((options: StatOptions) => stat(options, context));
 }
 
+/** The rings to read: one per --file, else $MMAPIPC_FILE or the default. */
+function statPaths(files: readonly string[] | undefined, env: NodeJS.ProcessEnv): string[] {
+  return files === undefined || files.length === 0 ? [ringPath(undefined, env)] : files.map((file) => ringPath(file, env));
+}
+
+/** Refuses options that cannot go together, naming them. */
+function checkCombination(options: StatOptions, paths: readonly string[]): void {
+  if (options.prometheus && options.json) throw new UsageError('--prometheus and --json are two formats of the same figures; pick one');
+  if (options.prometheus && options.watch) {
+    throw new UsageError('--prometheus prints once; drop --watch (to keep a textfile fresh, run stat from a timer)');
+  }
+  if (options.layout === 'classic' && options.prometheus) throw new UsageError('--prometheus reads v1 rings only; drop --layout classic');
+  if (options.layout === 'classic' && paths.length > 1) throw new UsageError('--layout classic reads one file; pass --file once');
+}
+
 export async function stat(options: StatOptions, context: CliContext): Promise<void> {
-  if (options.layout === 'classic') return statClassic(options, context);
-  const path = ringPath(options.file, context.env);
-  const observer = RingObserver.open(path);
+  const paths = statPaths(options.file, context.env);
+  checkCombination(options, paths);
+  if (options.layout === 'classic') {
+    return (await import('../classic/inspect.js')).statClassic(paths[0]!, options, context);
+  }
+  const observers: RingObserver[] = [];
   try {
+    for (const path of paths) {
+      const observer = RingObserver.open(path);
+      observers.push(observer);
+      observer.validate(); // a slot no process of the ring could have written: exit 3, as openers refuse it
+    }
     const out = context.output.out;
+    if (options.prometheus) {
+      write(out, prometheusText(observers.map((observer) => observer.snapshot())));
+      return;
+    }
     const inPlace = Boolean(options.watch) && out.isTTY && !options.json;
     let drawn = 0;
     for (let first = true; ; first = false) {
-      const snapshot = observer.snapshot();
-      const record = statRecord(snapshot);
+      const snapshots = observers.map((observer) => observer.snapshot());
       if (options.json) {
-        write(out, `${JSON.stringify(record)}\n`);
+        write(out, snapshots.map((snapshot) => `${JSON.stringify(statRecord(snapshot))}\n`).join(''));
       } else {
-        const lines = statLines(record, out.color);
-        if (!snapshot.linked) lines.push(out.color.red('  (the file has been removed)'));
+        const blocks = snapshots.map((snapshot) => {
+          const lines = statLines(statRecord(snapshot), out.color);
+          if (!snapshot.linked) lines.push(out.color.red('  (the file has been removed)'));
+          return lines;
+        });
+        // Several rings: a blank line between their blocks, as between one ring's rounds.
+        const lines = blocks.flatMap((block, i) => (i === 0 ? block : ['', ...block]));
         const separator = !first && !inPlace ? '\n' : '';
         write(out, `${inPlace ? redrawFrom(drawn) : separator}${lines.join('\n')}\n`);
         drawn = rowsOf(lines, out.columns);
       }
-      if (!snapshot.linked && options.watch) {
-        throw new MmapipcError('was removed while being watched; stopping', { subject: path });
+      const removed = snapshots.find((snapshot) => !snapshot.linked);
+      if (removed && options.watch) {
+        throw new MmapipcError('was removed while being watched; stopping', { subject: removed.path });
       }
       if (!options.watch || context.signal.aborted) return;
       try {
@@ -95,6 +130,6 @@ export async function stat(options: StatOptions, context: CliContext): Promise<v
       }
     }
   } finally {
-    observer.close();
+    for (const observer of observers) observer.close();
   }
 }

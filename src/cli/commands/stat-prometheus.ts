@@ -1,0 +1,120 @@
+/**
+ * `mmapipc stat --prometheus`: rings' figures in the Prometheus text exposition format (0.0.4),
+ * for the node_exporter textfile collector or any scraper. Pure: snapshots in, text out.
+ *
+ * Every figure is one entry of FAMILIES (or GROUP_FAMILIES, per consumer group), read from the
+ * same record `stat --json` prints, so a new figure is one more entry here. Each family is
+ * written once, HELP and TYPE first, with one sample per ring (label `path`) and, for groups,
+ * per group (label `group`), as the format requires.
+ */
+import type { RingSnapshot } from '../../ring-file/observe.js';
+import { statRecord, type StatRecord } from './stat-view.js';
+
+/** A consumer group's figures (from `stat --json`'s groups). */
+export interface GroupFigures {
+  readonly name: string;
+  /** Messages the group is behind the tail. */
+  readonly lag: number;
+  readonly inFlight: number;
+  readonly redelivered: number;
+  /** Messages a lossy group missed when senders lapped it. */
+  readonly missed: number;
+  readonly lossy: boolean;
+  readonly members: { readonly alive: number; readonly dead: number };
+  /** Next position the group hands out. */
+  readonly position: number;
+  /** Times a lossy group found itself lapped. */
+  readonly gaps: number;
+}
+
+/** What stat reads from a ring. */
+export type PrometheusSnapshot = RingSnapshot;
+
+type Labels = Readonly<Record<string, string>>;
+interface Sample {
+  readonly labels?: Labels;
+  readonly value: number;
+}
+
+interface Family<T> {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly help: string;
+  readonly samples: (figures: T) => readonly Sample[];
+}
+
+const byState = (counts: { alive: number; dead: number }): Sample[] => [
+  { labels: { state: 'alive' }, value: counts.alive },
+  { labels: { state: 'dead' }, value: counts.dead },
+];
+
+const FAMILIES: ReadonlyArray<Family<StatRecord>> = [
+  { name: 'mmapipc_messages_sent_total', type: 'counter', help: 'Messages sent into the ring since it was created.', samples: (r) => [{ value: r.sent }] },
+  { name: 'mmapipc_messages_received_total', type: 'counter', help: 'Messages the slowest lossless group is past (all groups: see mmapipc_group_position).', samples: (r) => [{ value: r.received }] },
+  { name: 'mmapipc_messages_waiting', type: 'gauge', help: 'Messages the slowest lossless group has not finished: what holds senders back.', samples: (r) => [{ value: r.waiting }] },
+  { name: 'mmapipc_capacity_messages', type: 'gauge', help: 'Slots in the ring: the most messages it holds.', samples: (r) => [{ value: r.slots }] },
+  { name: 'mmapipc_slot_size_bytes', type: 'gauge', help: 'The largest message a slot holds, in bytes.', samples: (r) => [{ value: r.slotSize }] },
+  { name: 'mmapipc_senders', type: 'gauge', help: 'Senders attached to the ring, by whether their process is alive.', samples: (r) => byState(r.senders) },
+  { name: 'mmapipc_receivers', type: 'gauge', help: 'Receivers attached to the ring, by whether their process is alive.', samples: (r) => byState(r.receivers) },
+  {
+    name: 'mmapipc_released_slots_total',
+    type: 'counter',
+    help: 'Claims released after their sender died while writing (recovery).',
+    samples: (r) => [{ value: r.releasedSlots }],
+  },
+  {
+    name: 'mmapipc_redelivered_messages_total',
+    type: 'counter',
+    help: 'Messages handed to another receiver after the one holding them died.',
+    samples: (r) => [{ value: r.redelivered }],
+  },
+  {
+    name: 'mmapipc_last_activity_timestamp_seconds',
+    type: 'gauge',
+    help: 'When a sender or receiver last marked activity, in seconds since the epoch.',
+    samples: (r) => (r.lastActivity === null ? [] : [{ value: Date.parse(r.lastActivity) / 1000 }]),
+  },
+];
+
+const GROUP_FAMILIES: ReadonlyArray<Family<GroupFigures>> = [
+  { name: 'mmapipc_group_lag_messages', type: 'gauge', help: 'Messages the group is behind the newest one.', samples: (g) => [{ value: g.lag }] },
+  { name: 'mmapipc_group_in_flight_messages', type: 'gauge', help: "Messages taken by the group's members and not yet done.", samples: (g) => [{ value: g.inFlight }] },
+  {
+    name: 'mmapipc_group_redelivered_messages_total',
+    type: 'counter',
+    help: 'Messages the group delivered again after a member died before finishing them.',
+    samples: (g) => [{ value: g.redelivered }],
+  },
+  { name: 'mmapipc_group_missed_messages_total', type: 'counter', help: 'Messages a lossy group missed because senders lapped it.', samples: (g) => [{ value: g.missed }] },
+  { name: 'mmapipc_group_gaps_total', type: 'counter', help: 'Times a lossy group found senders had lapped it (each a gap of one or more messages).', samples: (g) => [{ value: g.gaps }] },
+  { name: 'mmapipc_group_position', type: 'gauge', help: 'Sequence number of the next message the group hands out.', samples: (g) => [{ value: g.position }] },
+  { name: 'mmapipc_group_lossy', type: 'gauge', help: '1 if the group is lossy (never slows senders), 0 if lossless.', samples: (g) => [{ value: g.lossy ? 1 : 0 }] },
+  { name: 'mmapipc_group_members', type: 'gauge', help: 'Members of the group, by whether their process is alive.', samples: (g) => byState(g.members) },
+];
+
+/** A label value as the format wants it: backslash, double quote and newline escaped. */
+export const escapeLabelValue = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/** HELP text: backslash and newline escaped. */
+const escapeHelp = (text: string): string => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+
+function sampleLine(name: string, labels: Labels, value: number): string {
+  const pairs = Object.entries(labels).map(([key, text]) => `${key}="${escapeLabelValue(text)}"`);
+  const number = Number.isNaN(value) ? 'NaN' : value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : String(value);
+  return `${name}{${pairs.join(',')}} ${number}`;
+}
+
+function familyLines<T>(family: Family<T>, sources: ReadonlyArray<{ labels: Labels; figures: T }>): string[] {
+  const samples = sources.flatMap(({ labels, figures }) =>
+    family.samples(figures).map((sample) => sampleLine(family.name, { ...labels, ...sample.labels }, sample.value)),
+  );
+  if (samples.length === 0) return [];
+  return [`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`, ...samples];
+}
+
+/** The exposition of every ring in `snapshots`, one family after another, ending in a newline. */
+export function prometheusText(snapshots: readonly PrometheusSnapshot[]): string {
+  const rings = snapshots.map((snapshot) => ({ labels: { path: snapshot.path }, figures: statRecord(snapshot) }));
+  const groups = snapshots.flatMap((snapshot) => statRecord(snapshot).groups.map((group) => ({ labels: { path: snapshot.path, group: group.name }, figures: group })));
+  const lines = [...FAMILIES.flatMap((family) => familyLines(family, rings)), ...GROUP_FAMILIES.flatMap((family) => familyLines(family, groups))];
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}

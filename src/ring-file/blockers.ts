@@ -1,0 +1,103 @@
+/**
+ * Who holds a ring up, in words: the claims still open (senders' unpublished positions, members'
+ * unfinished runs) with their owners' pids and states, and what a blocked sender or member waits
+ * for. Used by `stat` and by the one-line error of a send or receive that timed out.
+ */
+import { listGroups, type GroupInfo } from '../ring/groups.js';
+import { readRingState, type RingState } from '../ring/inspect.js';
+import { listParticipants, type Participant } from '../ring/participants.js';
+import { viewsOf } from '../ring/views.js';
+import type { RingGeometry } from '../layout/ring-layout.js';
+import { processState, type ProcessState } from '../sys/process.js';
+
+/** One owner's open claim: positions it has not published (sender) or finished (member). */
+export interface ClaimHolder {
+  readonly kind: 'send' | 'receive';
+  readonly pid: number;
+  readonly state: ProcessState;
+  readonly group?: string;
+  readonly from: number;
+  readonly count: number;
+  /** How long the claim has stood (ms), when known. */
+  readonly ageMs: number | null;
+}
+
+export function claimHolders(memory: Buffer, geometry: RingGeometry, now = Date.now(), state?: RingState): ClaimHolder[] {
+  const views = viewsOf(memory, geometry);
+  const ring = state ?? readRingState(memory, geometry);
+  const entries = listParticipants(views);
+  const byIndex = new Map(entries.map((entry) => [entry.index, entry]));
+  const groups = new Map(listGroups(views, geometry).map((group) => [group.index, group]));
+  const holders: ClaimHolder[] = [];
+  const describe = (entry: Participant) => processState(entry.pid, entry.startTicks);
+  // Sender claims: open positions grouped by owner.
+  const perOwner = new Map<string, { pid: number; state: ProcessState; positions: number[]; since: number }>();
+  for (const claim of ring.openClaims) {
+    const owners = claim.owners === 'unknown' ? [] : claim.owners.map((index) => byIndex.get(index)).filter((e): e is Participant => e !== undefined);
+    const key = claim.owners === 'unknown' ? 'unknown' : owners.map((e) => e.pid).join(',') || 'gone';
+    const pid = owners[0]?.pid ?? 0;
+    const existing = perOwner.get(key) ?? { pid, state: owners[0] ? describe(owners[0]) : ('dead' as ProcessState), positions: [], since: claim.since };
+    existing.positions.push(claim.position);
+    perOwner.set(key, existing);
+  }
+  for (const owner of perOwner.values()) {
+    holders.push({
+      kind: 'send',
+      pid: owner.pid,
+      state: owner.state,
+      from: owner.positions[0]!,
+      count: owner.positions.length,
+      ageMs: owner.since > 0 ? Math.max(0, now - owner.since) : null,
+    });
+  }
+  for (const entry of entries) {
+    if (entry.run.count === 0) continue;
+    const group = groups.get(entry.group);
+    holders.push({
+      kind: 'receive',
+      pid: entry.pid,
+      state: describe(entry),
+      group: group?.name,
+      from: entry.run.start,
+      count: entry.run.count,
+      ageMs: entry.run.since > 0 ? Math.max(0, now - entry.run.since) : null,
+    });
+  }
+  return holders;
+}
+
+const ageText = (ms: number | null) => (ms === null ? '' : ` for ${Math.round(ms / 1000)} s`);
+
+export function describeHolder(holder: ClaimHolder): string {
+  return `pid ${holder.pid || '?'} (${holder.state})${ageText(holder.ageMs)}`;
+}
+
+/**
+ * Why senders cannot go on, in a few words: the slowest lossless group and what holds its floor
+ * (a member's unfinished run, a sender's unpublished claim it waits on, or no member at all).
+ */
+export function whySendersWait(memory: Buffer, geometry: RingGeometry, now = Date.now()): string | undefined {
+  const state = readRingState(memory, geometry);
+  if (state.waiting < geometry.slotCount) return undefined;
+  const holders = claimHolders(memory, geometry, now, state);
+  const slowest = state.groups.filter((group) => !group.lossy && group.floor === state.gate);
+  for (const group of slowest) {
+    const run = holders.find((h) => h.kind === 'receive' && h.group === group.name && h.from === group.floor);
+    if (run) return `blocked by pid ${run.pid} (${run.state})${ageText(run.ageMs)}, a member of group ${group.name} holding ${run.count} message(s)`;
+    const claim = holders.find((h) => h.kind === 'send' && h.from === group.floor);
+    if (claim) return `blocked by pid ${claim.pid || '?'} (${claim.state})${ageText(claim.ageMs)}, a sender that has not finished writing position ${claim.from}`;
+    if (group.members.length === 0) return `blocked by group ${group.name}, which has no members and holds ${group.lag} message(s) (receive with --group ${group.name}, or mmapipc group rm ${group.name})`;
+    return `group ${group.name} is ${group.lag} message(s) behind`;
+  }
+  return undefined;
+}
+
+/** Why a member of `group` finds nothing: a sender's unpublished claim at its cursor, if any. */
+export function whyMemberWaits(memory: Buffer, geometry: RingGeometry, groupName: string, now = Date.now()): string | undefined {
+  const state = readRingState(memory, geometry);
+  const group: GroupInfo | undefined = state.groups.find((g) => g.name === groupName);
+  if (!group || group.dispatch >= state.tail) return undefined;
+  const claim = claimHolders(memory, geometry, now, state).find((h) => h.kind === 'send' && h.from <= group.dispatch && group.dispatch < h.from + h.count);
+  if (!claim) return undefined;
+  return `blocked by pid ${claim.pid || '?'} (${claim.state})${ageText(claim.ageMs)}, a sender that has not finished writing position ${group.dispatch}`;
+}

@@ -1,0 +1,300 @@
+/**
+ * A group member's side: take runs of published messages from the group's cursor, hand them on,
+ * then mark them finished. Pure: it sees the ring's memory and nothing else.
+ *
+ * Every run has a findable owner before it exists: the member records the run (first position
+ * and count) in its participant entry, and only then moves the group's dispatch cursor by
+ * compare-and-swap. Until the member finishes the run (count back to 0), the run holds the
+ * group's floor, so a lossless group's messages are never overwritten while a member holds them;
+ * if the member dies, recovery hands the run to another member of the group (at least once).
+ *
+ * Members never write a slot. A lossy group does not hold senders back, so a message can be
+ * overwritten before it is read: the member checks the sequence word after copying (as a
+ * seqlock), and counts what it lost; when the cursor itself was lapped, it jumps to the oldest
+ * message still in the ring and counts the gap.
+ */
+import { GroupError, RingFormatError } from '../errors.js';
+import {
+  CLAIMER_SHIFT,
+  GROUP_DISPATCH,
+  GROUP_FLAGS,
+  GROUP_FLAG_LOSSY,
+  GROUP_GAPS,
+  GROUP_MISSED,
+  PARTICIPANT_RUN_COUNT,
+  PARTICIPANT_RUN_DELIVERIES,
+  PARTICIPANT_RUN_SINCE,
+  PARTICIPANT_RUN_START,
+  POSITION_MASK,
+  RUN_PENDING_BIT,
+  SENDERS_WAITING_OFFSET,
+  SEQUENCE_BUSY_BIT,
+  SEQUENCE_RELEASED_BIT,
+  SEQUENCE_VALUE_MASK,
+  SLOT_SENT_AT,
+  SLOT_SEQUENCE,
+  groupOffset,
+  participantOffset,
+  type RingGeometry,
+} from '../layout/ring-layout.js';
+import type { Fault } from './fault.js';
+import { confirmClaimer, groupIsCurrent, readTail } from './groups.js';
+import type { RingViews } from './views.js';
+import { takeSleepers } from './wait-word.js';
+
+const SENDERS_WAITING = SENDERS_WAITING_OFFSET >> 2;
+const SEQUENCE_WORD = SLOT_SEQUENCE >> 2;
+const SMALL = Array.from({ length: 1025 }, (_, i) => BigInt(i));
+
+/** Positions a group never got to read: overwritten before it read them. */
+export interface Gap {
+  readonly group: string;
+  /** First position missed. */
+  readonly from: number;
+  /** How many positions were missed (a released claim among them counts too). */
+  readonly count: number;
+}
+
+export interface MemberIdentity {
+  readonly participant: number;
+  readonly group: number;
+  readonly groupGeneration: number;
+  readonly groupName: string;
+  readonly fault?: Fault;
+}
+
+export class Member {
+  readonly #views: RingViews;
+  readonly #words: Int32Array;
+  readonly #longs: BigUint64Array;
+  readonly #doubles: Float64Array;
+  readonly #slotCount: number;
+  readonly #headerLength: number;
+  readonly #stride: number;
+  readonly #group: number;
+  readonly #groupGeneration: number;
+  readonly groupName: string;
+  readonly #dispatch: number;
+  readonly #flags: number;
+  readonly #missed: number;
+  readonly #gaps: number;
+  readonly #runStartWord: number;
+  readonly #runCountWord: number;
+  readonly #runDeliveriesWord: number;
+  readonly #runSince: number;
+  readonly #fault: Fault | undefined;
+  /** This member's tag in the dispatch words it sets: its entry + 1, in the top 8 bits. */
+  readonly #claimerTag: bigint;
+  readonly #claimerTagEnd: bigint;
+  /** The run this member holds: positions [#start, #start + #count), delivered #deliveries times before. */
+  #start = 0;
+  #count = 0;
+  #deliveries = 0;
+  /** Of the run, how many the current take handed out. */
+  #taken = 0;
+  /** Called when senders may be asleep after this member finished a run. */
+  wake: () => void = () => {};
+  /** Called for every gap (lossy groups; lossless ones only after a forced move). */
+  onGap: (gap: Gap) => void = () => {};
+
+  constructor(views: RingViews, geometry: RingGeometry, identity: MemberIdentity) {
+    if (identity.participant < 0) throw new GroupError('a group member needs an entry in the participant table, and it is full');
+    this.#views = views;
+    this.#words = views.words;
+    this.#longs = views.longs;
+    this.#doubles = views.doubles;
+    this.#slotCount = geometry.slotCount;
+    this.#headerLength = geometry.headerLength;
+    this.#stride = geometry.slotStride;
+    this.#group = identity.group;
+    this.#groupGeneration = identity.groupGeneration;
+    this.groupName = identity.groupName;
+    const group = groupOffset(identity.group);
+    this.#dispatch = (group + GROUP_DISPATCH) >> 3;
+    this.#flags = (group + GROUP_FLAGS) >> 2;
+    this.#missed = (group + GROUP_MISSED) >> 2;
+    this.#gaps = (group + GROUP_GAPS) >> 2;
+    const entry = participantOffset(identity.participant);
+    this.#runStartWord = (entry + PARTICIPANT_RUN_START) >> 3;
+    this.#runCountWord = (entry + PARTICIPANT_RUN_COUNT) >> 2;
+    this.#runDeliveriesWord = (entry + PARTICIPANT_RUN_DELIVERIES) >> 2;
+    this.#runSince = (entry + PARTICIPANT_RUN_SINCE) >> 3;
+    this.#fault = identity.fault;
+    this.#claimerTag = BigInt(identity.participant + 1) << CLAIMER_SHIFT;
+    this.#claimerTagEnd = this.#claimerTag + (1n << CLAIMER_SHIFT);
+  }
+
+  slotOf(position: number): number {
+    return this.#headerLength + (position % this.#slotCount) * this.#stride;
+  }
+
+  get lossy(): boolean {
+    return (Atomics.load(this.#words, this.#flags) & GROUP_FLAG_LOSSY) !== 0;
+  }
+
+  /** The group's dispatch cursor: the next position it hands out. */
+  get dispatch(): number {
+    return Number(Atomics.load(this.#longs, this.#dispatch) & POSITION_MASK);
+  }
+
+  /** True while this member holds a run it has not finished. */
+  get holding(): boolean {
+    return this.#count > 0;
+  }
+
+  /** How often the run being handed out was delivered before (0: first delivery). */
+  get deliveries(): number {
+    return this.#deliveries;
+  }
+
+  /** First position of the current take. */
+  get takeStart(): number {
+    return this.#start;
+  }
+
+  /**
+   * Takes up to `max` positions to hand on: from the run this member holds (one taken over from
+   * a dead member, or the rest of its own), else a new run claimed from the group's cursor.
+   * Returns how many (0: nothing published yet); they start at takeStart. Released claims are
+   * among them: check each with isReleased. Call finish() after handing them on.
+   */
+  take(max: number): number {
+    if (this.#count === 0 && this.#claim(max) === 0) return 0;
+    this.#taken = this.#count < max ? this.#count : max;
+    return this.#taken;
+  }
+
+  #claim(max: number): number {
+    const words = this.#words;
+    const longs = this.#longs;
+    for (;;) {
+      if (!groupIsCurrent(this.#views, this.#group, this.#groupGeneration)) {
+        throw new GroupError(`group ${this.groupName} was removed (mmapipc group rm); join it again to go on`);
+      }
+      const dispatchWord = Atomics.load(longs, this.#dispatch);
+      // Mine: the word is my tag plus the position (the common case of a one-member group).
+      const mine = dispatchWord >= this.#claimerTag && dispatchWord < this.#claimerTagEnd;
+      const start = mine ? dispatchWord - this.#claimerTag : dispatchWord & POSITION_MASK;
+      const dispatch = Number(start);
+      let count = 0;
+      let sequence = 0;
+      for (let q = dispatch; count < max; q++, count++) {
+        sequence = Atomics.load(words, (this.slotOf(q) >> 2) + SEQUENCE_WORD);
+        if ((sequence & ~SEQUENCE_RELEASED_BIT) !== ((q + 1) & SEQUENCE_VALUE_MASK)) break;
+      }
+      if (count === 0) {
+        if (this.#notYet(sequence, dispatch)) return 0;
+        this.#jump(dispatchWord, dispatch);
+        continue;
+      }
+      // The last claimer's run is proven claimed by this very word: confirm it before replacing it.
+      if (!mine) confirmClaimer(this.#views, dispatchWord);
+      Atomics.store(longs, this.#runStartWord, start);
+      Atomics.store(words, this.#runDeliveriesWord, 0);
+      // No clock read per claim (it costs ~0.2 µs here): the run's age is its first message's.
+      this.#doubles[this.#runSince] = this.#doubles[(this.slotOf(dispatch) + SLOT_SENT_AT) >> 3]!;
+      Atomics.store(words, this.#runCountWord, count | RUN_PENDING_BIT);
+      this.#fault?.('receive-intent');
+      const next = (mine ? dispatchWord : start | this.#claimerTag) + (count < SMALL.length ? SMALL[count]! : BigInt(count));
+      if (Atomics.compareExchange(longs, this.#dispatch, dispatchWord, next) !== dispatchWord) {
+        Atomics.store(words, this.#runCountWord, 0);
+        continue;
+      }
+      this.#fault?.('receive-claimed');
+      Atomics.store(words, this.#runCountWord, count);
+      this.#start = dispatch;
+      this.#count = count;
+      this.#deliveries = 0;
+      return count;
+    }
+  }
+
+  /** True when the slot of `position` has simply not been published yet (not lapped). */
+  #notYet(sequence: number, position: number): boolean {
+    const value = sequence & SEQUENCE_VALUE_MASK;
+    if (value === ((position + 1) & SEQUENCE_VALUE_MASK)) return (sequence & SEQUENCE_BUSY_BIT) !== 0; // being written
+    return value === ((position - this.#slotCount + 1) & SEQUENCE_VALUE_MASK) || value === ((position - 2 * this.#slotCount + 1) & SEQUENCE_VALUE_MASK);
+  }
+
+  /** The cursor was lapped: move it to the oldest position still in the ring, and count the gap. */
+  #jump(dispatchWord: bigint, dispatch: number): void {
+    const tail = readTail(this.#views).position;
+    const target = Math.max(dispatch + 1, tail - this.#slotCount);
+    if (target <= dispatch || dispatch >= tail) {
+      throw new RingFormatError(`corrupt ring: the slot for position ${dispatch} holds a sequence word no process of this ring writes`);
+    }
+    confirmClaimer(this.#views, dispatchWord);
+    if (Atomics.compareExchange(this.#longs, this.#dispatch, dispatchWord, BigInt(target)) !== dispatchWord) return;
+    this.#lost(dispatch, target - dispatch);
+  }
+
+  #lost(from: number, count: number): void {
+    Atomics.add(this.#words, this.#missed, count);
+    Atomics.add(this.#words, this.#gaps, 1);
+    this.onGap({ group: this.groupName, from, count });
+  }
+
+  /** True when position `position` is a released claim (no message). */
+  isReleased(position: number): boolean {
+    return (Atomics.load(this.#words, (this.slotOf(position) >> 2) + SEQUENCE_WORD) & SEQUENCE_RELEASED_BIT) !== 0;
+  }
+
+  /**
+   * After copying the message at `position`: true when its slot still holds it (a lossy group's
+   * message can be overwritten under the reader). A lost one is counted as a gap.
+   */
+  stillThere(position: number): boolean {
+    const sequence = Atomics.load(this.#words, (this.slotOf(position) >> 2) + SEQUENCE_WORD);
+    if ((sequence & ~SEQUENCE_RELEASED_BIT) === ((position + 1) & SEQUENCE_VALUE_MASK)) return true;
+    this.#lost(position, 1);
+    return false;
+  }
+
+  /** Marks the positions handed out by the last take as finished (the group is past them). */
+  finish(): void {
+    const taken = this.#taken;
+    if (taken === 0) return;
+    this.#fault?.('receive-ack');
+    this.#taken = 0;
+    this.#start += taken;
+    this.#count -= taken;
+    const words = this.#words;
+    if (this.#count === 0) {
+      Atomics.store(words, this.#runCountWord, 0);
+    } else {
+      Atomics.store(this.#longs, this.#runStartWord, BigInt(this.#start));
+      Atomics.store(words, this.#runCountWord, this.#count);
+    }
+    if (takeSleepers(words, SENDERS_WAITING)) this.wake();
+  }
+
+  /** Gives back the last take unfinished: it is handed out again by the next take. */
+  keep(): void {
+    this.#taken = 0;
+  }
+
+  /**
+   * Recovery hands this member a dead member's run: it was recorded in this member's entry (run
+   * start, count, deliveries) before being taken from the dead one's.
+   */
+  adopt(start: number, count: number, deliveries: number): void {
+    this.#start = start;
+    this.#count = count;
+    this.#deliveries = deliveries;
+    this.#taken = 0;
+  }
+
+  /** True when a take would find something now (or find the cursor lapped). */
+  get hasMessage(): boolean {
+    if (this.#count > 0) return true;
+    const dispatch = Number(Atomics.load(this.#longs, this.#dispatch) & POSITION_MASK);
+    const sequence = Atomics.load(this.#words, (this.slotOf(dispatch) >> 2) + SEQUENCE_WORD);
+    if ((sequence & ~SEQUENCE_RELEASED_BIT) === ((dispatch + 1) & SEQUENCE_VALUE_MASK)) return true;
+    return !this.#notYet(sequence, dispatch);
+  }
+
+  /** Word offsets recovery uses to hand this member a run. */
+  get runWords(): { start: number; count: number; deliveries: number; since: number } {
+    return { start: this.#runStartWord, count: this.#runCountWord, deliveries: this.#runDeliveriesWord, since: this.#runSince };
+  }
+}
