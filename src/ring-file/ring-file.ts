@@ -223,6 +223,16 @@ export class RingFile implements AsyncIterable<Message> {
   /** Runs an async wait that close() can cut short; the mapping outlives it. */
   async #whileOpen<T>(options: WaitOptions, work: (options: WaitOptions) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    if (!options.signal) {
+      // The common case: only close() can cut the wait short, and its signal serves as is (a
+      // controller and two listeners per wait cost tens of µs of CPU here).
+      this.#pending++;
+      try {
+        return await work({ ...options, signal: this.#closing.signal });
+      } finally {
+        if (--this.#pending === 0 && this.#closed) this.#release();
+      }
+    }
     // One controller per wait, unhooked afterwards: AbortSignal.any would keep every combined
     // signal alive as long as its sources (a leak in a long-running receiver).
     const controller = new AbortController();
