@@ -5,7 +5,7 @@
  */
 import { closeSync, mkdirSync, openSync, readSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RECEIVERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../../src/layout/ring-layout.js';
+import { MEMBERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../../src/layout/ring-layout.js';
 import { BELL_LISTENERS_DELTA, FUTEX_SLEEPERS_DELTA } from '../../src/sys/wake-words.js';
 import { runPeer, runWakePeer, startWakePeer } from '../helpers/fixture.js';
 import { tempDir } from '../helpers/temp.js';
@@ -23,7 +23,7 @@ const IDLE_MS = 600;
 const IDLE_CPU_MS = 40;
 
 type Side = 'receivers' | 'senders';
-const WAITING: Record<Side, number> = { receivers: RECEIVERS_WAITING_OFFSET, senders: SENDERS_WAITING_OFFSET };
+const WAITING: Record<Side, number> = { receivers: MEMBERS_WAITING_OFFSET, senders: SENDERS_WAITING_OFFSET };
 
 interface Report {
   elapsedMs: number;

@@ -1,7 +1,7 @@
 import {
   BLOCK_LENGTH,
   CACHE_LINE_LENGTH,
-  RECEIVERS_WAITING_OFFSET,
+  MEMBERS_WAITING_OFFSET,
   RELEASED_SLOTS_OFFSET,
   SENDERS_WAITING_OFFSET,
   WORD,
@@ -22,7 +22,7 @@ describe('the wake words beside each waiting word', () => {
   });
 
   test('stay inside blocks the layout gives to the waiting words alone', () => {
-    expect(SENDERS_WAITING_OFFSET - RECEIVERS_WAITING_OFFSET).toBeGreaterThanOrEqual(BLOCK_LENGTH);
+    expect(SENDERS_WAITING_OFFSET - MEMBERS_WAITING_OFFSET).toBeGreaterThanOrEqual(BLOCK_LENGTH);
     expect(RELEASED_SLOTS_OFFSET - SENDERS_WAITING_OFFSET).toBeGreaterThanOrEqual(BLOCK_LENGTH);
   });
 });
