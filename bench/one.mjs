@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs one bench measurement from the built package (dist/), the same worker `mmapipc bench` uses.
 //   node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]   (slots: mmapipc rings only)
+//   node bench/one.mjs fan-out <size> <groups> <messages> [slots]   (mmapipc batch: 1 sender, N groups of one member)
 //   node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]
 // Node flags for every process of the run (e.g. --cpu-prof) go in BENCH_NODE_ARGS.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,8 @@ let config;
 if (kind === 'throughput' && c) {
   const senders = Number(b);
   config = { kind, transport, size: Number(a), senders, perSender: Math.ceil(Number(c) / senders), dir, nodeArgs, ...(d ? { slots: Number(d) } : {}) };
+} else if (kind === 'fan-out' && b) {
+  config = { kind: 'throughput', transport: 'mmapipc-batch', size: Number(transport), senders: 1, perSender: Number(b), groups: Number(a), dir, nodeArgs, ...(c ? { slots: Number(c) } : {}) };
 } else if (kind === 'latency' && c) {
   // Pinned runs take the first two CPUs this process may use (taskset -cp), as the bench does.
   const cpus = e ? twoCpus() : undefined;
@@ -27,6 +30,7 @@ if (kind === 'throughput' && c) {
   config = { kind, transport, mode: a, size: Number(b), rounds: Number(c), warmup: Math.min(2000, Number(c)), pauseUs: Number(d ?? 0), placement, ...(pinned ? { cpus: pinned } : {}), dir, nodeArgs };
 } else {
   process.stderr.write('usage: node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]\n' +
+    '       node bench/one.mjs fan-out <size> <groups> <messages> [slots]\n' +
     '       node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]\n' +
     'transports: mmapipc mmapipc-batch ipc socket fifo\n');
   process.exit(2);

@@ -1,7 +1,8 @@
 /**
  * The CLI's own figures: a pipeline of lines through `mmapipc send` and `mmapipc receive`,
- * start-up time against bare node, and the memory of `mmapipc receive --follow` over a long
- * stream. Every program is started the way a user starts it: node running bin/mmapipc.js.
+ * start-up time against bare node (`--version`, and a one-message `send` into an existing
+ * ring), and the memory of `mmapipc receive --follow` over a long stream. Every program is
+ * started the way a user starts it: node running bin/mmapipc.js.
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -104,18 +105,36 @@ function timedRun(args: string[]): number {
   return ms;
 }
 
-/** Median wall time of `mmapipc --version` and of `node -e 0`, run alternately. */
-export function startup(binPath: string, runs: number): StartupFigure {
+/** Median wall time of `mmapipc <args>` and of `node -e 0`, run alternately (pairs). */
+function pairedStartup(binPath: string, args: string[], runs: number): StartupFigure {
   const mmapipc: number[] = [];
   const node: number[] = [];
-  timedRun(cliArgs(binPath, ['--version'])); // the first run pays for a cold file cache
+  timedRun(cliArgs(binPath, args)); // the first run pays for a cold file cache
   for (let i = 0; i < runs; i++) {
-    mmapipc.push(timedRun(cliArgs(binPath, ['--version'])));
+    mmapipc.push(timedRun(cliArgs(binPath, args)));
     node.push(timedRun(['-e', '0']));
   }
   const mmapipcMs = median(mmapipc);
   const nodeMs = median(node);
   return { runs, mmapipcMs, nodeMs, ratio: mmapipcMs / nodeMs };
+}
+
+/** Median wall time of `mmapipc --version` and of `node -e 0`, run alternately. */
+export function startup(binPath: string, runs: number): StartupFigure {
+  return pairedStartup(binPath, ['--version'], runs);
+}
+
+/** Slots of the ring the one-shot sends go into: far more than the runs, so no send waits. */
+const ONE_SHOT_SLOTS = 1024;
+
+/**
+ * Median wall time of `mmapipc send --file R x` into a ring that exists already (made here, then
+ * closed: what a CI script calling send in a loop meets) and of `node -e 0`, run alternately.
+ */
+export function sendStartup(binPath: string, dir: string, runs: number): StartupFigure {
+  const path = join(dir, 'one-shot.ring');
+  RingFile.create(path, { slots: ONE_SHOT_SLOTS, slotSize: MESSAGE_SIZE, role: 'observer' }).close();
+  return pairedStartup(binPath, ['send', '--file', path, 'x'], runs);
 }
 
 const MESSAGE_SIZE = 64;

@@ -15,6 +15,13 @@ export const TRANSPORT_NAMES: Record<Transport, string> = {
 
 export const MESSAGE_SIZES = [64, 1024] as const;
 export const SENDER_COUNTS = [1, 4] as const;
+/** Fan-out rows: consumer groups of one member each behind one sender (the quick run: FAN_OUT_QUICK). */
+export const FAN_OUT_GROUPS = [1, 2, 3] as const;
+export const FAN_OUT_QUICK = [1, 3] as const;
+/** The message size of the fan-out rows. */
+export const FAN_OUT_SIZE = 64;
+/** The name of fan-out group i (0-based). */
+export const fanOutGroup = (index: number): string => `g${index + 1}`;
 
 export function sizeName(size: number): string {
   return size >= 1024 && size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
@@ -96,6 +103,12 @@ export interface ThroughputConfig {
   readonly firstSequence?: number;
   /** Slots of an mmapipc ring (default THROUGHPUT_SLOTS); set by bench/one.mjs to compare ring sizes. */
   readonly slots?: number;
+  /**
+   * Fan-out (mmapipc-batch only): the ring has this many consumer groups (g1, g2, ...; no
+   * "default"), each with one member process of its own, and every group receives every message.
+   * Unset: a work queue, the receiver taking every message in the default group.
+   */
+  readonly groups?: number;
   /** A private directory for the ring, socket or FIFO. */
   readonly dir: string;
   /** Extra node flags for every worker process (e.g. --cpu-prof). */
@@ -121,10 +134,21 @@ export interface LatencyConfig {
 
 export type WorkerConfig = ThroughputConfig | LatencyConfig;
 
+/**
+ * CPU time (user + system, process.cpuUsage() of the whole process: every thread) per message,
+ * in nanoseconds, over the measured time. `sender`: all senders' CPU time over all messages.
+ */
+export interface WorkQueueCpu {
+  readonly sender: number;
+  readonly receiver: number;
+}
+
 export interface ThroughputResult {
   readonly transport: Transport;
   readonly size: number;
   readonly senders: number;
+  /** mmapipc rows: the consumer groups of the ring (1: the default group, a work queue). */
+  readonly groups?: number;
   readonly delivered: number;
   readonly expected: number;
   readonly verified: boolean;
@@ -132,6 +156,44 @@ export interface ThroughputResult {
   readonly seconds: number;
   readonly messagesPerSecond: number;
   readonly megabytesPerSecond: number;
+  readonly cpuNsPerMessage?: WorkQueueCpu;
+}
+
+/** One group of a fan-out row, as its member process measured it. */
+export interface GroupFigure {
+  readonly group: string;
+  readonly delivered: number;
+  readonly expected: number;
+  readonly verified: boolean;
+  readonly error?: string;
+  /** From the member's "go" to its last message checked. */
+  readonly seconds: number;
+  readonly messagesPerSecond: number;
+  /** The member's CPU time per message it took, in ns. */
+  readonly cpuNsPerMessage: number;
+}
+
+/**
+ * A fan-out row: one sender (batch API) to `groups` consumer groups of one member each, every
+ * member a process of its own. `delivered` and `expected` count messages per group (the
+ * smallest delivered); `messagesPerSecond` is per group: messages per group over the time until
+ * the last group had them all.
+ */
+export interface FanOutResult {
+  readonly transport: 'mmapipc-batch';
+  readonly size: number;
+  readonly senders: 1;
+  readonly groups: number;
+  readonly membersPerGroup: 1;
+  readonly delivered: number;
+  readonly expected: number;
+  readonly verified: boolean;
+  readonly error?: string;
+  readonly seconds: number;
+  readonly messagesPerSecond: number;
+  readonly perGroup: GroupFigure[];
+  /** ns of CPU per message: the sender's (per message sent), each member's (per message it took), in group order. */
+  readonly cpuNsPerMessage: { readonly sender: number; readonly members: number[] };
 }
 
 export interface LatencyResult {
@@ -150,8 +212,19 @@ export interface LatencyResult {
   readonly maxUs: number;
 }
 
+/**
+ * What a peer reports when its part is over: its CPU time (µs, user + system) and wall time from
+ * "go" to the end of its work; a fan-out member also its verdict.
+ */
+export interface PeerReport {
+  readonly type: 'done';
+  readonly cpuUs: number;
+  readonly seconds: number;
+  readonly verdict?: { delivered: number; expected: number; verified: boolean; error?: string };
+}
+
 /** Control messages between a host worker and its peers (over the fork IPC channel). */
-export type Control = { readonly type: 'ready' } | { readonly type: 'go' };
+export type Control = { readonly type: 'ready' } | { readonly type: 'go' } | PeerReport;
 
 export function isControl(value: unknown, type: Control['type']): boolean {
   return typeof value === 'object' && value !== null && (value as Control).type === type;

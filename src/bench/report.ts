@@ -20,6 +20,11 @@ function ratio(value: number): string {
   return value >= 10 ? `${value.toFixed(0)}x` : `${value.toFixed(2)}x`;
 }
 
+/** CPU ns per message, or '-' when not measured. */
+function cpuNs(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(0);
+}
+
 function count(value: number): string {
   return value.toLocaleString('en-US');
 }
@@ -71,12 +76,34 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
     '',
     color.bold('Throughput') + ' (every message counted and checked)',
   );
-  const tw = [18, 6, 7, 10, 9, 11, 0];
-  lines.push(color.dim(row(['transport', 'size', 'senders', 'msg/s', 'MB/s', 'messages', ''], tw)));
+  lines.push(color.dim('  CPU ns/msg: each side\'s CPU time (user + system, all senders together) per message'));
+  const tw = [18, 6, 7, 10, 9, 11, 14, 0];
+  lines.push(color.dim(row(['transport', 'size', 'senders', 'msg/s', 'MB/s', 'messages', 'CPU send/recv', ''], tw)));
   for (const r of report.throughput) {
     const vs = r.verified && MMAPIPC_TRANSPORTS.includes(r.transport) ? versus(report, r) : '';
-    const cells = [TRANSPORT_NAMES[r.transport], sizeName(r.size), `${r.senders}->1`, rate(r.messagesPerSecond), r.megabytesPerSecond.toFixed(1), count(r.delivered), vs];
+    const cpu = r.cpuNsPerMessage ? `${cpuNs(r.cpuNsPerMessage.sender)}/${cpuNs(r.cpuNsPerMessage.receiver)}` : '-';
+    const cells = [TRANSPORT_NAMES[r.transport], sizeName(r.size), `${r.senders}->1`, rate(r.messagesPerSecond), r.megabytesPerSecond.toFixed(1), count(r.delivered), cpu, vs];
     lines.push(r.verified ? row(cells, tw) : color.red(`${row(cells.slice(0, 3), tw)}  FAILED: ${r.error}`));
+  }
+  if (report.fanOut.length > 0) {
+    lines.push(
+      '',
+      `${color.bold('Fan-out')} (mmapipc batch, 64 B: 1 sender to N consumer groups of one member each, every process its own;`,
+      '  every group gets and checks every message; CPU ns per message of each process)',
+    );
+    const fw = [8, 11, 22, 11, 12, 20];
+    lines.push(color.dim(row(['groups', 'msg/s', 'per group msg/s', 'messages', 'sender CPU', 'member CPU'], fw)));
+    for (const r of report.fanOut) {
+      const cells = [
+        String(r.groups),
+        rate(r.messagesPerSecond),
+        r.perGroup.map((g) => rate(g.messagesPerSecond).replace(' ', '')).join(', '),
+        count(r.delivered),
+        `${cpuNs(r.cpuNsPerMessage.sender)} ns`,
+        `${r.cpuNsPerMessage.members.map(cpuNs).join(', ')} ns`,
+      ];
+      lines.push(r.verified ? row(cells, fw) : color.red(`${row(cells.slice(0, 1), fw)}  FAILED: ${r.error}`));
+    }
   }
   lines.push('', `${color.bold('Ping-pong round trip')} (µs, one message each way; the pinger pauses before each ping)`);
   const lw = [33, 6, 7, 9, 8, 8, 8, 8];
@@ -89,8 +116,8 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
     const cells = [modeName(r), sizeName(r.size), `${r.pauseUs} µs`, PLACEMENT_NAMES[r.placement], micros(r.p50Us), micros(r.p99Us), micros(r.p999Us), count(r.delivered)];
     lines.push(r.verified ? row(cells, lw) : color.red(`${row(cells.slice(0, 4), lw)}  FAILED: ${r.error}`));
   }
-  const { pipeline, startup, memory } = report.cli;
-  if (pipeline || startup || memory) lines.push('', color.bold('CLI'));
+  const { pipeline, startup, sendStartup, memory } = report.cli;
+  if (pipeline || startup || sendStartup || memory) lines.push('', color.bold('CLI'));
   if (pipeline) {
     lines.push(
       pipeline.verified
@@ -103,6 +130,11 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
       `  start-up  mmapipc --version ${startup.mmapipcMs.toFixed(0)} ms, node -e 0 ${startup.nodeMs.toFixed(0)} ms (medians of ${startup.runs}): ${ratio(startup.ratio)}`,
     );
   }
+  if (sendStartup) {
+    lines.push(
+      `  one-shot  mmapipc send --file R x (existing ring) ${sendStartup.mmapipcMs.toFixed(0)} ms, node -e 0 ${sendStartup.nodeMs.toFixed(0)} ms (medians of ${sendStartup.runs}): ${ratio(sendStartup.ratio)}`,
+    );
+  }
   if (memory) {
     const mb = (kib: number) => `${(kib / KIB_PER_MB).toFixed(1)} MB`;
     lines.push(
@@ -111,7 +143,7 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
         : color.red(`  memory    FAILED: ${memory.error}`),
     );
   }
-  lines.push('', `${color.bold('Targets')} (issues 5 and 12; benchmark targets, not tests)`);
+  lines.push('', `${color.bold('Targets')} (issues 5, 10 and 12; benchmark targets, not tests)`);
   for (const check of checkTargets(report)) lines.push(`  ${targetLine(check, color)}`);
   if (report.failures.length > 0) {
     lines.push('', color.red.bold(`FAILED: ${report.failures.length} measurement(s) did not deliver every message intact`));

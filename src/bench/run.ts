@@ -6,8 +6,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { memory, pipeline, startup, type MemoryFigure, type PipelineFigure, type StartupFigure } from './cli-figures.js';
+import { memory, pipeline, sendStartup, startup, type MemoryFigure, type PipelineFigure, type StartupFigure } from './cli-figures.js';
 import {
+  FAN_OUT_GROUPS,
+  FAN_OUT_QUICK,
+  FAN_OUT_SIZE,
   MESSAGE_SIZES,
   MMAPIPC_TRANSPORTS,
   PAUSES_US,
@@ -17,6 +20,7 @@ import {
   latencyModes,
   latencyName,
   scenarioName,
+  type FanOutResult,
   type LatencyConfig,
   type LatencyMode,
   type LatencyResult,
@@ -61,7 +65,10 @@ export interface Machine {
 
 export interface CliFigures {
   readonly pipeline?: PipelineFigure;
+  /** `mmapipc --version` against `node -e 0`. */
   readonly startup?: StartupFigure;
+  /** `mmapipc send --file R x` into an existing ring against `node -e 0`. */
+  readonly sendStartup?: StartupFigure;
   readonly memory?: MemoryFigure;
 }
 
@@ -71,6 +78,8 @@ export interface BenchReport {
   readonly load: { before: number; after: number };
   readonly quick: boolean;
   readonly throughput: ThroughputResult[];
+  /** One sender to 1, 2, 3 consumer groups of one member each (mmapipc batch, 64 B). */
+  readonly fanOut: FanOutResult[];
   readonly latency: LatencyResult[];
   readonly cli: CliFigures;
   /** One line per fault: a worker that failed, or messages lost or damaged. Empty when all is well. */
@@ -90,6 +99,8 @@ interface Sizing {
   readonly warmup: number;
   readonly pipelineLines: number;
   readonly startupRuns: number;
+  /** The fan-out rows' group counts. */
+  readonly fanOutGroups: readonly number[];
   readonly memoryMessages: number;
   /** Messages through `receive --follow` before its start RSS is taken. */
   readonly memoryWarmup: number;
@@ -104,6 +115,7 @@ const FULL: Sizing = {
   warmup: 2_000,
   pipelineLines: 1_000_000,
   startupRuns: 11,
+  fanOutGroups: FAN_OUT_GROUPS,
   memoryMessages: 10_000_000,
   memoryWarmup: 100_000,
 };
@@ -117,6 +129,7 @@ const QUICK: Sizing = {
   warmup: 100,
   pipelineLines: 20_000,
   startupRuns: 3,
+  fanOutGroups: FAN_OUT_QUICK,
   memoryMessages: 50_000,
   memoryWarmup: 5_000,
 };
@@ -142,6 +155,26 @@ export function machine(): Machine {
 function scratchRoot(): string {
   // tmpfs when there is one: ring files, sockets and FIFOs never touch a disk.
   return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'mmapipc-bench-'));
+}
+
+/**
+ * Runs a throughput or fan-out measurement: quick runs once with the fixed count; full runs
+ * calibrate, then size the next run from the last one until a run lasts at least half the
+ * intended time (a short calibration run underrates a transport that warms up).
+ */
+async function sizedRun<T extends { verified: boolean; seconds: number; messagesPerSecond: number; delivered: number }>(
+  sizing: Sizing,
+  quick: boolean,
+  transport: Transport,
+  config: (total: number) => ThroughputConfig,
+): Promise<T> {
+  let result = await runWorker<T>(config(quick ? sizing.fixedMessages(transport) : sizing.calibrationMessages));
+  for (let sized = 0; !quick && result.verified && sized < MAX_SIZING_RUNS && result.seconds < sizing.throughputSeconds / 2; sized++) {
+    const total = Math.round(Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, result.messagesPerSecond * sizing.throughputSeconds)));
+    if (total <= result.delivered) break;
+    result = await runWorker<T>(config(total));
+  }
+  return result;
 }
 
 /** Runs one host worker (pinned to its CPU when the config says so) and returns its JSON result, or throws with what it printed on stderr. */
@@ -172,7 +205,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress ?? (() => {});
   const root = scratchRoot();
   const load = { before: loadavg()[0]!, after: NaN };
-  const report: BenchReport = { machine: machine(), load, quick: options.quick, throughput: [], latency: [], cli: {}, failures: [] };
+  const report: BenchReport = { machine: machine(), load, quick: options.quick, throughput: [], fanOut: [], latency: [], cli: {}, failures: [] };
   const failures = report.failures;
   const scratch = () => mkdtempSync(join(root, 'run-'));
   try {
@@ -192,20 +225,37 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             nodeArgs,
           });
           try {
-            let result = await runWorker<ThroughputResult>(config(options.quick ? sizing.fixedMessages(transport) : sizing.calibrationMessages));
-            // Full runs: size the next run from the last one until a run lasts at least half the
-            // intended time (a short calibration run underrates a transport that warms up).
-            for (let sized = 0; !options.quick && result.verified && sized < MAX_SIZING_RUNS && result.seconds < sizing.throughputSeconds / 2; sized++) {
-              const total = Math.round(Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, result.messagesPerSecond * sizing.throughputSeconds)));
-              if (total <= result.delivered) break;
-              result = await runWorker<ThroughputResult>(config(total));
-            }
+            const result = await sizedRun<ThroughputResult>(sizing, options.quick, transport, config);
             report.throughput.push(result);
             if (!result.verified) failures.push(`${name}: ${result.error}`);
           } catch (error) {
             failures.push(`${name}: ${(error as Error).message}`);
           }
         }
+      }
+    }
+    // Fan-out: one sender (batch API) to 1, 2, 3 consumer groups of one member each, every
+    // process its own; each member checks every message of its group.
+    for (const groups of options.transports.includes('mmapipc-batch') ? sizing.fanOutGroups : []) {
+      if (options.signal?.aborted) return report;
+      const name = `fan-out mmapipc batch ${FAN_OUT_SIZE} B 1->${groups} group${groups === 1 ? '' : 's'}`;
+      progress(name);
+      const config = (total: number): ThroughputConfig => ({
+        kind: 'throughput',
+        transport: 'mmapipc-batch',
+        size: FAN_OUT_SIZE,
+        senders: 1,
+        perSender: total,
+        groups,
+        dir: scratch(),
+        nodeArgs,
+      });
+      try {
+        const result = await sizedRun<FanOutResult>(sizing, options.quick, 'mmapipc-batch', config);
+        report.fanOut.push(result);
+        if (!result.verified) failures.push(`${name}: ${result.error}`);
+      } catch (error) {
+        failures.push(`${name}: ${(error as Error).message}`);
       }
     }
     const pingPong = async (config: Omit<LatencyConfig, 'kind' | 'warmup' | 'dir' | 'nodeArgs'>) => {
@@ -275,6 +325,9 @@ async function runCliFigures(
   });
   await attempt('start-up', async () => {
     cli.startup = startup(binPath, sizing.startupRuns);
+  });
+  await attempt('send start-up', async () => {
+    cli.sendStartup = sendStartup(binPath, scratch(), sizing.startupRuns);
   });
   await attempt('receive --follow memory', async () => {
     cli.memory = await memory(binPath, scratch(), sizing.memoryWarmup, sizing.memoryMessages, nodeArgs);

@@ -1,4 +1,4 @@
-/** The bench chart as hand-written SVG: throughput bars per transport and size, latency percentiles. Log scales. */
+/** The bench chart as hand-written SVG: throughput bars per transport and size, latency percentiles, fan-out CPU per message. Log scales. */
 import { MESSAGE_SIZES, SENDER_COUNTS, TRANSPORT_NAMES, sizeName, type Transport } from './protocol.js';
 import { rate } from './report.js';
 import type { BenchReport } from './run.js';
@@ -10,6 +10,8 @@ const MARGIN = { left: 70, right: 20, top: 50, bottom: 70 };
 const TRANSPORT_COLORS: Record<Transport, string> = { mmapipc: '#1f77b4', 'mmapipc-batch': '#9467bd', ipc: '#d62728', socket: '#2ca02c', fifo: '#ff7f0e' };
 const SHORT_NAMES: Record<Transport, string> = { mmapipc: 'mmapipc', 'mmapipc-batch': 'batch', ipc: 'IPC', socket: 'socket', fifo: 'pipe' };
 const PERCENTILE_COLORS = ['#1f77b4', '#ff7f0e', '#d62728'];
+const SENDER_COLOR = '#8c564b';
+const MEMBER_COLORS = ['#17becf', '#bcbd22', '#e377c2'];
 const FONT = 'font-family="sans-serif"';
 const FONT_SIZE = 11;
 
@@ -117,7 +119,30 @@ export function chartSvg(report: BenchReport): string {
       name: `${SHORT_NAMES[r.transport]}${r.mode === 'event-loop' ? '' : ` ${r.mode}`}\npause ${r.pauseUs} µs`,
       bars: [r.p50Us, r.p99Us, r.p999Us].map((value, i) => ({ value, color: PERCENTILE_COLORS[i]!, label: ['p50', 'p99', 'p99.9'][i]! })),
     }));
-  const height = PANEL_HEIGHT * 2 + 40;
+  // Fan-out: CPU per message of each process, beside the work-queue batch row's sender and receiver.
+  const queue = report.throughput.find((r) => r.transport === 'mmapipc-batch' && r.size === TARGET_MESSAGE_SIZE && r.senders === 1 && r.verified);
+  const cpuGroups: Group[] = [
+    ...(queue?.cpuNsPerMessage
+      ? [{
+          name: 'work queue\n(default group)',
+          bars: [
+            { value: queue.cpuNsPerMessage.sender, color: SENDER_COLOR, label: 'sender' },
+            { value: queue.cpuNsPerMessage.receiver, color: MEMBER_COLORS[0]!, label: 'receiver' },
+          ],
+        }]
+      : []),
+    ...report.fanOut
+      .filter((r) => r.verified)
+      .map((r) => ({
+        name: `fan-out\n${r.groups} group${r.groups === 1 ? '' : 's'}`,
+        bars: [
+          { value: r.cpuNsPerMessage.sender, color: SENDER_COLOR, label: 'sender' },
+          ...r.cpuNsPerMessage.members.map((value, i) => ({ value, color: MEMBER_COLORS[i % MEMBER_COLORS.length]!, label: `member of ${r.perGroup[i]?.group ?? i}` })),
+        ],
+      })),
+  ];
+  const panels = cpuGroups.length > 0 ? 3 : 2;
+  const height = PANEL_HEIGHT * panels + 40;
   const { machine } = report;
   const subtitle = `${machine.cores} cores, ${machine.cpu}, Node ${machine.node}${report.quick ? ' (quick run)' : ''}`;
   const body = [
@@ -136,6 +161,17 @@ export function chartSvg(report: BenchReport): string {
       ['p99', PERCENTILE_COLORS[1]!],
       ['p99.9', PERCENTILE_COLORS[2]!],
     ]),
+    ...(cpuGroups.length > 0
+      ? [
+          panel(PANEL_HEIGHT * 2, `CPU time per message, ${sizeName(TARGET_MESSAGE_SIZE)}, mmapipc batch, in ns (log scale)`, 'ns', cpuGroups, (v) => v.toFixed(0)),
+          legend(PANEL_HEIGHT * 3 - 30, [
+            ['sender', SENDER_COLOR],
+            ['receiver / member of g1', MEMBER_COLORS[0]!],
+            ['member of g2', MEMBER_COLORS[1]!],
+            ['member of g3', MEMBER_COLORS[2]!],
+          ]),
+        ]
+      : []),
     text(WIDTH - MARGIN.right, height - 12, `mmapipc bench: ${subtitle}`, 'text-anchor="end" fill="#555"'),
   ];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">\n${body.join('\n')}\n</svg>\n`;

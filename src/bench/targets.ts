@@ -1,18 +1,31 @@
 /**
- * The project's benchmark targets (issue 5; the ping-pong ones from issue 12), checked against
- * one run's figures. They are read by people: a missed target is reported, never an error.
- * A target that compares two rows compares rows measured alike: same size, pause and placement.
+ * The project's benchmark targets (issues 5 and 12; the fan-out ones from issue 10), checked
+ * against one run's figures. They are read by people: a missed target is reported, never an
+ * error. A target that compares two rows compares rows measured alike: same size, pause and
+ * placement.
  */
-import { MMAPIPC_TRANSPORTS, TRANSPORT_NAMES, conditions, latencyName, type LatencyMode, type LatencyResult, type ThroughputResult, type Transport } from './protocol.js';
+import {
+  MMAPIPC_TRANSPORTS,
+  TRANSPORT_NAMES,
+  conditions,
+  latencyName,
+  type FanOutResult,
+  type LatencyMode,
+  type LatencyResult,
+  type ThroughputResult,
+  type Transport,
+} from './protocol.js';
 import type { BenchReport } from './run.js';
 
 export const TARGETS = {
-  /** 1 sender -> 1 receiver, 64 B, messages per second. */
+  /** 1 sender -> 1 receiver, 64 B, messages per second, batch API. */
   oneToOneRate: 10e6,
+  /** The same, one message per call. */
+  oneToOnePerMessageRate: 4e6,
   oneToOneOverIpc: 50,
   oneToOneOverSocket: 20,
   /** 4 senders -> 1 receiver, 64 B, messages per second in total. */
-  fourToOneRate: 3e6,
+  fourToOneRate: 4e6,
   spinP50Us: 2,
   /** Sleeping ping-pong (blocking receive()), pause TARGET_PAUSE_US, p50. */
   sleepP50Us: 30,
@@ -21,9 +34,19 @@ export const TARGETS = {
   /** receiveAsync() ping-pong over the Unix socket's p50, same pause. */
   asyncOverSocket: 1,
   pipelineLinesPerSecond: 1e6,
-  startupRatio: 1.5,
+  /** `mmapipc --version` over `node -e 0`. */
+  startupRatio: 1.1,
+  /** `mmapipc send --file R x` into an existing ring over `node -e 0`. */
+  sendStartupRatio: 1.5,
   memoryGrowthMB: 5,
+  /** The sender's CPU per message with 3 groups over its CPU per message with 1 (fan-out rows). */
+  fanOutSenderCpu: 1.15,
+  /** A group member's CPU per message (3 groups, the costliest member) over a work-queue receiver's (batch, 64 B 1->1). */
+  memberOverWorkQueueCpu: 1.2,
 } as const;
+
+/** The fan-out rows the CPU targets compare: the sender with this many groups against one group. */
+export const FAN_OUT_TARGET_GROUPS = 3;
 
 export const TARGET_MESSAGE_SIZE = 64;
 /** The pause of the rows the waking targets use: each ping finds its ponger asleep. */
@@ -86,17 +109,25 @@ export function latencyOf(report: BenchReport, transport: Transport, mode: Laten
   );
 }
 
+/** The verified fan-out row with `groups` groups. */
+export function fanOutOf(report: BenchReport, groups: number): FanOutResult | undefined {
+  return report.fanOut.find((r) => r.groups === groups && r.verified);
+}
+
 const BEST = { best: true };
 const ALIKE = { alike: true };
 
 export function checkTargets(report: BenchReport): TargetCheck[] {
   const size = TARGET_MESSAGE_SIZE;
+  const batchRow = throughputOf(report, 'mmapipc-batch', size, 1);
+  const perMessage = throughputOf(report, 'mmapipc', size, 1)?.messagesPerSecond;
   const oneRow = bestLibraryRow(report, size, 1);
   const fourRow = bestLibraryRow(report, size, 4);
   const one = oneRow?.messagesPerSecond;
   const four = fourRow?.messagesPerSecond;
   const oneName = oneRow && TRANSPORT_NAMES[oneRow.transport];
   const fourName = fourRow && TRANSPORT_NAMES[fourRow.transport];
+  const { fanOutSender, memberOverReceiver } = fanOutRatios(report);
   const ipc = throughputOf(report, 'ipc', size, 1)?.messagesPerSecond;
   const socket = throughputOf(report, 'socket', size, 1)?.messagesPerSecond;
   const { pipeline, startup, memory } = report.cli;
@@ -107,7 +138,8 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
   const over = (row: LatencyResult | undefined) => (row && socketRow ? row.p50Us / socketRow.p50Us : undefined);
   const alike = socketRow && conditions(socketRow);
   return [
-    ...check('mmapipc 64 B 1->1', one, TARGETS.oneToOneRate, 'msg/s', 'min', oneName, BEST),
+    ...check('mmapipc 64 B 1->1, batch API', batchRow?.messagesPerSecond, TARGETS.oneToOneRate, 'msg/s', 'min', TRANSPORT_NAMES['mmapipc-batch']),
+    ...check('mmapipc 64 B 1->1, one message per call', perMessage, TARGETS.oneToOnePerMessageRate, 'msg/s', 'min', TRANSPORT_NAMES.mmapipc),
     ...check('mmapipc 64 B 1->1 vs child_process IPC', one !== undefined && ipc ? one / ipc : undefined, TARGETS.oneToOneOverIpc, 'x', 'min', oneName, BEST),
     ...check('mmapipc 64 B 1->1 vs Unix socket', one !== undefined && socket ? one / socket : undefined, TARGETS.oneToOneOverSocket, 'x', 'min', oneName, BEST),
     ...check('mmapipc 64 B 4->1', four, TARGETS.fourToOneRate, 'msg/s', 'min', fourName, BEST),
@@ -115,8 +147,9 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
     ...check('ping-pong p50, sleeping', sleep?.p50Us, TARGETS.sleepP50Us, 'us', 'max', sleep && latencyName(sleep)),
     ...check('ping-pong p50, sleeping vs Unix socket', over(sleep), TARGETS.sleepOverSocket, 'x', 'max', alike, ALIKE),
     ...check('ping-pong p50, receiveAsync() vs Unix socket', over(wait), TARGETS.asyncOverSocket, 'x', 'max', alike, ALIKE),
-    ...check('CLI pipeline', pipeline?.verified ? pipeline.linesPerSecond : undefined, TARGETS.pipelineLinesPerSecond, 'lines/s', 'min'),
-    ...check('start-up vs node -e 0', startup?.ratio, TARGETS.startupRatio, 'x', 'max'),
+    ...check('CLI pipeline', pipeline?.verified ? pipeline.linesPerSecond : undefined, TARGETS.pipelineLinesPerSecond, 'lines/s', 'min', 'default 100-slot ring'),
+    ...check('start-up: mmapipc --version vs node -e 0', startup?.ratio, TARGETS.startupRatio, 'x', 'max'),
+    ...check('start-up: mmapipc send --file R x vs node -e 0', report.cli.sendStartup?.ratio, TARGETS.sendStartupRatio, 'x', 'max', 'an existing ring'),
     ...check(
       'receive --follow RSS growth',
       memory?.verified ? (memory.peakKiB - memory.startKiB) / KIB_PER_MB : undefined,
@@ -124,5 +157,53 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       'MB',
       'max',
     ),
+    ...check(
+      `fan-out: sender CPU/message, ${FAN_OUT_TARGET_GROUPS} groups vs 1`,
+      fanOutSender?.value,
+      TARGETS.fanOutSenderCpu,
+      'x',
+      'max',
+      fanOutSender?.row,
+    ),
+    ...check(
+      'fan-out: group member CPU/message vs work-queue receiver',
+      memberOverReceiver?.value,
+      TARGETS.memberOverWorkQueueCpu,
+      'x',
+      'max',
+      memberOverReceiver?.row,
+    ),
   ];
+}
+
+function ns(value: number): string {
+  return `${value.toFixed(0)} ns`;
+}
+
+/**
+ * The fan-out CPU ratios: the sender's CPU per message with FAN_OUT_TARGET_GROUPS groups over
+ * its CPU per message with one group; and the costliest member of the FAN_OUT_TARGET_GROUPS row
+ * over the receiver of the work-queue batch row (64 B 1->1, the default group).
+ */
+export function fanOutRatios(report: BenchReport): {
+  fanOutSender?: { value: number; row: string };
+  memberOverReceiver?: { value: number; row: string };
+} {
+  const one = fanOutOf(report, 1);
+  const many = fanOutOf(report, FAN_OUT_TARGET_GROUPS);
+  const queue = throughputOf(report, 'mmapipc-batch', TARGET_MESSAGE_SIZE, 1)?.cpuNsPerMessage;
+  const result: ReturnType<typeof fanOutRatios> = {};
+  if (one && many) {
+    const [a, b] = [many.cpuNsPerMessage.sender, one.cpuNsPerMessage.sender];
+    result.fanOutSender = { value: a / b, row: `fan-out batch 64 B, sender ${ns(a)} with ${many.groups} groups vs ${ns(b)} with 1` };
+  }
+  if (many && queue) {
+    const member = Math.max(...many.cpuNsPerMessage.members);
+    const group = many.perGroup[many.cpuNsPerMessage.members.indexOf(member)]?.group ?? '?';
+    result.memberOverReceiver = {
+      value: member / queue.receiver,
+      row: `member of ${group} (costliest of ${many.groups} groups) ${ns(member)} vs mmapipc batch 64 B 1->1 receiver ${ns(queue.receiver)}`,
+    };
+  }
+  return result;
 }

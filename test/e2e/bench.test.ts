@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { MESSAGE_SIZES, MMAPIPC_TRANSPORTS, PAUSES_US, SENDER_COUNTS, TRANSPORTS, TRANSPORT_NAMES, latencyModes } from '../../src/bench/protocol.js';
-import type { LatencyResult, ThroughputResult } from '../../src/bench/protocol.js';
+import { FAN_OUT_QUICK, MESSAGE_SIZES, MMAPIPC_TRANSPORTS, PAUSES_US, SENDER_COUNTS, TRANSPORTS, TRANSPORT_NAMES, latencyModes } from '../../src/bench/protocol.js';
+import type { FanOutResult, LatencyResult, ThroughputResult } from '../../src/bench/protocol.js';
 import { TARGETS, TARGET_MESSAGE_SIZE, TARGET_PAUSE_US } from '../../src/bench/targets.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
@@ -12,10 +12,12 @@ interface Report {
   quick: boolean;
   machine: { cores: number; cpu: string; node: string };
   throughput: ThroughputResult[];
+  fanOut: FanOutResult[];
   latency: LatencyResult[];
   cli: {
     pipeline: { lines: number; verified: boolean };
     startup: { runs: number; mmapipcMs: number; nodeMs: number; ratio: number };
+    sendStartup: { runs: number; mmapipcMs: number; nodeMs: number; ratio: number };
     memory: { warmupMessages: number; messages: number; startKiB: number; peakKiB: number; endKiB: number; verified: boolean };
   };
   targets: Array<{ name: string; measured: number; target: number; kind: string; met: boolean; row?: string }>;
@@ -40,6 +42,21 @@ test('a quick run delivers every message over every transport and reports JSON a
     expect(run).toMatchObject({ verified: true, delivered: run.expected });
     expect(run.expected).toBeGreaterThan(0);
     expect(run.messagesPerSecond).toBeGreaterThan(0);
+    // Each side's CPU time per message; mmapipc rows are work queues: one group.
+    expect(run.cpuNsPerMessage!.sender).toBeGreaterThan(0);
+    expect(run.cpuNsPerMessage!.receiver).toBeGreaterThan(0);
+    if (MMAPIPC_TRANSPORTS.includes(run.transport)) expect(run.groups).toBe(1);
+  }
+
+  // Fan-out: one sender to N groups of one member each; every group got and checked every message.
+  expect(report.fanOut.map((run) => run.groups)).toEqual([...FAN_OUT_QUICK]);
+  for (const run of report.fanOut) {
+    expect(run).toMatchObject({ transport: 'mmapipc-batch', size: TARGET_MESSAGE_SIZE, senders: 1, membersPerGroup: 1, verified: true, delivered: run.expected });
+    expect(run.perGroup.map((group) => group.group)).toEqual(Array.from({ length: run.groups }, (_, i) => `g${i + 1}`));
+    for (const group of run.perGroup) expect(group).toMatchObject({ verified: true, delivered: run.expected });
+    expect(run.cpuNsPerMessage.sender).toBeGreaterThan(0);
+    expect(run.cpuNsPerMessage.members).toHaveLength(run.groups);
+    for (const cpu of run.cpuNsPerMessage.members) expect(cpu).toBeGreaterThan(0);
   }
 
   // Every ping-pong row with no pause and with the same pause, so rows can be paired (quick runs pin nothing).
@@ -59,17 +76,29 @@ test('a quick run delivers every message over every transport and reports JSON a
   expect(report.cli.memory.warmupMessages).toBeGreaterThan(0);
   expect(report.cli.startup.mmapipcMs).toBeGreaterThan(0);
   expect(report.cli.startup.nodeMs).toBeGreaterThan(0);
+  expect(report.cli.sendStartup.mmapipcMs).toBeGreaterThan(0);
 
   // Every target of the issue is reported, met or not.
   expect(report.targets).toHaveLength(Object.keys(TARGETS).length);
   for (const target of report.targets) expect(typeof target.met).toBe('boolean');
-  // The throughput targets are judged on the fastest mmapipc library-API row, and say which.
+  // The 1->1 rate targets name their API; 4->1 is judged on the fastest mmapipc library-API row, and says which.
   const libraryRows = (senders: number) =>
     report.throughput.filter((run) => MMAPIPC_TRANSPORTS.includes(run.transport) && run.size === TARGET_MESSAGE_SIZE && run.senders === senders);
-  for (const [name, senders] of [['mmapipc 64 B 1->1', 1], ['mmapipc 64 B 4->1', 4]] as const) {
-    const best = libraryRows(senders).reduce((a, b) => (b.messagesPerSecond > a.messagesPerSecond ? b : a));
-    expect(report.targets.find((target) => target.name === name)).toMatchObject({ measured: best.messagesPerSecond, row: TRANSPORT_NAMES[best.transport] });
+  for (const [name, transport] of [['mmapipc 64 B 1->1, batch API', 'mmapipc-batch'], ['mmapipc 64 B 1->1, one message per call', 'mmapipc']] as const) {
+    const row = libraryRows(1).find((run) => run.transport === transport)!;
+    expect(report.targets.find((target) => target.name === name)).toMatchObject({ measured: row.messagesPerSecond, row: TRANSPORT_NAMES[transport] });
   }
+  const best = libraryRows(4).reduce((a, b) => (b.messagesPerSecond > a.messagesPerSecond ? b : a));
+  expect(report.targets.find((target) => target.name === 'mmapipc 64 B 4->1')).toMatchObject({ measured: best.messagesPerSecond, row: TRANSPORT_NAMES[best.transport] });
+  // The fan-out CPU targets: the sender with 3 groups against 1, the costliest member against the work-queue receiver.
+  const [one, three] = [report.fanOut[0]!, report.fanOut[report.fanOut.length - 1]!];
+  expect(report.targets.find((target) => target.name === 'fan-out: sender CPU/message, 3 groups vs 1')).toMatchObject({
+    measured: three.cpuNsPerMessage.sender / one.cpuNsPerMessage.sender,
+  });
+  const queue = libraryRows(1).find((run) => run.transport === 'mmapipc-batch')!;
+  expect(report.targets.find((target) => target.name === 'fan-out: group member CPU/message vs work-queue receiver')).toMatchObject({
+    measured: Math.max(...three.cpuNsPerMessage.members) / queue.cpuNsPerMessage!.receiver,
+  });
 
   // The waking targets pair rows measured alike: the socket row of the same size and pause.
   const socketRow = report.latency.find((run) => run.transport === 'socket' && run.size === TARGET_MESSAGE_SIZE && run.pauseUs === TARGET_PAUSE_US)!;
@@ -82,9 +111,11 @@ test('a quick run delivers every message over every transport and reports JSON a
   const svg = readFileSync(chart, 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-  // One bar per throughput run and three per ping-pong run of the target size.
+  // One bar per throughput run, three per ping-pong run of the target size, and one per process
+  // of the work-queue batch row (sender, receiver) and of each fan-out row (sender, members).
   const charted = pingPongs.filter((run) => run.size === TARGET_MESSAGE_SIZE);
-  expect(svg.match(/<rect x=[^>]*><title>/g)).toHaveLength(scenarios.length + 3 * charted.length);
+  const processes = 2 + report.fanOut.reduce((sum, run) => sum + 1 + run.groups, 0);
+  expect(svg.match(/<rect x=[^>]*><title>/g)).toHaveLength(scenarios.length + 3 * charted.length + processes);
 }, 180_000);
 
 test('an unknown transport is a usage error naming the choices', async () => {
