@@ -14,7 +14,6 @@ import {
   RELEASED_SLOTS_OFFSET,
   ROLE_RECEIVER,
   ROLE_SENDER,
-  SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
   SEQUENCE_VALUE_MASK,
   SLOT_HEADER_LENGTH,
@@ -25,7 +24,7 @@ import {
   slotOffsetOf,
   type RingGeometry,
 } from '../layout/ring-layout.js';
-import { computeGate, groupFloor, listGroups, readTail, type GroupInfo } from './groups.js';
+import { computeGate, dispatchPosition, groupFloor, listGroups, loadDispatch, readTail, type GroupInfo } from './groups.js';
 import { listParticipants, type Participant } from './participants.js';
 import { claimOwners, isPublished } from './recovery.js';
 import { viewsOf, type RingViews } from './views.js';
@@ -162,25 +161,44 @@ export function findCorruptSlot(memory: Buffer, geometry: RingGeometry): string 
   return undefined;
 }
 
+/** How often a peek starts again when messages were overwritten under it, before it settles for what it has. */
+const MAX_PEEK_RESTARTS = 8;
+
 /**
  * Up to `max` messages that group `groupName` has not taken yet, oldest first, copied without
  * taking them. A copy counts only if the slot's sequence word reads the same before and after;
- * the walk stops at the first position not published yet, as members do.
+ * the walk stops at the first position not published yet, as members do. A message overwritten
+ * while we look means the group is past it, and past every message copied before it: the walk
+ * starts again from where the group is now, so the result is always a run of consecutive
+ * positions (released ones aside).
  */
 export function peekMessages(memory: Buffer, geometry: RingGeometry, max: number, groupName = DEFAULT_GROUP): PeekedMessage[] {
   const views = viewsOf(memory, geometry);
   const { words, doubles } = views;
+  const N = geometry.slotCount;
   const group = listGroups(views, geometry).find((g) => g.name === groupName);
-  const tail = readTail(views).position;
+  /** Where the walk starts: the group's cursor (no group: 0), or the oldest message still kept. */
+  const startOf = (tail: number) => Math.max(group ? dispatchPosition(loadDispatch(views, group.index)) : 0, tail - N);
+  let tail = readTail(views).position;
   const found: PeekedMessage[] = [];
-  let position = group ? Math.max(group.dispatch, tail - geometry.slotCount) : Math.max(0, tail - geometry.slotCount);
+  let restarts = 0;
+  const restart = (): boolean => {
+    if (++restarts > MAX_PEEK_RESTARTS) return false;
+    found.length = 0;
+    tail = readTail(views).position;
+    position = startOf(tail) - 1; // the loop's position++ comes next
+    return true;
+  };
+  let position = startOf(tail);
   for (; found.length < max && position < tail; position++) {
-    const slot = slotOffsetOf(geometry, position % geometry.slotCount);
+    const slot = slotOffsetOf(geometry, position % N);
     const sequenceIndex = (slot + SLOT_SEQUENCE) >> 2;
     const before = Atomics.load(words, sequenceIndex);
     if ((before & ~SEQUENCE_RELEASED_BIT) !== ((position + 1) & SEQUENCE_VALUE_MASK)) {
-      if ((before & SEQUENCE_BUSY_BIT) !== 0 || !isPublished(views, geometry, position)) break;
-      continue;
+      const value = before & SEQUENCE_VALUE_MASK;
+      const notYet = value === ((position + 1) & SEQUENCE_VALUE_MASK) || value === ((position - N + 1) & SEQUENCE_VALUE_MASK) || value === ((position - 2 * N + 1) & SEQUENCE_VALUE_MASK);
+      if (!notYet && restart()) continue; // lapped while we looked
+      break;
     }
     if ((before & SEQUENCE_RELEASED_BIT) !== 0) continue;
     const length = Atomics.load(words, (slot + SLOT_LENGTH) >> 2);
@@ -189,7 +207,10 @@ export function peekMessages(memory: Buffer, geometry: RingGeometry, max: number
     const payload = slot + SLOT_HEADER_LENGTH;
     if (length < 0 || length > geometry.slotSize) continue;
     const data = Buffer.from(memory.subarray(payload, payload + length));
-    if (Atomics.load(words, sequenceIndex) !== before) continue; // overwritten while we copied
+    if (Atomics.load(words, sequenceIndex) !== before) {
+      if (restart()) continue; // overwritten while we copied
+      break;
+    }
     found.push({ sequence: position, pid, sentAt, data });
   }
   return found;

@@ -101,7 +101,7 @@ test('human lines show control characters as escapes, so a message can neither b
   expect(received.stdout.split('\n')[1]).toBe('received: a\\x1b[31mb\\nc\\td\\x7f (buffer: 0/100)');
 });
 
-test('receive --json gives sequence, sender pid, time and the message (base64 when not UTF-8)', async () => {
+test('receive --json gives sequence, sender pid, time, group, deliveries and the message (base64 when not UTF-8)', async () => {
   const file = newRing();
   const before = Date.now();
   const sender = spawn(process.execPath, [BIN, 'send', '--file', file, '--null'], { env: cliEnv(), stdio: ['pipe', 'ignore', 'ignore'] });
@@ -111,8 +111,8 @@ test('receive --json gives sequence, sender pid, time and the message (base64 wh
   const after = Date.now();
   const records = (await ok(['receive', '--file', file, '--json', '--count', '2'])).stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
   expect(records).toEqual([
-    { sequence: 0, pid: sender.pid, time: expect.any(String), bytes: 5, message: 'plain' },
-    { sequence: 1, pid: sender.pid, time: expect.any(String), bytes: 1, base64: Buffer.from([0xff]).toString('base64') },
+    { sequence: 0, pid: sender.pid, time: expect.any(String), group: 'default', deliveries: 0, bytes: 5, message: 'plain' },
+    { sequence: 1, pid: sender.pid, time: expect.any(String), group: 'default', deliveries: 0, bytes: 1, base64: Buffer.from([0xff]).toString('base64') },
   ]);
   for (const record of records) {
     expect(Date.parse(record.time)).toBeGreaterThanOrEqual(before);

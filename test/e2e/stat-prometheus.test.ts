@@ -74,15 +74,29 @@ test('two rings in one exposition: every figure per path, as stat --json has it;
     }
     expect(value(families, 'mmapipc_released_slots_total', path)).toBe(record.releasedSlots);
     expect(value(families, 'mmapipc_redelivered_messages_total', path)).toBe(record.redelivered);
+    // Every ring has its default group (format v2): one sample per group and figure.
+    expect(record.groups.map((group: { name: string }) => group.name)).toEqual(['default']);
+    for (const group of record.groups) {
+      const labels = { ...path, group: group.name as string };
+      expect(value(families, 'mmapipc_group_lag_messages', labels)).toBe(group.lag);
+      expect(value(families, 'mmapipc_group_in_flight_messages', labels)).toBe(group.inFlight);
+      expect(value(families, 'mmapipc_group_redelivered_messages_total', labels)).toBe(group.redelivered);
+      expect(value(families, 'mmapipc_group_missed_messages_total', labels)).toBe(group.missed);
+      expect(value(families, 'mmapipc_group_gaps_total', labels)).toBe(group.gaps);
+      expect(value(families, 'mmapipc_group_position', labels)).toBe(group.position);
+      expect(value(families, 'mmapipc_group_lossy', labels)).toBe(group.lossy ? 1 : 0);
+      for (const state of ['alive', 'dead'] as const) expect(value(families, 'mmapipc_group_members', { ...labels, state })).toBe(group.members[state]);
+    }
   }
   // The figures this run made: 3 + 7 sent, 2 taken, the killed sender dead.
   expect(json[0]).toMatchObject({ sent: 10, received: 2, waiting: 8, senders: { alive: 0, dead: 1 } });
+  expect(json[0].groups[0]).toMatchObject({ position: 2, lag: 8, inFlight: 0, members: { alive: 0, dead: 0 } });
   expect(value(families, 'mmapipc_last_activity_timestamp_seconds', { path: busy }) * 1000).toBe(Date.parse(json[0].lastActivity));
   expect(families.get('mmapipc_last_activity_timestamp_seconds')!.metrics).toHaveLength(1); // the idle ring has none
 
   expect(families.get('mmapipc_messages_sent_total')).toMatchObject({ type: 'COUNTER', help: 'Messages sent into the ring since it was created.' });
   expect(families.get('mmapipc_messages_waiting')).toMatchObject({ type: 'GAUGE' });
-  expect([...families.keys()].filter((name) => name.startsWith('mmapipc_group_'))).toEqual([]); // no groups, no group metrics
+  expect(families.get('mmapipc_group_lag_messages')!.metrics).toHaveLength(2); // the two default groups, and no other
   expect(text).toContain(`path="${busy.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
 });
 
