@@ -18,7 +18,7 @@ import {
 } from '../ring/blocking.js';
 import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
 import { whyMemberWaits, whySendersWait } from './blockers.js';
-import { addParticipantRole, registerParticipant, setParticipantGroup, unregisterParticipant } from '../ring/participants.js';
+import { abandonParticipant, addParticipantRole, holdsClaim, registerParticipant, setParticipantGroup, unregisterParticipant } from '../ring/participants.js';
 import { Ring, type Gap, type HeldBatch, type Message } from '../ring/ring.js';
 import { viewsOf, type RingViews } from '../ring/views.js';
 import { faultHook } from '../sys/fault-hook.js';
@@ -394,7 +394,10 @@ export class RingFile implements AsyncIterable<Message> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    unregisterParticipant(this.#views, this.#participant, this.#pid);
+    // Messages it took and could not hand on (a closed output, a handler that threw) must not
+    // vanish with the entry: leave them to recovery, which hands them to another member.
+    if (holdsClaim(this.#views, this.#participant)) abandonParticipant(this.#views, this.#participant, this.#pid);
+    else unregisterParticipant(this.#views, this.#participant, this.#pid);
     if (this.#pending === 0) this.#release();
     else this.#closing.abort(); // the last pending wait unmaps
   }

@@ -159,6 +159,23 @@ export function unregisterParticipant(views: RingViews, index: number, pid: numb
   Atomics.compareExchange(views.words, w(participantOffset(index) + PARTICIPANT_PID), pid, 0);
 }
 
+/**
+ * Leaves the entry of a process that closes the ring while it still holds a claim (a run it could
+ * not hand on, say) to recovery: its start time becomes one no process has (-1), so the entry now
+ * reads as dead and recovery hands its run to another member, then frees it.
+ */
+export function abandonParticipant(views: RingViews, index: number, pid: number): void {
+  if (index < 0) return;
+  const base = participantOffset(index);
+  if (Atomics.load(views.words, w(base + PARTICIPANT_PID)) >>> 0 !== pid >>> 0) return;
+  views.doubles[(base + PARTICIPANT_START) >> 3] = -1;
+}
+
+/** True when the entry holds a claim: a sender's intent or a member's run. */
+export function holdsClaim(views: RingViews, index: number): boolean {
+  return index >= 0 && !holdsNothing(views, participantOffset(index));
+}
+
 /** Frees a dead process's entry once recovery has resolved its claims. */
 export function freeDeadEntry(views: RingViews, index: number, pid: number): boolean {
   const base = participantOffset(index);

@@ -42,7 +42,7 @@ describe('a sender stopped or killed inside its claim', () => {
     const sender = new LiveCli(['send', '--file', file, ...others]);
     if (holdsClaim) {
       // The stopped claim holds position 0: the receiver cannot pass it, and says who blocks it.
-      const blocked = await runCli(['receive', '--file', file, '--count', '1', '--timeout', '1500ms']);
+      const blocked = await runCli(['receive', '--file', file, '--count', '1', '--timeout', '800ms']);
       expect(blocked.code).toBe(124);
       expect(blocked.stderr).toMatch(new RegExp(`blocked by pid ${stopped.child.pid} \\(stopped\\)`));
       const stat = JSON.parse((await runCli(['stat', '--file', file, '--json'])).stdout);
@@ -93,7 +93,7 @@ describe('a receiver stopped or killed inside its run', () => {
     const sender = runCli(['send', '--file', file, '--timeout', '20s', ...later]);
     if (step !== 'receive-intent') {
       // Its run holds the group's floor: senders wait for it, and say who holds them.
-      const blocked = await runCli(['send', '--file', file, '--timeout', '1500ms', 'probe']);
+      const blocked = await runCli(['send', '--file', file, '--timeout', '800ms', 'probe']);
       expect(blocked.code).toBe(124);
       expect(blocked.stderr).toMatch(new RegExp(`blocked by pid ${stopped.child.pid} \\(stopped\\)`));
     }

@@ -6,7 +6,7 @@
  * of the ring either delivered or counted as released.
  *
  * MMAPIPC_KILL_SEED=<n> replays the choices of a run (the moments still depend on timing).
- * By default it runs as many of 200 rounds as fit in 45 s (a round takes 0.2-0.7 s on 2 busy
+ * By default it runs as many of 200 rounds as fit in 25 s (a round takes 0.2-0.7 s on 2 busy
  * cores: mostly the start-up of the replacement); MMAPIPC_KILL_ROUNDS=200 runs exactly 200.
  */
 import { spawn } from 'node:child_process';
@@ -22,7 +22,7 @@ const VERIFY = fileURLToPath(new URL('../fixtures/kill-verify.mjs', import.meta.
 const SEED = Number(process.env.MMAPIPC_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /** Exactly this many rounds when MMAPIPC_KILL_ROUNDS is set; else up to 200 within ROUNDS_BUDGET_MS. */
 const ROUNDS = Number(process.env.MMAPIPC_KILL_ROUNDS ?? 200);
-const ROUNDS_BUDGET_MS = process.env.MMAPIPC_KILL_ROUNDS === undefined ? 45_000 : Infinity;
+const ROUNDS_BUDGET_MS = process.env.MMAPIPC_KILL_ROUNDS === undefined ? 25_000 : Infinity;
 const SENDERS = 4;
 const RECEIVERS = 2;
 /** Slots of the ring: small, so that senders wrap it often and meet held slots. */
