@@ -13,6 +13,7 @@ import { registerCreate } from './commands/create.js';
 import { registerRm } from './commands/rm.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerCounter } from './commands/counter.js';
+import { registerBridge } from './commands/bridge.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -43,7 +44,8 @@ Examples:
 
 The ring file is --file, else $MMAPIPC_FILE, else /tmp/mmap_shared.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
-5 message too large, 6 a cooperating process died, 124 timeout, 129/130/143 signals.`,
+5 message too large, 6 a cooperating process died, 7 engine unreachable (bridge),
+8 engine not usable as asked (bridge), 124 timeout, 129/130/143 signals.`,
     );
   registerSend(program, context);
   registerReceive(program, context);
@@ -55,6 +57,11 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
   registerRm(program, context);
   registerCompletion(program, context);
   registerCounter(program, context);
-  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  registerBridge(program, context);
+  const configure = (command: Command): void => {
+    command.exitOverride().configureOutput(program.configureOutput());
+    command.commands.forEach(configure); // bridge's export, import, stat
+  };
+  program.commands.forEach(configure);
   return program;
 }

@@ -16,13 +16,13 @@ import {
   type WaitOptions,
 } from '../ring/blocking.js';
 import { addParticipantRole, registerParticipant, unregisterParticipant } from '../ring/participants.js';
-import { Ring, type Message } from '../ring/ring.js';
+import { Ring, type HeldBatch, type Message } from '../ring/ring.js';
 import { futexSleeper } from '../sys/futex-sleeper.js';
 import { getpid, syncMapping } from '../sys/libc.js';
 import { processLiveness, processStartTicks } from '../sys/process.js';
 import { closeRingFile, openRingFile, type OpenRingOptions, type OpenedRing } from './open.js';
 
-export type { Message } from '../ring/ring.js';
+export type { HeldBatch, Message } from '../ring/ring.js';
 export type { WaitOptions } from '../ring/blocking.js';
 
 export type RingRole = 'sender' | 'receiver' | 'both' | 'observer';
@@ -223,6 +223,16 @@ export class RingFile implements AsyncIterable<Message> {
   tryReceive(): Message | null {
     this.#assertOpen();
     return this.#ring.tryReceive();
+  }
+
+  /**
+   * Claims up to `max` waiting messages without freeing them (non-blocking; null when none):
+   * their slots are freed by the batch's ack(). If this process dies first, recovery hands them
+   * to another receiver. One batch at a time. (v1 stand-in for the v2 API of the same name.)
+   */
+  hold(max: number): HeldBatch | null {
+    this.#assertOpen();
+    return this.#ring.hold(max);
   }
 
   /** Takes the oldest message, sleeping while empty; null when `timeoutMs` ran out. Blocks the thread. */

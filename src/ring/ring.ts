@@ -85,6 +85,13 @@ export interface RingOptions {
 /** Which side may have a sleeper to wake after an operation. */
 export type WakeTarget = 'receivers' | 'senders';
 export type Wake = (target: WakeTarget) => void;
+/** Messages claimed by hold(): their slots stay taken until ack(). */
+export interface HeldBatch {
+  readonly messages: readonly Message[];
+  /** Frees the slots. Idempotent. */
+  ack(): void;
+}
+
 export type MessageHandler = (view: Buffer, sequence: number, pid: number, sentAt: number) => void;
 
 export class Ring {
@@ -604,6 +611,58 @@ export class Ring {
     return batch;
   }
 
+
+  // ---- holding (the bridge's export: free a slot only after the engine has the message) ----
+
+  /**
+   * Claims up to `max` waiting messages for this ring object and copies them out WITHOUT freeing
+   * their slots; null when none. The slots are freed by the batch's ack(); a process that dies
+   * before it leaves them to recovery, which hands them to another receiver (at least once).
+   * Messages taken over from a dead receiver come first, oldest first. At most one batch may be
+   * held at a time. (v1 stand-in for the v2 group API of the same name.)
+   */
+  hold(max: number): HeldBatch | null {
+    if (this.#held) throw new Error('hold: a batch is already held; ack it before holding another');
+    // Recovery lists rescued positions newest first; hand them out in ring order.
+    if (this.#rescued.length > 1) this.#rescued.sort((a, b) => this.positions.distance(a, b));
+    const held: number[] = [];
+    while (held.length < max) {
+      const count = this.#claimReceiveRun(max - held.length);
+      if (count === 0) break;
+      for (let i = 0; i < count; i++) held.push(this.positions.add(this.#runStart, i));
+    }
+    if (held.length === 0) return null;
+    const messages: Message[] = [];
+    let corrupt: RingFormatError | undefined;
+    for (const position of held) {
+      const slot = this.#slotOf(position);
+      if (this.#isReleased(slot)) continue;
+      if (this.#lengthAt(slot) < 0) corrupt ??= this.#corruptLength(slot, position);
+      else messages.push(this.#copyOut(slot, position));
+    }
+    const release = () => {
+      for (const position of held) this.#release(position);
+    };
+    if (messages.length === 0) {
+      release();
+      if (corrupt) throw corrupt;
+      return null;
+    }
+    this.#held = held;
+    let acked = false;
+    return {
+      messages,
+      ack: () => {
+        if (acked) return;
+        acked = true;
+        this.#held = undefined;
+        release();
+      },
+    };
+  }
+
+  /** Positions of the batch hold() handed out and not yet acked. */
+  #held: number[] | undefined;
 
   /**
    * Count of positions since creation: laps * L + position. Exact except within the instant
