@@ -47,7 +47,9 @@ function badUrl(engine: Engine, url: string, expected: string): UsageError {
 
 /** A URL for display, with any password or token replaced by '***'. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/g, (_, credentials: string) => `//${credentials.includes(':') ? `${credentials.split(':')[0]}:***` : '***'}@`);
+  return url
+    .replace(/\/\/([^@/]*)@/g, (_, credentials: string) => `//${credentials.includes(':') ? `${credentials.split(':')[0]}:***` : '***'}@`)
+    .replace(/([?&]password=)[^&]*/g, '$1***');
 }
 
 /** Reads `--creds FILE`: NATS credentials, or `user:password`, or a token / password. */

@@ -42,6 +42,8 @@ export interface ExportLoopOptions {
   readonly lingerMs: number;
   readonly once: boolean;
   readonly drainTimeoutMs: number;
+  /** Log every resync (else they are counted only). */
+  readonly verbose: boolean;
   /** Where the export writes: a message imported from there is not sent back (no loop). */
   readonly target: { readonly engine: Engine; readonly stream: string };
   readonly signal: AbortSignal;
@@ -49,8 +51,10 @@ export interface ExportLoopOptions {
 
 export async function runExport(ring: RingFile, sink: ExportSink, runtime: BridgeRuntime, options: ExportLoopOptions): Promise<'drained' | 'once' | 'drain-timeout'> {
   const { signal } = options;
+  /** Waits between failed stores (reset only by a store that succeeds), and between failed resyncs. */
   const backoff = new Backoff();
-  const known = await untilAnswered(() => sink.resync(), runtime, backoff, signal);
+  const resyncBackoff = new Backoff();
+  const known = await untilAnswered(() => sink.resync(), runtime, resyncBackoff, signal);
   if (known === undefined) return 'drained';
   let stored = known;
   runtime.counters.ringPosition = stored < 0 ? null : stored;
@@ -69,12 +73,15 @@ export async function runExport(ring: RingFile, sink: ExportSink, runtime: Bridg
     }
     runtime.counters.inFlight = held.messages.length;
     let pending: readonly Message[] = held.messages;
+    let carried: Outgoing[] = [];
     for (;;) {
       const fresh = pending.filter((message) => message.sequence > stored);
       runtime.counters.duplicatesSuppressed += pending.length - fresh.length;
-      const outgoing = outgoingOf(fresh, options.target, runtime);
+      const { outgoing, skipped } = outgoingOf(fresh, options.target);
       try {
         if (outgoing.length > 0) await drainable(sink.store(outgoing), signal, options.drainTimeoutMs);
+        carried = outgoing;
+        runtime.counters.loopSkipped += skipped;
         backoff.reset();
         break;
       } catch (error) {
@@ -84,11 +91,11 @@ export async function runExport(ring: RingFile, sink: ExportSink, runtime: Bridg
         runtime.setState(error.kind === 'full' ? 'blocked-stream-full' : error.kind === 'disconnected' ? 'reconnecting' : 'connected');
         if (signal.aborted) return 'drained'; // the engine is down and we are asked to stop: leave the batch held
         await backoff.wait(signal);
-        const answer = await untilAnswered(() => sink.resync(), runtime, backoff, signal);
+        const answer = await untilAnswered(() => sink.resync(), runtime, resyncBackoff, signal);
         if (answer === undefined) return 'drained';
         stored = answer;
         runtime.counters.resyncs++;
-        runtime.event('resync', { stored });
+        if (options.verbose) runtime.event('resync', { stored });
         pending = fresh;
       }
     }
@@ -99,22 +106,23 @@ export async function runExport(ring: RingFile, sink: ExportSink, runtime: Bridg
     runtime.counters.inFlight = 0;
     runtime.counters.ringPosition = stored;
     runtime.counters.lag = ring.occupancy;
-    const bytes = held.messages.reduce((sum, message) => sum + message.data.length, 0);
-    runtime.committed(held.messages.length, bytes, { ringSequence: stored });
+    const bytes = carried.reduce((sum, message) => sum + message.data.length, 0);
+    runtime.committed(carried.length, bytes, { ringSequence: stored });
   }
   return 'drained';
 }
 
 /** Strips origin frames; drops what came from the export's own target (the other half of a loop). */
-function outgoingOf(messages: readonly Message[], target: ExportLoopOptions['target'], runtime: BridgeRuntime): Outgoing[] {
+function outgoingOf(messages: readonly Message[], target: ExportLoopOptions['target']): { outgoing: Outgoing[]; skipped: number } {
   const outgoing: Outgoing[] = [];
+  let skipped = 0;
   for (const message of messages) {
     const { origin, payload } = decodeOrigin(message.data);
     if (origin && origin.engine === target.engine && origin.stream === target.stream) {
-      runtime.counters.loopSkipped++;
+      skipped++;
       continue;
     }
     outgoing.push({ sequence: message.sequence, pid: message.pid, sentAt: message.sentAt, data: payload, via: origin ? viaOf(origin) : undefined });
   }
-  return outgoing;
+  return { outgoing, skipped };
 }

@@ -2,9 +2,12 @@
  * A bridge's files live with its ring, in the directory `<ring>.bridge/` (mode 0700):
  *   <name>.lock          flock'ed while the bridge runs: two bridges of one name cannot both run
  *   <name>.cursor.json   import only: the last engine position committed into the ring (0600),
- *                        replaced by write-temp + fsync + rename + fsync of the directory, and
- *                        only AFTER the ring commit it describes: a crash between the two
- *                        delivers that one commit again, never loses it
+ *                        replaced by write-temp + rename, and only AFTER the ring commit it
+ *                        describes: a crash between the two delivers that one commit again,
+ *                        never loses it. With --sync the ring is msync'ed first and the cursor
+ *                        fsync'ed (file and directory): only then does the order hold across an
+ *                        OS crash too. (An fsync'ed cursor over a ring that is not synced would
+ *                        be worse than none: it could survive a crash that the commit did not.)
  *   <name>.status.json   what `bridge stat` shows, rewritten a few times a second (no fsync)
  * Export keeps no position of its own: the ring holds what is not yet acknowledged, and the
  * engine says what it stored (see nats-export.ts, redis-export.ts).
@@ -134,9 +137,9 @@ export function readCursor(ringPath: string, name: string, engine: Engine, strea
   return cursor;
 }
 
-/** Writes the cursor durably. Call only after the ring commit it describes. */
-export function writeCursor(ringPath: string, cursor: Cursor): void {
-  replaceFile(cursorPath(ringPath, cursor.name), `${JSON.stringify(cursor)}\n`, true);
+/** Replaces the cursor (fsync'ed when `durable`). Call only after the ring commit it describes. */
+export function writeCursor(ringPath: string, cursor: Cursor, durable: boolean): void {
+  replaceFile(cursorPath(ringPath, cursor.name), `${JSON.stringify(cursor)}\n`, durable);
 }
 
 // ---- the status file ----

@@ -54,7 +54,7 @@ export interface ImportLoopOptions {
   readonly once: boolean;
   /** Put an origin frame in front of each message (default; --no-origin leaves it out). */
   readonly origin: boolean;
-  /** msync the ring before each cursor write (a disk ring that must survive an OS crash). */
+  /** msync the ring, then fsync the cursor, at each commit (a disk ring that must survive an OS crash). */
   readonly sync: boolean;
   readonly drainTimeoutMs: number;
   /** This ring's identity: messages an export of this very ring put in the engine are not brought back. */
@@ -79,7 +79,7 @@ export async function runImport(
   const save = (position: string, ordinal: number | undefined): Cursor => {
     if (options.sync) ring.flush();
     const next: Cursor = { ...cursor, position, ordinal: ordinal ?? cursor.ordinal, lost: lostBefore + runtime.counters.lostByRetention, updatedAt: new Date().toISOString() };
-    writeCursor(options.ringPath, next);
+    writeCursor(options.ringPath, next, options.sync);
     runtime.counters.enginePosition = position;
     runtime.touch();
     return next;

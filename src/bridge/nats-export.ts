@@ -18,7 +18,7 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import { JetStreamApiError, RetentionPolicy, StorageType, jetstream, type JetStreamClient, type StreamInfo } from '@nats-io/jetstream';
 import { BridgeMessageTooLargeError, EngineConfigError } from '../errors.js';
 import type { ExportSink, Outgoing } from './export-loop.js';
-import { API_NO_MESSAGE_FOUND, NATS_TIMEOUT_MS, retryableOrFatal, streamInfo, subjectMatches, type NatsSession } from './nats-connect.js';
+import { API_NO_MESSAGE_FOUND, retryableOrFatal, streamInfo, subjectMatches, type NatsSession } from './nats-connect.js';
 import { ORIGIN_HEADERS } from './origin.js';
 import type { RingOrigin } from './ring-attach.js';
 import { RetryableError, type BridgeRuntime } from './runtime.js';
@@ -46,6 +46,8 @@ export interface NatsExportPlan {
   readonly maxMessageSize: number;
   readonly duplicateWindowMs: number | undefined;
 }
+
+const PUBLISH_TIMEOUT_MS = 2000;
 
 /** Bytes of the Mmapipc-* and Nats-* headers, at most (the origin's strings aside). */
 const HEADER_OVERHEAD = 256;
@@ -103,6 +105,11 @@ export async function prepareNatsExport(session: NatsSession, origin: RingOrigin
   };
 }
 
+/** A header value: printable ASCII, the rest percent-encoded (a Redis key may hold any bytes). */
+function headerValue(text: string): string {
+  return text.replace(/[^\x20-\x7e]|%/g, (character) => encodeURIComponent(character));
+}
+
 /** The stream's one literal subject, if it has exactly one. */
 function singleSubject(info: StreamInfo | undefined): string | undefined {
   const subjects = info?.config.subjects ?? [];
@@ -118,6 +125,8 @@ export class NatsExportSink implements ExportSink {
   readonly #runtime: BridgeRuntime;
   /** Chain: the stream's last sequence, as of the last resync or acknowledgement. */
   #last = 0;
+  /** "NATS/1.0" and the headers every message of this ring carries alike. */
+  readonly #headerPrefix: string;
   /**
    * Set after a broken chain: the next store sends its first message alone and awaits it, so
    * that the real refusal (a full stream, say) shows instead of the chain's "wrong last sequence".
@@ -126,11 +135,13 @@ export class NatsExportSink implements ExportSink {
 
   constructor(session: NatsSession, origin: RingOrigin, plan: NatsExportPlan, batch: number, runtime: BridgeRuntime) {
     this.#session = session;
-    this.#js = jetstream(session.nc, { timeout: NATS_TIMEOUT_MS });
+    // A chunk's acknowledgement comes in milliseconds; a lost one (the server restarted) is resynced after this.
+    this.#js = jetstream(session.nc, { timeout: PUBLISH_TIMEOUT_MS });
     this.#origin = origin;
     this.#plan = plan;
     this.#batch = batch;
     this.#runtime = runtime;
+    this.#headerPrefix = `NATS/1.0\r\n${ORIGIN_HEADERS.ring}: ${origin.identity}\r\n${ORIGIN_HEADERS.incarnation}: ${origin.incarnation}\r\n`;
   }
 
   async resync(): Promise<number> {
@@ -160,6 +171,17 @@ export class NatsExportSink implements ExportSink {
     return Number(headersOfLast!.get(ORIGIN_HEADERS.sequence));
   }
 
+  /** The header block, encoded once per message with no header object (the client only calls encode()). */
+  #rawHeaders(message: Outgoing, expectedLast: number): MsgHdrs {
+    const bytes = Buffer.from(
+      `${this.#headerPrefix}${ORIGIN_HEADERS.sequence}: ${message.sequence}\r\n${ORIGIN_HEADERS.pid}: ${message.pid}\r\n${ORIGIN_HEADERS.sentAt}: ${message.sentAt}\r\n${
+        message.via === undefined ? '' : `${ORIGIN_HEADERS.via}: ${headerValue(message.via)}\r\n`
+      }Nats-Expected-Last-Sequence: ${expectedLast}\r\n\r\n`,
+      'latin1',
+    );
+    return { encode: () => bytes } as unknown as MsgHdrs;
+  }
+
   #headersOf(message: Outgoing): MsgHdrs {
     const h = headers();
     h.set(ORIGIN_HEADERS.ring, this.#origin.identity);
@@ -167,7 +189,7 @@ export class NatsExportSink implements ExportSink {
     h.set(ORIGIN_HEADERS.sequence, String(message.sequence));
     h.set(ORIGIN_HEADERS.pid, String(message.pid));
     h.set(ORIGIN_HEADERS.sentAt, String(message.sentAt));
-    if (message.via !== undefined) h.set(ORIGIN_HEADERS.via, message.via);
+    if (message.via !== undefined) h.set(ORIGIN_HEADERS.via, headerValue(message.via));
     return h;
   }
 
@@ -196,12 +218,11 @@ export class NatsExportSink implements ExportSink {
         const end = Math.min(start + this.#batch, messages.length);
         for (let i = start; i < end; i++) {
           const message = messages[i]!;
-          const h = this.#headersOf(message);
-          h.set('Nats-Expected-Last-Sequence', String(expected));
-          expected++;
           if (i < end - 1) {
-            nc.publish(subject, message.data, { headers: h });
+            nc.publish(subject, message.data, { headers: this.#rawHeaders(message, expected++) });
           } else {
+            const h = this.#headersOf(message);
+            h.set('Nats-Expected-Last-Sequence', String(expected++));
             const want = expected;
             acks.push(
               this.#js.publish(subject, message.data, { headers: h }).then((ack) => {

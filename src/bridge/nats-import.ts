@@ -31,6 +31,18 @@ export interface NatsImportPlan {
 
 /** Up to this many messages wait in the client between pulls. */
 const PREFETCH = 1000;
+/**
+ * Pulls expire, and the server sends heartbeats, this often: a consumer the client failed to
+ * re-create (seen after a server restart: a pull for 0 messages) shows as missed heartbeats
+ * within seconds instead of the default 30 s, and the bridge then opens a new one itself.
+ */
+const PULL_EXPIRES_MS = 2000;
+const IDLE_HEARTBEAT_MS = 500;
+const MISSED_HEARTBEATS_BEFORE_RESET = 3;
+/** With a backlog on the server, how long to wait for the client's next pull to fill a batch. */
+const GATHER_MS = 20;
+/** How long a quiet consumer may go before the bridge asks the stream whether it is missing something. */
+const STALL_CHECK_MS = 3000;
 
 export async function prepareNatsImport(
   session: NatsSession,
@@ -84,6 +96,10 @@ export class NatsImportSource implements ImportSource {
   #messages: ConsumerMessages | undefined;
   #iterator: AsyncIterator<JsMsg> | undefined;
   #next: Promise<IteratorResult<JsMsg>> | undefined;
+  /** Set when the consumer stopped delivering: reopened at the next call. */
+  #stale = false;
+  /** When next() last found nothing, if it has found nothing since. */
+  #idleSince: number | undefined;
 
   constructor(session: NatsSession, plan: NatsImportPlan) {
     this.#session = session;
@@ -99,29 +115,56 @@ export class NatsImportSource implements ImportSource {
     return this.#position >= this.#target || (this.#lastPending === 0 && (this.#messages?.getPending() ?? 0) === 0);
   }
 
+  /** The consumer's messages, opened after the position; bounded by NATS_TIMEOUT_MS (the client may retry forever). */
   async #open(): Promise<AsyncIterator<JsMsg>> {
+    if (this.#stale) this.#reset();
     if (this.#iterator) return this.#iterator;
+    const opening = (async () => {
+      const consumer = await this.#js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#position + 1 });
+      return consumer.consume({ max_messages: PREFETCH, expires: PULL_EXPIRES_MS, idle_heartbeat: IDLE_HEARTBEAT_MS });
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), NATS_TIMEOUT_MS)));
+    let messages: ConsumerMessages | 'timeout';
     try {
-      const consumer = await this.#js.consumers.get(this.#stream, {
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: this.#position + 1,
-      });
-      this.#messages = await consumer.consume({ max_messages: PREFETCH });
+      messages = await Promise.race([opening, timeout]);
     } catch (error) {
       throw new RetryableError('disconnected', `cannot read stream '${this.#stream}': ${(error as Error).message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
-    this.#iterator = this.#messages[Symbol.asyncIterator]();
+    if (messages === 'timeout') {
+      opening.then((late) => late.stop()).catch(() => {});
+      throw new RetryableError('disconnected', `cannot read stream '${this.#stream}': no consumer within ${NATS_TIMEOUT_MS} ms`);
+    }
+    this.#messages = messages;
+    void this.#watch(messages);
+    this.#iterator = messages[Symbol.asyncIterator]();
     return this.#iterator;
+  }
+
+  /** Marks the consumer stale when it has stopped delivering. */
+  async #watch(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const status of messages.status()) {
+        if (messages !== this.#messages) return;
+        if (status.type === 'heartbeats_missed' && status.count >= MISSED_HEARTBEATS_BEFORE_RESET) this.#stale = true;
+      }
+    } catch {
+      // the consumer ended: next() notices
+    }
   }
 
   async next(max: number, waitMs: number): Promise<IncomingBatch> {
     if (this.#removedAtStart > 0) return this.#batch([], 0); // report those first
     const iterator = await this.#open();
     this.#next ??= iterator.next();
-    let timer: NodeJS.Timeout | undefined;
-    const first = await Promise.race([this.#next, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), waitMs)))]);
-    clearTimeout(timer);
-    if (first === 'timeout') return this.#batch([], 0);
+    const first = await this.#within(this.#next, waitMs);
+    if (first === 'timeout') {
+      await this.#checkStalled();
+      return this.#batch([], 0);
+    }
+    this.#idleSince = undefined;
     this.#next = undefined;
     if (first.done) {
       this.#reset();
@@ -129,12 +172,49 @@ export class NatsImportSource implements ImportSource {
     }
     const messages: Incoming[] = [];
     let lost = this.#take(first.value, messages);
-    while (messages.length < max && (this.#messages?.getPending() ?? 0) > 0) {
-      const result = await iterator.next();
+    // Take what the client holds; while the server says more are waiting, wait a moment for
+    // them too, so that a backlog crosses in full batches (one cursor write each).
+    while (messages.length < max) {
+      if ((this.#messages?.getPending() ?? 0) === 0 && this.#lastPending <= 0) break;
+      this.#next ??= iterator.next();
+      // Bounded even when the client says it holds more: a consumer it is resetting may never yield them.
+      const result = await this.#within(this.#next, GATHER_MS);
+      if (result === 'timeout') break;
+      this.#next = undefined;
       if (result.done) break;
       lost += this.#take(result.value, messages);
     }
     return this.#batch(messages, lost);
+  }
+
+  /**
+   * Nothing came: if the stream has messages after the position (the last message said so, or
+   * the stream's info does, looked up every STALL_CHECK_MS of quiet), the client's consumer has
+   * stalled (seen after server restarts): open a new one at the position.
+   */
+  async #checkStalled(): Promise<void> {
+    const now = performance.now();
+    this.#idleSince ??= now;
+    if (this.#lastPending > 0) {
+      this.#stale = true;
+      this.#lastPending = -1;
+      return;
+    }
+    if (now - this.#idleSince < STALL_CHECK_MS) return;
+    this.#idleSince = now;
+    const info = await streamInfo(this.#session, this.#stream);
+    if (info === undefined) throw new EngineConfigError(`stream '${this.#stream}' went away`, { subject: this.#session.target.display });
+    if (info.state.last_seq > this.#position && info.state.messages > 0) this.#stale = true;
+  }
+
+  /** `promise`, or 'timeout' after `ms` (the promise stays pending for the next call). */
+  async #within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([promise, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Adds the message; returns how many the stream removed before it. */
@@ -155,6 +235,7 @@ export class NatsImportSource implements ImportSource {
   }
 
   #reset(): void {
+    this.#stale = false;
     this.#messages?.stop();
     this.#messages = undefined;
     this.#iterator = undefined;

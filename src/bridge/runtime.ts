@@ -11,6 +11,10 @@ import type { Engine } from './origin.js';
 
 /** The status file is rewritten at most this often (and at every change of state). */
 export const STATUS_INTERVAL_MS = 250;
+/** States that alternate with every batch are logged at most this often. */
+const FLAP_LOG_MS = 1000;
+/** The same error, repeated by retries, is logged at most this often. */
+const REPEAT_ERROR_LOG_MS = 5000;
 
 /**
  * A failure the bridge rides out: it waits, learns again what the engine holds, and retries.
@@ -118,17 +122,34 @@ export class BridgeRuntime {
   setState(state: BridgeState, fields: Record<string, unknown> = {}): void {
     if (state === this.#state) return;
     this.#state = state;
-    this.event('state', { state, ...fields });
+    // A ring that is the bottleneck flips between these two at every batch: log that at most once a second.
+    const flapping = state === 'connected' || state === 'blocked-ring-full';
+    const now = performance.now();
+    if (!flapping || (this.#loggedStates.get(state) ?? -Infinity) + FLAP_LOG_MS <= now) {
+      this.#loggedStates.set(state, now);
+      this.event('state', { state, ...fields });
+    }
     this.flush();
   }
+
+  readonly #loggedStates = new Map<BridgeState, number>();
 
   /** Records a failure the bridge rides out (shown by `bridge stat` as the last error). */
   noteError(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.#lastError = { message, at: new Date().toISOString() };
-    this.event('error', { message });
+    // A failure ridden out with retries repeats: log it again only after a while.
+    const now = performance.now();
+    if (message !== this.#loggedError || now - this.#loggedErrorAt >= REPEAT_ERROR_LOG_MS) {
+      this.#loggedError = message;
+      this.#loggedErrorAt = now;
+      this.event('error', { message });
+    }
     this.touch();
   }
+
+  #loggedError = '';
+  #loggedErrorAt = -Infinity;
 
   /** One log line: `event` and its fields. */
   event(event: string, fields: Record<string, unknown> = {}): void {

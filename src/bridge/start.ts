@@ -94,6 +94,7 @@ async function exportFrom(ring: RingFile, settings: BridgeSettings, runtime: Bri
       lingerMs: settings.lingerMs,
       once: settings.once,
       drainTimeoutMs: settings.drainTimeoutMs,
+      verbose: settings.verbose,
       target: { engine: settings.target.engine, stream: settings.stream },
       signal: io.signal,
     });
