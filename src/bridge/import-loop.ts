@@ -169,9 +169,20 @@ function nthFramed(messages: readonly Incoming[], ringIdentity: string, n: numbe
   return undefined;
 }
 
-/** Commits `frames` into the ring, waiting while it is full; returns how many (all unless the drain timed out). */
+/**
+ * Commits `frames` into the ring, waiting while it is full; returns how many (all unless the
+ * drain timed out). One claim per message, not runs: in ring format v1 a process killed between
+ * claiming a run and stamping its slots leaves claims recovery cannot attribute, which stall
+ * receivers up to the stall timeout while another sender lives; one slot at a time keeps that
+ * window to an instant.
+ */
 async function sendAll(ring: RingFile, frames: Buffer[], runtime: BridgeRuntime, options: ImportLoopOptions): Promise<number> {
-  let sent = ring.ring.trySendBatch(frames);
+  const trySendFrom = (start: number): number => {
+    let next = start;
+    while (next < frames.length && ring.ring.trySend(frames[next]!)) next++;
+    return next;
+  };
+  let sent = trySendFrom(0);
   let drainDeadline = Infinity;
   while (sent < frames.length) {
     runtime.setState('blocked-ring-full');
@@ -180,7 +191,7 @@ async function sendAll(ring: RingFile, frames: Buffer[], runtime: BridgeRuntime,
     if (remaining <= 0) return sent;
     // Not cut short by the signal: a batch begun is finished (or given up at the drain deadline).
     await ring.waitForRoom({ timeoutMs: Math.min(WAIT_SLICE_MS, remaining) });
-    sent += ring.ring.trySendBatch(frames, sent);
+    sent = trySendFrom(sent);
   }
   if (frames.length > 0) {
     ring.ring.touch();

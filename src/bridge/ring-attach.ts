@@ -50,14 +50,37 @@ export function openForExport(path: string, name: string, creation: RingCreation
   if (!RING_HAS_GROUPS) {
     try {
       refuseOtherReceivers(ring);
-      // Take over, before the first hold, what a previous export died holding: it comes first.
-      ring.recover();
     } catch (error) {
       ring.close();
       throw error;
     }
   }
   return ring;
+}
+
+/** Bounds the wait for a dead receiver's messages: past the ring's stall timeout (10 s) by a margin. */
+const RESCUE_WAIT_MS = 15_000;
+const RESCUE_POLL_MS = 50;
+
+/**
+ * v1: before the first hold, take over what a previous export (or receiver) died holding, so
+ * that it is sent first, in ring order. Claims recovery cannot name at once (the process died
+ * before marking them) are taken over only after the stall timeout: wait for them, else they
+ * would arrive after newer messages, when the engine seems to hold them already. Returns how
+ * many were still held elsewhere when the wait ended (0 normally).
+ */
+export async function rescueBeforeExport(ring: RingFile, signal: AbortSignal, onWait: (held: number) => void): Promise<number> {
+  if (RING_HAS_GROUPS) return 0; // the group's recovery hands a dead member's messages on
+  const deadline = performance.now() + RESCUE_WAIT_MS;
+  let told = false;
+  for (;;) {
+    ring.recover();
+    const held = ring.ring.heldElsewhere;
+    if (held === 0 || performance.now() > deadline || signal.aborted) return held;
+    if (!told) onWait(held);
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, RESCUE_POLL_MS));
+  }
 }
 
 /** v1: another live receiver would take messages the engine then never sees. */

@@ -5,6 +5,7 @@
  * that no other command loads the engine clients.
  */
 import { closeSync } from 'node:fs';
+import { MmapipcError } from '../errors.js';
 import { basename } from 'node:path';
 import type { RingFile } from '../ring-file/ring-file.js';
 import { runExport, type ExportSink } from './export-loop.js';
@@ -18,7 +19,7 @@ import { FRAME_FIXED_LENGTH } from './origin.js';
 import { connectRedis } from './redis-connect.js';
 import { RedisExportSink, prepareRedisExport } from './redis-export.js';
 import { RedisImportSource, prepareRedisImport } from './redis-import.js';
-import { openForExport, openForImport, openToInspect, ringOrigin } from './ring-attach.js';
+import { openForExport, openForImport, openToInspect, rescueBeforeExport, ringOrigin } from './ring-attach.js';
 import { BridgeRuntime, type LogSink } from './runtime.js';
 
 export interface BridgeIo {
@@ -65,6 +66,12 @@ export async function runBridge(ringPath: string, settings: BridgeSettings, io: 
 
 async function exportFrom(ring: RingFile, settings: BridgeSettings, runtime: BridgeRuntime, io: BridgeIo): Promise<BridgeEnd> {
   const origin = ringOrigin(ring);
+  const stillHeld = await rescueBeforeExport(ring, io.signal, (held) =>
+    runtime.event('note', { message: `waiting for ${held} message(s) a dead receiver held to be handed over (up to the ring's stall timeout)` }),
+  );
+  if (stillHeld > 0 && !io.signal.aborted) {
+    throw new MmapipcError(`${stillHeld} message(s) are still held by another receiver; an export must be the ring's only receiver`, { subject: ring.path });
+  }
   let sink: ExportSink;
   if (settings.target.engine === 'nats') {
     const session = await connectNats(settings.target.nats, settings.name, runtime);

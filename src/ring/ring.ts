@@ -665,6 +665,25 @@ export class Ring {
   #held: number[] | undefined;
 
   /**
+   * Messages behind the head that another receiver (or one recovery cannot name yet) still
+   * holds: claimed, not freed, not ours. A sole receiver that must keep ring order (the bridge's
+   * export) waits for these to be rescued before it takes newer ones. (v1 stand-in.)
+   */
+  get heldElsewhere(): number {
+    const words = this.#words;
+    const head = Atomics.load(words, HEAD);
+    let count = 0;
+    for (let back = 1; back <= this.#slotCount; back++) {
+      const position = this.positions.add(head, -back);
+      const base = this.#slotOf(position) >> 2;
+      if ((Atomics.load(words, base + SEQUENCE_WORD) & ~SEQUENCE_RELEASED_BIT) !== this.positions.next(position)) continue;
+      if (Atomics.load(words, base + OWNER_WORD) === (OWNER_RECEIVER_BIT | this.#owner) && this.#owner !== 0) continue;
+      count++;
+    }
+    return count;
+  }
+
+  /**
    * Count of positions since creation: laps * L + position. Exact except within the instant
    * around a wrap of the 2^30 position space, where the laps word is bumped just after the claim.
    */

@@ -181,7 +181,7 @@ export class RedisServer extends Server {
   async #launch(): Promise<void> {
     rmSync(this.socket, { force: true });
     const args = ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--dir', this.dir, '--save', ''];
-    if (this.#options.persistent) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+    if (this.#options.persistent) args.push('--appendonly', 'yes', '--appendfsync', 'everysec');
     if (this.#options.password) args.push('--requirepass', this.#options.password);
     this.launch('redis-server', args);
     await until(() => {
