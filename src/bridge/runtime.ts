@@ -106,11 +106,11 @@ export class BridgeRuntime {
     this.#timer.unref();
   }
 
-  stop(reason: string): void {
+  stop(reason: string, options: { log: boolean } = { log: true }): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#state = 'stopped';
-    this.event('stopped', { reason, ...this.totals() });
+    if (options.log) this.event('stopped', { reason, ...this.totals() });
     this.flush();
   }
 
@@ -135,12 +135,12 @@ export class BridgeRuntime {
   readonly #loggedStates = new Map<BridgeState, number>();
 
   /** Records a failure the bridge rides out (shown by `bridge stat` as the last error). */
-  noteError(error: unknown): void {
+  noteError(error: unknown, options: { log: boolean } = { log: true }): void {
     const message = error instanceof Error ? error.message : String(error);
     this.#lastError = { message, at: new Date().toISOString() };
     // A failure ridden out with retries repeats: log it again only after a while.
     const now = performance.now();
-    if (message !== this.#loggedError || now - this.#loggedErrorAt >= REPEAT_ERROR_LOG_MS) {
+    if (options.log && (message !== this.#loggedError || now - this.#loggedErrorAt >= REPEAT_ERROR_LOG_MS)) {
       this.#loggedError = message;
       this.#loggedErrorAt = now;
       this.event('error', { message });

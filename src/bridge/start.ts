@@ -11,14 +11,8 @@ import type { RingFile } from '../ring-file/ring-file.js';
 import { runExport, type ExportSink } from './export-loop.js';
 import { lockBridge, readCursor, type Cursor } from './files.js';
 import { runImport, type ImportSource } from './import-loop.js';
-import { connectNats } from './nats-connect.js';
-import { NatsExportSink, prepareNatsExport } from './nats-export.js';
-import { NatsImportSource, prepareNatsImport } from './nats-import.js';
 import type { BridgeSettings } from './options.js';
 import { FRAME_FIXED_LENGTH } from './origin.js';
-import { connectRedis } from './redis-connect.js';
-import { RedisExportSink, prepareRedisExport } from './redis-export.js';
-import { RedisImportSource, prepareRedisImport } from './redis-import.js';
 import { openForExport, openForImport, openToInspect, rescueBeforeExport, ringOrigin } from './ring-attach.js';
 import { BridgeRuntime, type LogSink } from './runtime.js';
 
@@ -31,6 +25,10 @@ export interface BridgeIo {
 
 /** How the run ended: 'once' (all moved), 'drained' (stopped by a signal, in-flight work done), 'drain-timeout'. */
 export type BridgeEnd = 'once' | 'drained' | 'drain-timeout' | 'dry-run';
+
+/** Only the engine in use is loaded (ioredis alone takes ~130 ms to load). */
+const nats = async () => ({ ...(await import('./nats-connect.js')), ...(await import('./nats-export.js')), ...(await import('./nats-import.js')) });
+const redis = async () => ({ ...(await import('./redis-connect.js')), ...(await import('./redis-export.js')), ...(await import('./redis-import.js')) });
 
 export async function runBridge(ringPath: string, settings: BridgeSettings, io: BridgeIo): Promise<BridgeEnd> {
   if (settings.dryRun) return dryRun(ringPath, settings, io);
@@ -49,16 +47,19 @@ export async function runBridge(ringPath: string, settings: BridgeSettings, io: 
   });
   let ring: RingFile | undefined;
   let end: BridgeEnd = 'drained';
+  let failed = false;
   try {
     ring = settings.direction === 'export' ? openForExport(ringPath, settings.name, settings.creation) : openForImport(ringPath, settings.creation);
     runtime.start();
     end = settings.direction === 'export' ? await exportFrom(ring, settings, runtime, io) : await importInto(ring, ringPath, settings, runtime, io);
     return end;
   } catch (error) {
-    runtime.noteError(error);
+    // The CLI reports it in one line; the status file keeps it for `bridge stat`.
+    failed = true;
+    runtime.noteError(error, { log: false });
     throw error;
   } finally {
-    runtime.stop(end);
+    runtime.stop(end, { log: !failed });
     ring?.close();
     closeSync(lock);
   }
@@ -74,6 +75,7 @@ async function exportFrom(ring: RingFile, settings: BridgeSettings, runtime: Bri
   }
   let sink: ExportSink;
   if (settings.target.engine === 'nats') {
+    const { connectNats, prepareNatsExport, NatsExportSink } = await nats();
     const session = await connectNats(settings.target.nats, settings.name, runtime);
     try {
       const plan = await prepareNatsExport(session, origin, natsExportOptions(ring, settings));
@@ -84,13 +86,14 @@ async function exportFrom(ring: RingFile, settings: BridgeSettings, runtime: Bri
       throw error;
     }
   } else {
-    const redis = await connectRedis(settings.target.redis, settings.name, runtime);
+    const { connectRedis, prepareRedisExport, RedisExportSink } = await redis();
+    const client = await connectRedis(settings.target.redis, settings.name, runtime);
     try {
-      const plan = await prepareRedisExport(redis, settings.stream, settings.createStream, settings.display);
+      const plan = await prepareRedisExport(client, settings.stream, settings.createStream, settings.display);
       runtime.event('started', { direction: 'export', ring: ring.path, url: settings.display, ...plan });
-      sink = new RedisExportSink(redis, origin, plan, { batch: settings.batch, maxlen: settings.maxlen, subject: settings.display }, runtime);
+      sink = new RedisExportSink(client, origin, plan, { batch: settings.batch, maxlen: settings.maxlen, subject: settings.display }, runtime);
     } catch (error) {
-      redis.disconnect();
+      client.disconnect();
       throw error;
     }
   }
@@ -130,6 +133,7 @@ async function importInto(ring: RingFile, ringPath: string, settings: BridgeSett
   let source: ImportSource;
   let cursor: Cursor;
   if (settings.target.engine === 'nats') {
+    const { connectNats, prepareNatsImport, NatsImportSource } = await nats();
     const session = await connectNats(settings.target.nats, settings.name, runtime);
     try {
       const start = settings.start.kind === 'id' ? { kind: 'from-start' as const } : settings.start;
@@ -142,15 +146,16 @@ async function importInto(ring: RingFile, ringPath: string, settings: BridgeSett
       throw error;
     }
   } else {
-    const redis = await connectRedis(settings.target.redis, settings.name, runtime);
+    const { connectRedis, prepareRedisImport, RedisImportSource } = await redis();
+    const client = await connectRedis(settings.target.redis, settings.name, runtime);
     try {
       const start = settings.start.kind === 'seq' ? { kind: 'from-start' as const } : settings.start;
-      const plan = await prepareRedisImport(redis, settings.stream, stored, start, settings.display);
+      const plan = await prepareRedisImport(client, settings.stream, stored, start, settings.display);
       runtime.event('started', { direction: 'import', ring: ring.path, url: settings.display, ...plan, ...startNote(stored, settings) });
-      source = new RedisImportSource(redis, plan, settings.display);
+      source = new RedisImportSource(client, plan, settings.display);
       cursor = stored ?? newCursor(settings, plan.position, plan.ordinal);
     } catch (error) {
-      redis.disconnect();
+      client.disconnect();
       throw error;
     }
   }
@@ -192,6 +197,7 @@ async function dryRun(ringPath: string, settings: BridgeSettings, io: Pick<Bridg
       : { ring: ringPath, missing: true, wouldCreate: { slots: settings.creation.slots ?? 100, slotSize } };
     let plan: Record<string, unknown>;
     if (settings.target.engine === 'nats') {
+      const { connectNats, prepareNatsExport, prepareNatsImport } = await nats();
       const session = await connectNats(settings.target.nats, settings.name, undefined);
       try {
         if (settings.direction === 'export') {
@@ -207,17 +213,18 @@ async function dryRun(ringPath: string, settings: BridgeSettings, io: Pick<Bridg
         await session.nc.close().catch(() => {});
       }
     } else {
-      const redis = await connectRedis(settings.target.redis, settings.name, undefined);
+      const { connectRedis, prepareRedisExport, prepareRedisImport } = await redis();
+      const client = await connectRedis(settings.target.redis, settings.name, undefined);
       try {
         if (settings.direction === 'export') {
-          plan = { ...(await prepareRedisExport(redis, settings.stream, settings.createStream, settings.display)) };
+          plan = { ...(await prepareRedisExport(client, settings.stream, settings.createStream, settings.display)) };
         } else {
           const stored = readCursor(ringPath, settings.name, 'redis', settings.stream);
           const start = settings.start.kind === 'seq' ? { kind: 'from-start' as const } : settings.start;
-          plan = { ...(await prepareRedisImport(redis, settings.stream, stored, start, settings.display)) };
+          plan = { ...(await prepareRedisImport(client, settings.stream, stored, start, settings.display)) };
         }
       } finally {
-        redis.disconnect();
+        client.disconnect();
       }
     }
     const full = { dryRun: true, direction: settings.direction, name: settings.name, engine: settings.target.engine, url: settings.display, ...ringPlan, ...plan };
