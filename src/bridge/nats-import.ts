@@ -175,7 +175,7 @@ export class NatsImportSource implements ImportSource {
     // Take what the client holds; while the server says more are waiting, wait a moment for
     // them too, so that a backlog crosses in full batches (one cursor write each).
     while (messages.length < max) {
-      if ((this.#messages?.getPending() ?? 0) === 0 && this.#lastPending <= 0) break;
+      if ((this.#messages?.getPending() ?? 0) === 0 && this.#pendingAfter() <= 0) break;
       this.#next ??= iterator.next();
       // Bounded even when the client says it holds more: a consumer it is resetting may never yield them.
       const result = await this.#within(this.#next, GATHER_MS);
@@ -223,12 +223,24 @@ export class NatsImportSource implements ImportSource {
     if (seq <= this.#position) return 0; // delivered again after a consumer reset: already handed out
     const lost = seq - this.#position - 1;
     this.#position = seq;
-    this.#lastPending = message.info.pending;
+    this.#lastTaken = message; // its info (a parse of the reply subject) is read only when needed
     into.push({ position: String(seq), data: message.data, fromRing: message.headers?.get(ORIGIN_HEADERS.ring) || undefined });
     return lost;
   }
 
+  #lastTaken: JsMsg | undefined;
+
+  /** Messages the server still has after the last one taken (-1: unknown). */
+  #pendingAfter(): number {
+    if (this.#lastTaken !== undefined) {
+      this.#lastPending = this.#lastTaken.info.pending;
+      this.#lastTaken = undefined;
+    }
+    return this.#lastPending;
+  }
+
   #batch(messages: Incoming[], lost: number): IncomingBatch {
+    this.#pendingAfter();
     lost += this.#removedAtStart;
     this.#removedAtStart = 0;
     return { messages, lost, position: String(this.#position), lag: this.#lastPending < 0 ? null : this.#lastPending };

@@ -50,11 +50,11 @@ async function createRing(path: string): Promise<void> {
   expect((await runCli(['create', '--file', path, '--slots', '1024', '--slot-size', '256'])).stderr).toBe('');
 }
 
-/** Starts a bridge, waits for 1-3 of its commits and a few random ms more, then SIGKILLs it. */
+/** Starts a bridge, waits for 1-2 of its commits and a few random ms more, then SIGKILLs it. */
 async function killAtRandom(args: string[], next: () => number, round: number): Promise<void> {
   const batch = 20 + Math.floor(next() * (MAX_BATCH - 20));
   const bridge = startBridge([...args, '--batch', String(batch)]);
-  const commits = 1 + Math.floor(next() * 3);
+  const commits = 1 + Math.floor(next() * 2);
   await bridge.waitUntil(() => events(bridge, 'commit').length >= commits, EVENT_DEADLINE_MS, `round ${round}: ${commits} commits (seed ${SEED})`);
   const jitterMs = next() * 5;
   if (jitterMs >= 1) await new Promise((resolve) => setTimeout(resolve, jitterMs)); // the random moment itself, not a synchronisation

@@ -62,8 +62,9 @@ describeWith('redis-server', 'bridge with Redis Streams', () => {
     const check = await peerReport<ExportCheck>(['check-redis', redis.socket, 'rt', 'gen']);
     expect(check).toMatchObject({ count: N, firstRingSeq: 0, lastRingSeq: N - 1, gaps: 0, repeats: 0, mismatches: 0 });
 
-    const receiver = startPeer(['receive-ring', b, '0'], 'pipe');
     const importer = startBridge(['import', '--file', b, '--redis', redis.url, '--key', 'rt', '--once']);
+    await importer.waitUntil(() => events(importer, 'state').some((event) => event.state === 'blocked-ring-full'), EVENT_DEADLINE_MS, 'a full ring');
+    const receiver = startPeer(['receive-ring', b, '0'], 'pipe');
     await finished(importer, 'import');
     receiver.tell(`expect ${N}`);
     const report = JSON.parse(await finished(receiver, 'receiver')) as ImportReport;
@@ -73,10 +74,10 @@ describeWith('redis-server', 'bridge with Redis Streams', () => {
   test('export rides out a redis-server restart: every message once, in ring order', async () => {
     const ring = dir.file('restart-export.ring');
     await createRing(ring, 512);
-    const count = 20_000;
+    const count = 10_000;
     const exporter = startBridge(['export', '--file', ring, '--redis', redis.url, '--key', 'restart-export', '--create-stream']);
     const sender = startPeer(['send', ring, '0', String(count)]);
-    await exporter.waitUntil(() => lastRingSequence(exporter) >= 2000, EVENT_DEADLINE_MS, 'export before the restart');
+    await exporter.waitUntil(() => lastRingSequence(exporter) >= 1000, EVENT_DEADLINE_MS, 'export before the restart');
     await redis.restart();
     await exporter.waitUntil(() => lastRingSequence(exporter) === count - 1, EVENT_DEADLINE_MS, 'export after the restart');
     await finished(sender, 'sender');
@@ -89,11 +90,11 @@ describeWith('redis-server', 'bridge with Redis Streams', () => {
   test('import rides out a redis-server restart: every message arrives, none twice', async () => {
     const ring = dir.file('restart-import.ring');
     await createRing(ring, 512);
-    const count = 20_000;
+    const count = 10_000;
     await finished(startPeer(['publish-redis', redis.socket, 'restart-import', '0', String(count)]), 'publisher');
     const receiver = startPeer(['receive-ring', ring, '0'], 'pipe');
     const importer = startBridge(['import', '--file', ring, '--redis', redis.url, '--key', 'restart-import', '--batch', '200']);
-    await importer.waitUntil(() => lastRingSequence(importer) >= 2000, EVENT_DEADLINE_MS, 'import before the restart');
+    await importer.waitUntil(() => lastRingSequence(importer) >= 1000, EVENT_DEADLINE_MS, 'import before the restart');
     await redis.restart();
     receiver.tell(`expect ${count}`);
     const report = JSON.parse(await finished(receiver, 'receiver')) as ImportReport;
