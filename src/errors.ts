@@ -13,7 +13,12 @@ export const ExitCode = {
   unsafeFile: 4,
   messageTooLarge: 5,
   peerDied: 6,
+  /** consumer groups: no such group, the group table is full, the group was removed. */
   group: 7,
+  /** `bridge`: the engine (NATS, Redis) cannot be reached or refused the credentials. */
+  engineUnavailable: 8,
+  /** `bridge`: the engine is reachable but not as the bridge needs it (no such stream, another writer). */
+  engineConfig: 9,
   timeout: 124,
   sigint: 130,
   sigterm: 143,
@@ -112,4 +117,22 @@ export class InterruptedError extends MmapipcError {
     this.signal = signal;
     this.exitCode = signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
   }
+}
+
+/** `bridge`: the engine cannot be reached (bad host, refused, closed) or refused the credentials. */
+export class EngineUnavailableError extends MmapipcError {
+  override name = 'EngineUnavailableError';
+  override readonly exitCode = ExitCode.engineUnavailable;
+}
+
+/** `bridge`: the engine answers but its stream or key is not usable as asked. */
+export class EngineConfigError extends MmapipcError {
+  override name = 'EngineConfigError';
+  override readonly exitCode = ExitCode.engineConfig;
+}
+
+/** `bridge`: a message that cannot cross (too large for the engine, or for the ring's slots). */
+export class BridgeMessageTooLargeError extends MmapipcError {
+  override name = 'BridgeMessageTooLargeError';
+  override readonly exitCode = ExitCode.messageTooLarge;
 }

@@ -12,3 +12,4 @@ export {
 } from './layout/ring-layout.js';
 export type { RingHeader } from './layout/header.js';
 export * from './errors.js';
+export { decodeOrigin, type Origin } from './bridge/origin.js';

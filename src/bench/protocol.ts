@@ -232,3 +232,6 @@ export function isControl(value: unknown, type: Control['type']): boolean {
 
 /** How long a receiver waits for one message before declaring the run stalled. */
 export const STALL_MS = 20_000;
+
+/** The message size of the rows the targets are judged on (targets.ts, run.ts, svg.ts). */
+export const TARGET_MESSAGE_SIZE = 64;

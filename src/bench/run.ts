@@ -30,7 +30,7 @@ import {
   type Transport,
 } from './protocol.js';
 import { TASKSET, twoCpus } from './placement.js';
-import { TARGET_MESSAGE_SIZE } from './targets.js';
+import { TARGET_MESSAGE_SIZE } from './protocol.js';
 import { WORKER_PATH } from './worker-path.js';
 
 /** Same CPU for both processes, then one CPU each. */

@@ -48,7 +48,8 @@ export const TARGETS = {
 /** The fan-out rows the CPU targets compare: the sender with this many groups against one group. */
 export const FAN_OUT_TARGET_GROUPS = 3;
 
-export const TARGET_MESSAGE_SIZE = 64;
+export { TARGET_MESSAGE_SIZE } from './protocol.js';
+import { TARGET_MESSAGE_SIZE } from './protocol.js';
 /** The pause of the rows the waking targets use: each ping finds its ponger asleep. */
 export const TARGET_PAUSE_US = 200;
 const KIB_PER_MB = 1024;

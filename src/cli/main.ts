@@ -22,7 +22,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const output = await processOutput();
   const interrupt = installInterrupt((code) => process.exit(code));
   const binPath = fileURLToPath(new URL('../../bin/mmapipc.js', import.meta.url));
-  const program = await buildProgram({ output, signal: interrupt.signal, env: process.env, stdin: process.stdin, binPath }, argv);
+  let stoppedCleanly = false;
+  const program = await buildProgram(
+    {
+      output,
+      signal: interrupt.signal,
+      env: process.env,
+      stdin: process.stdin,
+      binPath,
+      stoppedCleanly: () => (stoppedCleanly = true),
+    },
+    argv,
+  );
   const fail = (line: string) => {
     try {
       write(output.err, `${output.err.color.red('mmapipc:')} ${line}\n`);
@@ -32,6 +43,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   };
   try {
     await program.parseAsync(argv, { from: 'user' });
+    if (stoppedCleanly && interrupt.received() === 'SIGTERM') return ExitCode.ok;
     return interrupt.exitCode() ?? ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

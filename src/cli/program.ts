@@ -23,6 +23,7 @@ const COMMANDS: ReadonlyArray<{ readonly names: readonly string[]; readonly load
   { names: ['completion'], load: async () => (await import('./commands/completion.js')).registerCompletion },
   { names: ['counter', 'fork-counter'], load: async () => (await import('./commands/counter.js')).registerCounter },
   { names: ['group'], load: async () => (await import('./commands/group.js')).registerGroup },
+  { names: ['bridge'], load: async () => (await import('./commands/bridge.js')).registerBridge },
 ];
 
 /**
@@ -68,10 +69,15 @@ Durations (--timeout, --interval, ...) are seconds, fractions allowed (5, 0.25),
 or carry a unit: 500ms, 2m, 1h.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
 5 message too large, 6 a cooperating process died, 7 no such group or group table full,
-124 timeout, 129/130/143 signals.`,
+8 engine unreachable (bridge), 9 engine not usable as asked (bridge), 124 timeout,
+129/130/143 signals.`,
     );
   // One after the other: no faster in Node, and jest's ESM loader fails on concurrent imports.
   for (const command of commandsFor(argv)) (await command.load())(program, context);
-  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  const configure = (command: Command): void => {
+    command.exitOverride().configureOutput(program.configureOutput());
+    command.commands.forEach(configure); // subcommands: group's and bridge's
+  };
+  program.commands.forEach(configure);
   return program;
 }

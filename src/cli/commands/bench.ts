@@ -16,6 +16,7 @@ export interface BenchOptions {
   chart?: string;
   transports?: Transport[];
   cli?: boolean;
+  bridge?: boolean;
 }
 
 function parseTransports(value: string): Transport[] {
@@ -36,6 +37,7 @@ export function registerBench(program: Command, context: CliContext): void {
     .option('--chart <file>', 'also write an SVG chart of the results to <file>')
     .addOption(new Option('--transports <list>', `only these transports (default: ${TRANSPORTS.join(',')})`).argParser(parseTransports))
     .option('--no-cli', 'skip the CLI figures (pipeline, start-up, memory)')
+    .option('--bridge', 'instead: msg/s through mmapipc bridge each way, with a local nats-server and redis-server (not in the default run)')
     .addHelpText(
       'after',
       `
@@ -47,7 +49,8 @@ Examples:
   mmapipc bench                        the full run (about 1-2 minutes on 2 cores)
   mmapipc bench --quick --json         a short run, as JSON
   mmapipc bench --chart perf.svg       also draw the chart
-  mmapipc bench --transports mmapipc --no-cli`,
+  mmapipc bench --transports mmapipc --no-cli
+  mmapipc bench --bridge               the bridge to NATS JetStream and Redis Streams, each way`,
     )
     .action((options: BenchOptions) => bench(options, context));
 }
@@ -65,6 +68,7 @@ function checkChartPath(path: string): void {
 }
 
 export async function bench(options: BenchOptions, context: CliContext): Promise<void> {
+  if (options.bridge) return benchBridge(options, context);
   if (options.chart) checkChartPath(options.chart);
   // Loaded here, not at the top: every other command's start-up stays free of the bench's modules.
   const [{ runBench }, { formatReport }, { chartSvg }, { checkTargets }] = await Promise.all([
@@ -96,4 +100,19 @@ export async function bench(options: BenchOptions, context: CliContext): Promise
   if (report.failures.length > 0) {
     throw new MmapipcError(`${report.failures.length} measurement(s) failed; first: ${report.failures[0]}`, { subject: 'bench' });
   }
+}
+
+/** `bench --bridge`: the bridge's figures alone (loaded on demand, like the engine clients it uses). */
+async function benchBridge(options: BenchOptions, context: CliContext): Promise<void> {
+  const { runBridgeBench, formatBridgeFigures } = await import('../../bench/bridge.js');
+  const { output } = context;
+  const figures = await runBridgeBench({
+    binPath: context.binPath,
+    messages: options.quick ? 20_000 : 200_000,
+    progress: output.err.isTTY ? (line) => note(output, output.err.color.dim(`running: ${line}`)) : undefined,
+  });
+  if (options.json) write(output.out, `${JSON.stringify({ bridge: figures }, null, 2)}\n`);
+  else write(output.out, formatBridgeFigures(figures));
+  const failed = figures.filter((figure) => !figure.verified);
+  if (failed.length > 0) throw new MmapipcError(`${failed.length} bridge measurement(s) failed; first: ${failed[0]!.problem}`, { subject: 'bench' });
 }

@@ -19,6 +19,8 @@ import { addLayoutOption } from '../classic/layout-option.js';
 import { receiveClassic } from '../classic/receive.js';
 import { textsFor, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
+// bridge: messages a `bridge import` brought in carry an origin frame (src/bridge/origin.ts).
+import { decodeOrigin, frameHeaderLength, originRecord } from '../../bridge/origin.js';
 
 const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;
@@ -165,7 +167,8 @@ class Receiver {
       if (this.#options.json) {
         pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt, this.#ring.group, this.#ring.ring.deliveries))}\n`);
       } else {
-        const text = this.#texts.received(printable(view.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
+        const payload = decodeOrigin(view).payload; // bridge: without the origin frame
+        const text = this.#texts.received(printable(payload.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
         pieces.push(`${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
       }
     };
@@ -181,6 +184,10 @@ class Receiver {
     const taken = this.#ring.ring.tryReceiveBatchRaw(
       max,
       (buffer, offset, length) => {
+        // bridge: an imported message is written without its origin frame
+        const frame = frameHeaderLength(buffer, offset, length);
+        offset += frame;
+        length -= frame;
         if (used + length + 1 > this.#outputBuffer.length) {
           const grown = Buffer.allocUnsafe(Math.max(this.#outputBuffer.length * 2, used + length + 1));
           this.#outputBuffer.copy(grown, 0, 0, used);
@@ -216,7 +223,9 @@ function joinPieces(pieces: Array<Buffer | string>): Buffer {
 }
 
 /** A JSON record of a message: its text when it is valid UTF-8, else its bytes in base64. */
-function jsonRecord(data: Buffer, sequence: number, pid: number, sentAt: number, group?: string, deliveries = 0): Record<string, unknown> {
+function jsonRecord(message: Buffer, sequence: number, pid: number, sentAt: number, group?: string, deliveries = 0): Record<string, unknown> {
+  // bridge: an imported message's origin (engine, stream, sequence) is shown, its frame stripped
+  const { origin, payload: data } = decodeOrigin(message);
   const text = data.toString('utf8');
   const exact = Buffer.from(text).equals(data);
   return {
@@ -227,5 +236,6 @@ function jsonRecord(data: Buffer, sequence: number, pid: number, sentAt: number,
     group: group ?? null,
     deliveries,
     ...(exact ? { message: text } : { base64: data.toString('base64') }),
+    ...(origin ? { origin: originRecord(origin) } : {}),
   };
 }

@@ -1,0 +1,212 @@
+/**
+ * A bridge's files live with its ring, in the directory `<ring>.bridge/` (mode 0700):
+ *   <name>.lock          flock'ed while the bridge runs: two bridges of one name cannot both run
+ *   <name>.cursor.json   import only: the last engine position committed into the ring (0600),
+ *                        replaced by write-temp + rename, and only AFTER the ring commit it
+ *                        describes: a crash between the two delivers that one commit again,
+ *                        never loses it. With --sync the ring is msync'ed first and the cursor
+ *                        fsync'ed (file and directory): only then does the order hold across an
+ *                        OS crash too. (An fsync'ed cursor over a ring that is not synced would
+ *                        be worse than none: it could survive a crash that the commit did not.)
+ *   <name>.status.json   what `bridge stat` shows, rewritten a few times a second (no fsync)
+ * Export keeps no position of its own: the ring holds what is not yet acknowledged, and the
+ * engine says what it stored (see nats-export.ts, redis-export.ts).
+ */
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { EngineConfigError, MmapipcError, UnsafeFileError, UsageError } from '../errors.js';
+import { LOCK_EX, LOCK_NB, geteuid, lockFile } from '../sys/libc.js';
+import type { Engine } from './origin.js';
+
+export const BRIDGE_DIR_SUFFIX = '.bridge';
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export function bridgeDir(ringPath: string): string {
+  return `${ringPath}${BRIDGE_DIR_SUFFIX}`;
+}
+
+/** A name usable as a file name: letters, digits, '.', '_', '-'. */
+export function checkBridgeName(name: string): string {
+  if (!NAME_PATTERN.test(name)) {
+    throw new UsageError(`option '--name <name>' expected letters, digits, '.', '_' or '-' (up to 100), got '${name}'`);
+  }
+  return name;
+}
+
+/** The default name: direction, engine and stream, as a file name. */
+export function defaultBridgeName(direction: 'export' | 'import', engine: Engine, stream: string): string {
+  return `${direction}-${engine}-${stream.replace(/[^A-Za-z0-9._-]/g, '_')}`.slice(0, 100);
+}
+
+/** Creates `<ring>.bridge/` (0700) when missing; refuses a symlink or someone else's directory. */
+export function ensureBridgeDir(ringPath: string): string {
+  const dir = bridgeDir(ringPath);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new MmapipcError(`cannot create the bridge directory: ${(error as Error).message}`, { subject: dir, cause: error });
+    }
+  }
+  const status = lstatSync(dir);
+  if (!status.isDirectory()) throw new UnsafeFileError('is not a directory (a symlink or a file); refusing to keep bridge state there', { subject: dir });
+  if (status.uid !== geteuid()) throw new UnsafeFileError(`belongs to uid ${status.uid}, not to you; refusing to keep bridge state there`, { subject: dir });
+  if ((status.mode & 0o022) !== 0) throw new UnsafeFileError('is writable by others; refusing to keep bridge state there (chmod 700)', { subject: dir });
+  return dir;
+}
+
+/** Takes `<name>.lock`; the lock goes with the process. Throws when another bridge of the name runs. */
+export function lockBridge(ringPath: string, name: string): number {
+  const path = join(ensureBridgeDir(ringPath), `${name}.lock`);
+  const fd = openSync(path, 'a', 0o600);
+  if (!lockFile(fd, LOCK_EX | LOCK_NB, path)) {
+    closeSync(fd);
+    const pid = readStatus(ringPath, name)?.pid;
+    throw new MmapipcError(`bridge '${name}' is already running on this ring${pid ? ` (pid ${pid})` : ''}; stop it or pass another --name`, {
+      subject: ringPath,
+    });
+  }
+  return fd;
+}
+
+/** Replaces `path` with `text` atomically; with `durable`, the data and the rename reach the disk. */
+function replaceFile(path: string, text: string, durable: boolean): void {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(temporary, 'w', 0o600);
+  try {
+    const bytes = Buffer.from(text);
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    if (durable) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+  if (durable) {
+    const directory = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(directory);
+    } finally {
+      closeSync(directory);
+    }
+  }
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new MmapipcError(`cannot read bridge state: ${(error as Error).message}; remove the file to start over`, { subject: path, cause: error });
+  }
+}
+
+// ---- the import cursor ----
+
+export interface Cursor {
+  readonly version: 1;
+  readonly name: string;
+  readonly engine: Engine;
+  /** The NATS stream or the Redis key. */
+  readonly stream: string;
+  /** The last engine position committed into the ring: a NATS sequence, or a Redis entry ID. */
+  readonly position: string;
+  /** Redis: how many entries the stream had ever been given up to `position` (to count removed ones). */
+  readonly ordinal?: number;
+  /** Messages the engine removed (retention) before the bridge could import them, so far. */
+  readonly lost: number;
+  readonly updatedAt: string;
+}
+
+export function cursorPath(ringPath: string, name: string): string {
+  return join(bridgeDir(ringPath), `${name}.cursor.json`);
+}
+
+export function readCursor(ringPath: string, name: string, engine: Engine, stream: string): Cursor | undefined {
+  const path = cursorPath(ringPath, name);
+  const cursor = readJson(path) as Cursor | undefined;
+  if (cursor === undefined) return undefined;
+  if (cursor.version !== 1 || typeof cursor.position !== 'string') {
+    throw new MmapipcError('is not a bridge cursor this mmapipc understands; remove it to start over', { subject: path });
+  }
+  if (cursor.engine !== engine || cursor.stream !== stream) {
+    throw new EngineConfigError(
+      `belongs to ${cursor.engine} '${cursor.stream}', not ${engine} '${stream}'; pass another --name (or remove the file to start over)`,
+      { subject: path },
+    );
+  }
+  return cursor;
+}
+
+/** Replaces the cursor (fsync'ed when `durable`). Call only after the ring commit it describes. */
+export function writeCursor(ringPath: string, cursor: Cursor, durable: boolean): void {
+  replaceFile(cursorPath(ringPath, cursor.name), `${JSON.stringify(cursor)}\n`, durable);
+}
+
+// ---- the status file ----
+
+export type BridgeState = 'starting' | 'connected' | 'reconnecting' | 'blocked-ring-full' | 'blocked-stream-full' | 'stopping' | 'stopped';
+
+export interface BridgeStatus {
+  readonly name: string;
+  readonly direction: 'export' | 'import';
+  readonly engine: Engine;
+  /** The engine's address without credentials. */
+  readonly url: string;
+  readonly stream: string;
+  readonly ring: string;
+  readonly pid: number;
+  readonly startTicks: number;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly state: BridgeState;
+  readonly messages: number;
+  readonly bytes: number;
+  /** Export: held messages the engine already had (not sent again). Import: always 0. */
+  readonly duplicatesSuppressed: number;
+  /** Messages not carried because they came from the other side of the same loop. */
+  readonly loopSkipped: number;
+  /** Import: messages the engine removed before they were imported. */
+  readonly lostByRetention: number;
+  readonly resyncs: number;
+  readonly reconnects: number;
+  readonly inFlight: number;
+  /** Export: the last ring sequence the engine acknowledged; import: the last committed into the ring. */
+  readonly ringPosition: number | null;
+  /** The engine's position: stream sequence or entry ID. */
+  readonly enginePosition: string | null;
+  /** Messages waiting to cross: export, in the ring; import, in the engine (null: unknown). */
+  readonly lag: number | null;
+  readonly lastError: { readonly message: string; readonly at: string } | null;
+}
+
+export function statusPath(ringPath: string, name: string): string {
+  return join(bridgeDir(ringPath), `${name}.status.json`);
+}
+
+export function writeStatus(ringPath: string, status: BridgeStatus): void {
+  replaceFile(statusPath(ringPath, status.name), `${JSON.stringify(status)}\n`, false);
+}
+
+export function readStatus(ringPath: string, name: string): BridgeStatus | undefined {
+  try {
+    return readJson(statusPath(ringPath, name)) as BridgeStatus | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every bridge's status on the ring, by name. */
+export function listStatuses(ringPath: string): BridgeStatus[] {
+  let names: string[];
+  try {
+    names = readdirSync(bridgeDir(ringPath));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new MmapipcError(`cannot list bridges: ${(error as Error).message}`, { subject: bridgeDir(ringPath), cause: error });
+  }
+  return names
+    .filter((file) => file.endsWith('.status.json'))
+    .sort()
+    .map((file) => readStatus(ringPath, file.slice(0, -'.status.json'.length)))
+    .filter((status): status is BridgeStatus => status !== undefined);
+}

@@ -1,0 +1,197 @@
+/**
+ * Real engine servers for the bridge tests: nats-server (JetStream) on a random loopback port
+ * and redis-server on a Unix socket, each in a temporary directory of its own, stopped by pid
+ * and the directory removed. Never the default ports. A test whose server binary is missing is
+ * skipped with a one-line notice outside CI, and fails in CI (CI=true), where .ci/run installs
+ * both.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { until } from './proc.js';
+
+export const IN_CI = process.env.CI === 'true';
+
+/** The binary's path on $PATH (or in the sbin directories Debian uses), or undefined. */
+export function findBinary(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  for (const dir of dirs) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `describe` when `binary` is installed; otherwise a one-line notice and a skip, or in CI a
+ * failing test that says what is missing.
+ */
+export function describeWith(binary: 'nats-server' | 'redis-server', name: string, body: () => void): void {
+  if (findBinary(binary) !== undefined) {
+    describe(name, body);
+    return;
+  }
+  if (IN_CI) {
+    describe(name, () => {
+      test(`${binary} is installed`, () => {
+        throw new Error(`${binary} is not installed; .ci/run installs it (apt-get install -y nats-server redis-server)`);
+      });
+    });
+    return;
+  }
+  process.stderr.write(`skipping "${name}": ${binary} is not installed (apt-get install -y nats-server redis-server)\n`);
+  describe.skip(name, body);
+}
+
+abstract class Server {
+  readonly dir: string;
+  protected child: ChildProcess | undefined;
+  protected exited: Promise<void> = Promise.resolve();
+
+  constructor(prefix: string) {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+  }
+
+  get pid(): number {
+    return this.child!.pid!;
+  }
+
+  /** The server's own log, for the message when it fails to start. */
+  protected log = '';
+
+  protected launch(binary: string, args: string[]): void {
+    const child = spawn(findBinary(binary)!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.log = '';
+    const keep = (chunk: Buffer) => (this.log = (this.log + chunk.toString()).slice(-2000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.child = child;
+  }
+
+  /** Stops the server (SIGTERM) and waits until its process has gone. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await this.exited;
+  }
+
+  /** Stops it and removes its directory. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface NatsOptions {
+  readonly user?: string;
+  readonly pass?: string;
+}
+
+export class NatsServer extends Server {
+  port = 0;
+  readonly #options: NatsOptions;
+
+  private constructor(options: NatsOptions) {
+    super('mmapipc-nats-');
+    this.#options = options;
+  }
+
+  static async start(options: NatsOptions = {}): Promise<NatsServer> {
+    const server = new NatsServer(options);
+    await server.#launch(-1);
+    return server;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** A URL with credentials in it. */
+  urlWith(user: string, pass: string): string {
+    return `nats://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@127.0.0.1:${this.port}`;
+  }
+
+  async #launch(port: number): Promise<void> {
+    const args = ['-js', '-sd', join(this.dir, 'js'), '-a', '127.0.0.1', '-p', String(port), '--ports_file_dir', this.dir];
+    if (this.#options.user) args.push('--user', this.#options.user, '--pass', this.#options.pass ?? '');
+    this.launch('nats-server', args);
+    const portsFile = join(this.dir, `nats-server_${this.pid}.ports`);
+    let ports: { nats: string[] } | undefined;
+    await until(() => {
+      if (this.child?.exitCode !== null) throw new Error(`nats-server exited (${this.child?.exitCode}) before it was ready: ${this.log}`);
+      if (!existsSync(portsFile)) return false;
+      try {
+        ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { nats: string[] };
+        return true;
+      } catch {
+        return false; // written but not complete yet
+      }
+    }, 'nats-server wrote its ports file');
+    this.port = Number(new URL(ports!.nats[0]!).port);
+  }
+
+  /** Stops it and starts it again on the same port with the same data directory. */
+  async restart(): Promise<void> {
+    await this.stop();
+    for (const file of readdirSync(this.dir)) if (file.endsWith('.ports')) rmSync(join(this.dir, file), { force: true });
+    await this.#launch(this.port);
+  }
+}
+
+export interface RedisOptions {
+  readonly password?: string;
+  /** Append-only file, so that a restart keeps the data. */
+  readonly persistent?: boolean;
+}
+
+export class RedisServer extends Server {
+  readonly #options: RedisOptions;
+
+  private constructor(options: RedisOptions) {
+    super('mmapipc-redis-');
+    this.#options = options;
+  }
+
+  static async start(options: RedisOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(options);
+    await server.#launch();
+    return server;
+  }
+
+  get socket(): string {
+    return join(this.dir, 'redis.sock');
+  }
+
+  get url(): string {
+    return `unix://${this.socket}`;
+  }
+
+  urlWith(password: string): string {
+    return `unix://${this.socket}?password=${encodeURIComponent(password)}`;
+  }
+
+  async #launch(): Promise<void> {
+    rmSync(this.socket, { force: true });
+    const args = ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--dir', this.dir, '--save', ''];
+    if (this.#options.persistent) args.push('--appendonly', 'yes', '--appendfsync', 'everysec');
+    if (this.#options.password) args.push('--requirepass', this.#options.password);
+    this.launch('redis-server', args);
+    await until(() => {
+      if (this.child?.exitCode !== null) throw new Error(`redis-server exited (${this.child?.exitCode}) before it was ready: ${this.log}`);
+      return existsSync(this.socket);
+    }, 'redis-server opened its socket');
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.#launch();
+  }
+}
