@@ -1,6 +1,6 @@
 /**
  * `mmapipc bench`: the same workload over mmapipc, child_process IPC, a Unix socket and a named
- * pipe, plus the CLI's own figures, each printed beside its target from issue 5.
+ * pipe, fan-out to consumer groups, plus the CLI's own figures, each printed beside its target.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { accessSync, constants, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ The targets printed beside the figures are the project's benchmark targets, not 
 tests: a missed target does not change the exit code; a lost or damaged message exits 1.
 
 Examples:
-  mmapipc bench                        the full run (about 1-2 minutes on 2 cores)
+  mmapipc bench                        the full run (about 4-5 minutes on 2 cores)
   mmapipc bench --quick --json         a short run, as JSON
   mmapipc bench --chart perf.svg       also draw the chart
   mmapipc bench --transports mmapipc --no-cli
