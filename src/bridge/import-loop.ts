@@ -171,10 +171,9 @@ function nthFramed(messages: readonly Incoming[], ringIdentity: string, n: numbe
 
 /**
  * Commits `frames` into the ring, waiting while it is full; returns how many (all unless the
- * drain timed out). One claim per message, not runs: in ring format v1 a process killed between
- * claiming a run and stamping its slots leaves claims recovery cannot attribute, which stall
- * receivers up to the stall timeout while another sender lives; one slot at a time keeps that
- * window to an instant.
+ * drain timed out). One claim per message (written in ring format v1, where a run claimed by a
+ * process killed before stamping its slots stalled receivers; in v2 every claim is recorded
+ * before it is made, so runs would be safe too: a possible speed-up).
  */
 async function sendAll(ring: RingFile, frames: Buffer[], runtime: BridgeRuntime, options: ImportLoopOptions): Promise<number> {
   const trySendFrom = (start: number): number => {

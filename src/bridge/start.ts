@@ -68,7 +68,7 @@ export async function runBridge(ringPath: string, settings: BridgeSettings, io: 
 async function exportFrom(ring: RingFile, settings: BridgeSettings, runtime: BridgeRuntime, io: BridgeIo): Promise<BridgeEnd> {
   const origin = ringOrigin(ring);
   const stillHeld = await rescueBeforeExport(ring, io.signal, (held) =>
-    runtime.event('note', { message: `waiting for ${held} message(s) a dead receiver held to be handed over (up to the ring's stall timeout)` }),
+    runtime.event('note', { message: `waiting for ${held} message(s) a dead receiver held to be handed over (recovery hands it over once its holder is proven dead)` }),
   );
   if (stillHeld > 0 && !io.signal.aborted) {
     throw new MmapipcError(`${stillHeld} message(s) are still held by another receiver; an export must be the ring's only receiver`, { subject: ring.path });
