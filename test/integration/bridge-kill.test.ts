@@ -8,8 +8,7 @@
  *   from the one commit a killed bridge had not recorded (a rewind of at most one --batch).
  *
  * MMAPIPC_BRIDGE_KILL_SEED=<n> replays a run's choices (the moments still depend on timing);
- * BRIDGE_KILL_DEBUG=1 prints the notes of each killed bridge (e.g. an export waiting up to the
- * ring's stall timeout for claims a killed export had not yet marked as its own: ring v1).
+ * BRIDGE_KILL_DEBUG=1 prints the notes of each killed bridge.
  */
 import { runCli } from '../helpers/cli.js';
 import {
@@ -26,6 +25,7 @@ import {
 import type { PeerProcess } from '../helpers/peer-process.js';
 import { describeWith, NatsServer, RedisServer } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
+import { random } from '../helpers/random.js';
 
 const ROUNDS = Number(process.env.MMAPIPC_BRIDGE_KILL_ROUNDS ?? 20);
 const SEED = Number(process.env.MMAPIPC_BRIDGE_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -36,17 +36,6 @@ const MAX_BATCH = 200;
 
 const dir = tempDir('mmapipc-bridge-kill-');
 
-/** mulberry32: a small seeded generator, so a failing run's choices can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 async function createRing(path: string): Promise<void> {
   expect((await runCli(['create', '--file', path, '--slots', '1024', '--slot-size', '256'])).stderr).toBe('');

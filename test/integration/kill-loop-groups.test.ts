@@ -11,6 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { tempDir } from '../helpers/temp.js';
 import { parseMessage } from '../fixtures/kill-message.mjs';
+import { random } from '../helpers/random.js';
 
 const SENDER = fileURLToPath(new URL('../fixtures/kill-sender.mjs', import.meta.url));
 const MEMBER = fileURLToPath(new URL('../fixtures/group-member.mjs', import.meta.url));
@@ -21,16 +22,6 @@ const GROUPS = ['default', 'audit'];
 const dir = tempDir('mmapipc-killg-');
 afterAll(() => dir.remove());
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Peer {
   kind: 'sender' | 'member';

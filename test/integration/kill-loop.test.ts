@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { collect, runCli } from '../helpers/cli.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { tempDir } from '../helpers/temp.js';
+import { random } from '../helpers/random.js';
 
 const SENDER = fileURLToPath(new URL('../fixtures/kill-sender.mjs', import.meta.url));
 const RECEIVER = fileURLToPath(new URL('../fixtures/kill-receiver.mjs', import.meta.url));
@@ -39,17 +40,6 @@ afterAll(() => {
   if (!keepLogs) dir.remove();
 });
 
-/** mulberry32: a small seeded generator, so a failing run's choices can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 type Role = 'sender' | 'receiver';
 interface Peer {

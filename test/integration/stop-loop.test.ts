@@ -10,6 +10,7 @@
 import { LiveCli, runCli } from '../helpers/cli.js';
 import { until } from '../helpers/proc.js';
 import { tempDir } from '../helpers/temp.js';
+import { random } from '../helpers/random.js';
 
 const SEED = Number(process.env.MMAPIPC_STOP_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const STOPS_MS = Number(process.env.MMAPIPC_STOP_MS ?? 8_000);
@@ -20,16 +21,6 @@ const SLOTS = 8;
 const temp = tempDir('mmapipc-stop-');
 afterAll(() => temp.remove());
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
