@@ -68,18 +68,19 @@ export function claimHolders(memory: Buffer, geometry: RingGeometry, now = Date.
 
 const ageText = (ms: number | null) => (ms === null ? '' : ` for ${Math.round(ms / 1000)} s`);
 
-export function describeHolder(holder: ClaimHolder): string {
-  return `pid ${holder.pid || '?'} (${holder.state})${ageText(holder.ageMs)}`;
-}
-
 /**
  * Why senders cannot go on, in a few words: the slowest lossless group and what holds its floor
  * (a member's unfinished run, a sender's unpublished claim it waits on, or no member at all).
  */
-export function whySendersWait(memory: Buffer, geometry: RingGeometry, now = Date.now()): string | undefined {
-  const state = readRingState(memory, geometry);
+export function whySendersWait(
+  memory: Buffer,
+  geometry: RingGeometry,
+  now = Date.now(),
+  state: RingState = readRingState(memory, geometry),
+  known?: readonly ClaimHolder[],
+): string | undefined {
   if (state.waiting < geometry.slotCount) return undefined;
-  const holders = claimHolders(memory, geometry, now, state);
+  const holders = known ?? claimHolders(memory, geometry, now, state);
   const slowest = state.groups.filter((group) => !group.lossy && group.floor === state.gate);
   for (const group of slowest) {
     const run = holders.find((h) => h.kind === 'receive' && h.group === group.name && h.from === group.floor);

@@ -133,14 +133,16 @@ export class RingObserver {
     this.#assertWhole(status.size);
     const now = Date.now();
     const state = readRingState(memory, this.header);
+    // One reading of the ring for the state, the open claims and what blocks senders.
+    const holders = claimHolders(memory, this.header, now, state);
     return {
       path: this.path,
       fileBytes: status.size,
       linked: status.nlink > 0,
       header: this.header,
       state,
-      holders: claimHolders(memory, this.header, now, state),
-      blockedBy: whySendersWait(memory, this.header, now),
+      holders,
+      blockedBy: whySendersWait(memory, this.header, now, state, holders),
       participants: listParticipants(viewsOf(memory, this.header)).map((entry) => {
         const state = processState(entry.pid, entry.startTicks);
         return { ...entry, state, liveness: state === 'dead' ? ('dead' as const) : ('alive' as const) };

@@ -11,7 +11,6 @@
 import { GroupError, RingFormatError } from '../errors.js';
 import {
   CLAIMER_SHIFT,
-  DEFAULT_GROUP,
   EPOCH_UNIT,
   GROUP_ACTIVE,
   GROUP_CREATED_AT,
@@ -221,15 +220,6 @@ export function computeGate(views: RingViews, geometry: RingGeometry): number {
   return gate;
 }
 
-/** The lossless group(s) whose floor is the gate: what senders wait for when the ring is full. */
-export function gatingGroups(views: RingViews, geometry: RingGeometry): { group: GroupInfo; floor: number }[] {
-  const floors = listGroups(views, geometry)
-    .filter((group) => !group.lossy)
-    .map((group) => ({ group, floor: groupFloor(views, group.index) }));
-  const gate = Math.min(...floors.map((entry) => entry.floor));
-  return floors.filter((entry) => entry.floor === gate);
-}
-
 function resolveStart(start: GroupStart, tail: number, slotCount: number, name: string): number {
   const earliest = Math.max(0, tail - slotCount);
   if (start === 'earliest') return earliest;
@@ -356,9 +346,4 @@ export function setGroupLossy(views: RingViews, geometry: RingGeometry, name: st
   return readGroup(views, group.index)!;
 }
 
-/** The group a member belongs to, from its participant group word. */
-export function groupWordIndex(groupWord: number): number {
-  return (groupWord & GROUP_WORD_INDEX_MASK) - 1;
-}
 
-export { DEFAULT_GROUP };

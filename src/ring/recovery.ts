@@ -31,7 +31,6 @@ import {
   SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
   RUN_PENDING_BIT,
-  SEQUENCE_VALUE_MASK,
   SLOT_OWNER,
   SLOT_SEQUENCE,
   groupOffset,
@@ -176,6 +175,3 @@ export function recoverClaims(views: RingViews, geometry: RingGeometry, options:
   }
   return { released, adopted, freed, stuck };
 }
-
-/** Sequence words keep q + 1 in 30 bits: exported for tests that build states by hand. */
-export const SEQUENCE_MASK = SEQUENCE_VALUE_MASK;
