@@ -17,6 +17,7 @@ import {
 import { BIN, runCli } from '../helpers/cli.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { hasMapped, until } from '../helpers/proc.js';
+import { waitStopped } from '../helpers/stopped.js';
 import { tempDir } from '../helpers/temp.js';
 
 const CRASH_PEER = fileURLToPath(new URL('../fixtures/crash-peer.mjs', import.meta.url));
@@ -251,14 +252,14 @@ test('`mmapipc receive` killed mid-stream: the next receive gets every unread me
   });
   expect({ code: sent.code, stderr: sent.stderr }).toEqual({ code: 0, stderr: '' });
 
-  // Stop reading its stdout after a few batches: it blocks writing the next one, holding it.
-  const first = new PeerProcess(BIN, ['receive', '--file', ring, '--follow']);
+  // It stops itself (fault injection) after writing its third batch out and before finishing it,
+  // then dies there: deterministic, however fast it writes compared with the test's reading.
+  const first = new PeerProcess(BIN, ['receive', '--file', ring, '--follow'], { MMAPIPC_FAULT: 'receive-ack@3' });
   started.push(first);
   const pauseAfter = 2 * batch + 100;
+  await waitStopped(first.pid, 'first receiver, holding its third batch');
   await first.waitForCount(() => true, pauseAfter, DEADLINE_MS, 'first receiver');
-  first.child.stdout!.pause();
   await killed(first);
-  first.child.stdout!.resume(); // what it wrote before it died is still in the pipe
   await first.exited;
   const firstLines = first.lines;
 
