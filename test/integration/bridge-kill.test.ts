@@ -106,6 +106,8 @@ async function importKillLoop(engine: Engine, server: NatsServer | RedisServer):
     engine === 'nats'
       ? startPeer(['publish-loop-nats', server.url, name, name, String(PER_TICK)], 'pipe')
       : startPeer(['publish-loop-redis', (server as RedisServer).socket, name, String(PER_TICK)], 'pipe');
+  // Redis has no stream until the first XADD: the first import must not start before it.
+  await publisher.waitForLine(/^publishing$/, 30_000, `${engine} publisher's first batch`);
   const receiver = startPeer(['receive-ring', ring, '0'], 'pipe');
   const args = ['import', '--file', ring, ...engineArgs(engine, server, name)];
   const started = performance.now();
