@@ -29,3 +29,12 @@ export function parseDuration(text: string): DurationParse {
   }
   return { ms };
 }
+
+/**
+ * A duration for a message, in the unit a reader expects of a shell tool: seconds from one
+ * second up ("5 s", "1.5 s"), milliseconds below ("250 ms").
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms * 1000) / 1000} ms`;
+  return `${Math.round(ms) / 1000} s`;
+}

@@ -1,4 +1,4 @@
-import { DURATION_UNIT_MS, MAX_DURATION_MS, parseDuration } from '../../src/cli/duration.js';
+import { DURATION_UNIT_MS, MAX_DURATION_MS, formatDuration, parseDuration } from '../../src/cli/duration.js';
 
 const { ms, s, m, h } = DURATION_UNIT_MS;
 
@@ -32,5 +32,20 @@ describe('parseDuration: a bare number is seconds, a unit may follow', () => {
     expect(parseDuration(`${MAX_DURATION_MS}ms`)).toEqual({ ms: MAX_DURATION_MS });
     expect(parseDuration(`${MAX_DURATION_MS + 1}ms`)).toEqual({ reason: `expected at most 596h (the longest a timer can wait), got "${MAX_DURATION_MS + 1}ms"` });
     expect(parseDuration('1000h')).toHaveProperty('reason');
+  });
+});
+
+describe('formatDuration: seconds from one second up, milliseconds below', () => {
+  test.each([
+    [0, '0 ms'],
+    [1, '1 ms'],
+    [250, '250 ms'],
+    [999, '999 ms'],
+    [1000, '1 s'],
+    [1500, '1.5 s'],
+    [20 * s, '20 s'],
+    [2 * m, '120 s'],
+  ])('%d ms reads %s', (value, text) => {
+    expect(formatDuration(value)).toBe(text);
   });
 });

@@ -16,6 +16,7 @@ import { printable, write } from '../output.js';
 import { textsFor } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
 import { jsonContent } from './json.js';
+import { formatDuration } from '../duration.js';
 
 const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;
@@ -26,7 +27,7 @@ export async function receiveClassic(options: ReceiveOptions, context: CliContex
   const appeared = await waitForFile(path, { timeoutMs: options.timeout, signal });
   if (!appeared) {
     if (signal.aborted) return;
-    throw new TimeoutError(`no file appeared within ${options.timeout} ms`, { subject: path });
+    throw new TimeoutError(`no file appeared within ${formatDuration(options.timeout)}`, { subject: path });
   }
   const file = ClassicFile.open(path);
   try {
@@ -52,7 +53,7 @@ export async function receiveClassic(options: ReceiveOptions, context: CliContex
       if (!file.ring.tryReceiveWith(emit)) {
         const arrived = await pollUntil(() => file.ring.count > 0, { timeoutMs: options.timeout, signal });
         if (!arrived && !signal.aborted) {
-          throw new TimeoutError(`no message arrived within ${options.timeout} ms (${received} received)`, { subject: path });
+          throw new TimeoutError(`no message arrived within ${formatDuration(options.timeout)} (${received} received)`, { subject: path });
         }
         continue;
       }

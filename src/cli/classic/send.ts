@@ -16,6 +16,7 @@ import { textsFor, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 import { jsonContent } from './json.js';
 import { refuseForClassic } from './layout-option.js';
+import { formatDuration } from '../duration.js';
 
 const DEMO_COUNT = 20;
 const DEMO_INTERVAL_MS = 100;
@@ -97,7 +98,7 @@ class ClassicSender {
       if (count < 0) {
         if (this.#context.signal.aborted) return;
         throw new TimeoutError(
-          `classic ring stayed full (${CLASSIC_SLOT_COUNT}/${CLASSIC_SLOT_COUNT}) for ${this.#options.timeout} ms; message ${index} was not sent`,
+          `classic ring stayed full (${CLASSIC_SLOT_COUNT}/${CLASSIC_SLOT_COUNT}) for ${formatDuration(this.#options.timeout)}; message ${index} was not sent`,
           { subject: this.#file.path },
         );
       }

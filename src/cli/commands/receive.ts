@@ -21,6 +21,7 @@ import { textsFor, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
 // bridge: messages a `bridge import` brought in carry an origin frame (src/bridge/origin.ts).
 import { decodeOrigin, frameHeaderLength, originRecord } from '../../bridge/origin.js';
+import { formatDuration } from '../duration.js';
 
 const DEFAULT_COUNT = 20;
 const DEMO_INTERVAL_MS = 150;
@@ -71,7 +72,7 @@ export async function receive(options: ReceiveOptions, context: CliContext): Pro
   const appeared = await waitForFile(path, { timeoutMs: options.timeout, signal: context.signal });
   if (!appeared) {
     if (context.signal.aborted) return;
-    throw new TimeoutError(`no ring appeared within ${options.timeout} ms`, { subject: path });
+    throw new TimeoutError(`no ring appeared within ${formatDuration(options.timeout)}`, { subject: path });
   }
   const onGap = (gap: Gap) => {
     const line = options.json
@@ -141,7 +142,7 @@ class Receiver {
       const remaining = Math.max(0, deadline - performance.now());
       if (remaining === 0 && !first) {
         const blocked = this.#ring.whyBlocked('receive');
-        throw new TimeoutError(`no message arrived within ${timeout} ms (${this.#received} received)${blocked ? `; ${blocked}` : ''}`, { subject: this.#path });
+        throw new TimeoutError(`no message arrived within ${formatDuration(timeout)} (${this.#received} received)${blocked ? `; ${blocked}` : ''}`, { subject: this.#path });
       }
       const slice = out.isTTY ? remaining : Math.min(remaining, READER_CHECK_MS);
       const arrived = await this.#ring.waitForMessage({

@@ -16,6 +16,7 @@ import { addLayoutOption } from '../classic/layout-option.js';
 import { textsFor, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 import { Progress } from '../progress.js';
+import { formatDuration } from '../duration.js';
 
 const DEMO_COUNT = 20;
 const DEMO_INTERVAL_MS = 100;
@@ -170,7 +171,7 @@ class Sender {
       const room = await ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
       if (!room && !this.#context.signal.aborted) {
         throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${first + sent + 1} was not sent${blockedBy(ring)}`,
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout)}; message ${first + sent + 1} was not sent${blockedBy(ring)}`,
           { subject: this.#path },
         );
       }
@@ -196,7 +197,7 @@ class Sender {
       if (!sent) {
         if (this.#context.signal.aborted) return;
         throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${this.#options.timeout} ms; message ${index} was not sent${blockedBy(ring)}`,
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout)}; message ${index} was not sent${blockedBy(ring)}`,
           { subject: this.#path },
         );
       }
