@@ -27,7 +27,7 @@ export async function receiveClassic(options: ReceiveOptions, context: CliContex
   const appeared = await waitForFile(path, { timeoutMs: options.timeout, signal });
   if (!appeared) {
     if (signal.aborted) return;
-    throw new TimeoutError(`no file appeared within ${formatDuration(options.timeout)}`, { subject: path });
+    throw new TimeoutError(`no file appeared within ${formatDuration(options.timeout ?? 0)}`, { subject: path });
   }
   const file = ClassicFile.open(path);
   try {
@@ -53,7 +53,7 @@ export async function receiveClassic(options: ReceiveOptions, context: CliContex
       if (!file.ring.tryReceiveWith(emit)) {
         const arrived = await pollUntil(() => file.ring.count > 0, { timeoutMs: options.timeout, signal });
         if (!arrived && !signal.aborted) {
-          throw new TimeoutError(`no message arrived within ${formatDuration(options.timeout)} (${received} received)`, { subject: path });
+          throw new TimeoutError(`no message arrived within ${formatDuration(options.timeout ?? 0)} (${received} received)`, { subject: path });
         }
         continue;
       }

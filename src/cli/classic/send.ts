@@ -98,7 +98,7 @@ class ClassicSender {
       if (count < 0) {
         if (this.#context.signal.aborted) return;
         throw new TimeoutError(
-          `classic ring stayed full (${CLASSIC_SLOT_COUNT}/${CLASSIC_SLOT_COUNT}) for ${formatDuration(this.#options.timeout)}; message ${index} was not sent`,
+          `classic ring stayed full (${CLASSIC_SLOT_COUNT}/${CLASSIC_SLOT_COUNT}) for ${formatDuration(this.#options.timeout ?? 0)}; message ${index} was not sent`,
           { subject: this.#file.path },
         );
       }

@@ -72,7 +72,7 @@ export async function receive(options: ReceiveOptions, context: CliContext): Pro
   const appeared = await waitForFile(path, { timeoutMs: options.timeout, signal: context.signal });
   if (!appeared) {
     if (context.signal.aborted) return;
-    throw new TimeoutError(`no ring appeared within ${formatDuration(options.timeout)}`, { subject: path });
+    throw new TimeoutError(`no ring appeared within ${formatDuration(options.timeout ?? 0)}`, { subject: path });
   }
   const onGap = (gap: Gap) => {
     const line = options.json
@@ -142,7 +142,7 @@ class Receiver {
       const remaining = Math.max(0, deadline - performance.now());
       if (remaining === 0 && !first) {
         const blocked = this.#ring.whyBlocked('receive');
-        throw new TimeoutError(`no message arrived within ${formatDuration(timeout)} (${this.#received} received)${blocked ? `; ${blocked}` : ''}`, { subject: this.#path });
+        throw new TimeoutError(`no message arrived within ${formatDuration(timeout ?? 0)} (${this.#received} received)${blocked ? `; ${blocked}` : ''}`, { subject: this.#path });
       }
       const slice = out.isTTY ? remaining : Math.min(remaining, READER_CHECK_MS);
       const arrived = await this.#ring.waitForMessage({

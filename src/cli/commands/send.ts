@@ -171,7 +171,7 @@ class Sender {
       const room = await ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
       if (!room && !this.#context.signal.aborted) {
         throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout)}; message ${first + sent + 1} was not sent${blockedBy(ring)}`,
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout ?? 0)}; message ${first + sent + 1} was not sent${blockedBy(ring)}`,
           { subject: this.#path },
         );
       }
@@ -197,7 +197,7 @@ class Sender {
       if (!sent) {
         if (this.#context.signal.aborted) return;
         throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout)}; message ${index} was not sent${blockedBy(ring)}`,
+          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout ?? 0)}; message ${index} was not sent${blockedBy(ring)}`,
           { subject: this.#path },
         );
       }
