@@ -4,8 +4,8 @@
  * `stat` and `peek`). Pure: it sees the ring's memory and writes nothing.
  *
  * Everything here is a snapshot of words that other processes keep changing; each value is read
- * atomically, and a peeked message is trusted only if its slot's sequence word reads the same
- * before and after the copy.
+ * atomically, and a peeked message is trusted only if its slot was published for its position
+ * before the copy and the tail was not claimed past its next lap after it.
  */
 import {
   DEFAULT_GROUP,
@@ -105,7 +105,7 @@ function openClaims(views: RingViews, geometry: RingGeometry, tail: number, part
   const claims: OpenClaim[] = [];
   for (let q = Math.max(0, tail - geometry.slotCount); q < tail; q++) {
     if (isPublished(views, geometry, q)) continue;
-    const owners = claimOwners(views, geometry, q, entries);
+    const owners = claimOwners(q, entries);
     const list = owners === 'unknown' ? owners : owners.map((entry) => entry.index);
     const since = owners === 'unknown' || owners.length === 0 ? 0 : Math.min(...owners.map((entry) => entry.intent.since || Infinity));
     claims.push({ position: q, owners: list, since: Number.isFinite(since) ? since : 0 });
@@ -166,7 +166,8 @@ const MAX_PEEK_RESTARTS = 8;
 
 /**
  * Up to `max` messages that group `groupName` has not taken yet, oldest first, copied without
- * taking them. A copy counts only if the slot's sequence word reads the same before and after;
+ * taking them. A copy counts only if the slot was published for its position before the copy and
+ * the tail was not claimed past its next lap after it;
  * the walk stops at the first position not published yet, as members do. A message overwritten
  * while we look means the group is past it, and past every message copied before it: the walk
  * starts again from where the group is now, so the result is always a run of consecutive
@@ -207,7 +208,8 @@ export function peekMessages(memory: Buffer, geometry: RingGeometry, max: number
     const payload = slot + SLOT_HEADER_LENGTH;
     if (length < 0 || length > geometry.slotSize) continue;
     const data = Buffer.from(memory.subarray(payload, payload + length));
-    if (Atomics.load(words, sequenceIndex) !== before) {
+    // Rewritten only by the claimer of position + N, which moves the tail past it first.
+    if (readTail(views).position > position + N) {
       if (restart()) continue; // overwritten while we copied
       break;
     }

@@ -9,9 +9,10 @@
  * if the member dies, recovery hands the run to another member of the group (at least once).
  *
  * Members never write a slot. A lossy group does not hold senders back, so a message can be
- * overwritten before it is read: the member checks the sequence word after copying (as a
- * seqlock), and counts what it lost; when the cursor itself was lapped, it jumps to the oldest
- * message still in the ring and counts the gap.
+ * overwritten before it is read: after copying, the member checks that the tail has not been
+ * claimed past the position's next lap (as a seqlock would check its sequence), and counts what
+ * it lost; when the cursor itself was lapped, it jumps to the oldest message still in the ring
+ * and counts the gap.
  */
 import { GroupError, RingFormatError } from '../errors.js';
 import {
@@ -240,12 +241,13 @@ export class Member {
   }
 
   /**
-   * After copying the message at `position`: true when its slot still holds it (a lossy group's
-   * message can be overwritten under the reader). A lost one is counted as a gap.
+   * After copying the message at `position`: true when no sender can have written its slot since
+   * (a lossy group's message can be overwritten under the reader). The slot is rewritten only by
+   * the claimer of position + N, which moves the tail past it first, so a tail still at or below
+   * position + N proves the copy whole. A lost one is counted as a gap.
    */
   stillThere(position: number): boolean {
-    const sequence = Atomics.load(this.#words, (this.slotOf(position) >> 2) + SEQUENCE_WORD);
-    if ((sequence & ~SEQUENCE_RELEASED_BIT) === ((position + 1) & SEQUENCE_VALUE_MASK)) return true;
+    if (readTail(this.#views).position <= position + this.#slotCount) return true;
     this.#lost(position, 1);
     return false;
   }

@@ -20,18 +20,13 @@
  */
 import {
   GROUP_REDELIVERED,
-  OWNER_ENTRY_MASK,
-  OWNER_GENERATION_MASK,
-  OWNER_GENERATION_SHIFT,
   PARTICIPANT_CAPACITY,
   PARTICIPANT_INTENT_COUNT,
   PARTICIPANT_RUN_COUNT,
   REDELIVERED_OFFSET,
   RELEASED_SLOTS_OFFSET,
-  SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
   RUN_PENDING_BIT,
-  SLOT_OWNER,
   SLOT_SEQUENCE,
   groupOffset,
   participantOffset,
@@ -62,24 +57,13 @@ export interface RecoveryReport {
   readonly stuck: boolean;
 }
 
-/** Possible owners of the unpublished claim at `position`; `unknown` when none can be named. */
-export function claimOwners(
-  views: RingViews,
-  geometry: RingGeometry,
-  position: number,
-  entries: readonly (Participant | undefined)[],
-): Participant[] | 'unknown' {
-  const slot = geometry.headerLength + (position % geometry.slotCount) * geometry.slotStride;
-  const sequence = Atomics.load(views.words, (slot + SLOT_SEQUENCE) >> 2);
-  if (sequence === (seqValue(position) | SEQUENCE_BUSY_BIT)) {
-    const tag = Atomics.load(views.words, (slot + SLOT_OWNER) >> 2);
-    const index = (tag & OWNER_ENTRY_MASK) - 1;
-    const entry = index >= 0 && index < PARTICIPANT_CAPACITY ? entries[index] : undefined;
-    const generation = (tag >>> OWNER_GENERATION_SHIFT) & OWNER_GENERATION_MASK;
-    // The tag's entry no longer holds that owner: it was freed, so the owner is gone.
-    if (index >= 0 && (entry === undefined || (entry.generation & OWNER_GENERATION_MASK) !== generation)) return [];
-    if (entry) return [entry];
-  }
+/**
+ * Possible owners of the unpublished claim at `position`: the entries whose recorded intent
+ * covers it (every claim is recorded before it exists); `unknown` when none does. The slot's
+ * owner tag and busy mark are not consulted: they are written without a fence, so they may
+ * trail the payload.
+ */
+export function claimOwners(position: number, entries: readonly (Participant | undefined)[]): Participant[] | 'unknown' {
   const owners = entries.filter(
     (entry): entry is Participant => entry !== undefined && entry.intent.count > 0 && position >= entry.intent.start && position < entry.intent.start + entry.intent.count,
   );
@@ -109,7 +93,7 @@ export function recoverClaims(views: RingViews, geometry: RingGeometry, options:
   const tail = readTail(views).position;
   for (let q = Math.max(0, tail - geometry.slotCount); q < tail; q++) {
     if (isPublished(views, geometry, q)) continue;
-    const owners = claimOwners(views, geometry, q, entries);
+    const owners = claimOwners(q, entries);
     if (owners === 'unknown' || owners.some((owner) => !dead.has(owner.index))) {
       stuck = true;
       continue;

@@ -20,7 +20,6 @@ import {
   PARTICIPANT_INTENT_SINCE,
   PARTICIPANT_INTENT_START,
   POSITION_MASK,
-  SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
   SEQUENCE_VALUE_MASK,
   SLOT_FLAGS,
@@ -148,7 +147,7 @@ export class Sender {
       }
       if (count === 0) {
         const value = sequence & SEQUENCE_VALUE_MASK;
-        // Last lap's message still being written, or claimed and not yet begun: full for now.
+        // Last lap's message claimed and not yet published (or, from a writer that marks it, busy): full for now.
         if (value === ((tail - slotCount + 1) & SEQUENCE_VALUE_MASK) || value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK)) return 0;
         if (Atomics.load(longs, TAIL) !== word) continue; // another sender claimed it: look again
         // The tail has not moved, so no sender claimed `tail`: a word for it (or any other) is corrupt.
@@ -167,13 +166,18 @@ export class Sender {
     }
   }
 
-  /** Writes one claimed position's message; the busy mark first, so a reader that does not gate sees it torn. */
+  /**
+   * Writes one claimed position's message and publishes it by storing its sequence word last.
+   * Until then the slot still reads last lap's word, so a member takes nothing from it. No mark
+   * comes before the payload: a reader that does not gate senders (a lossy group, peek) learns
+   * that a slot may have changed under it from the tail (claimed past its position + N), not from
+   * the slot — one fenced store per message instead of two, which halves the sender's cost.
+   */
   #write(position: number, message: Payload, sentAt: number): void {
     const words = this.#words;
     const slot = this.#slotOf(position);
     const base = slot >> 2;
     words[base + OWNER_WORD] = this.#owner;
-    Atomics.store(words, base + SEQUENCE_WORD, ((position + 1) & SEQUENCE_VALUE_MASK) | SEQUENCE_BUSY_BIT);
     const payload = slot + SLOT_HEADER_LENGTH;
     let length: number;
     if (typeof message === 'string') {

@@ -83,6 +83,30 @@ test('the slowest lossless group holds senders back; a lossy one never does and 
   expect(findGroup(t.views, t.geometry, 'slow')).toMatchObject({ missed: 10, gaps: 1 });
 });
 
+test('a lossy member never takes a message whose slot a sender is rewriting: it counts a gap instead', () => {
+  const t = ring(4);
+  removeGroup(t.views, t.geometry, 'default');
+  const watcher = join(t, 'watch', { lossy: true });
+  const gaps: Gap[] = [];
+  watcher.ring.onGap = (gap) => gaps.push(gap);
+  const seen: (string | null)[] = [];
+  const sender = join(t, undefined, {
+    // Half of position 4's payload is in slot 0; position 0's sequence word is still published.
+    fault: (step) => {
+      if (step === 'send-payload' && seen.length === 0) seen.push(text(watcher.ring.tryReceive()));
+    },
+  });
+  const messages = ['AAAA0000', 'AAAA1111', 'AAAA2222', 'AAAA3333', 'BBBB4444'].map((m) => Buffer.from(m));
+  for (const message of messages.slice(0, 4)) expect(sender.ring.trySend(message)).toBe(true);
+  seen.length = 0;
+  expect(sender.ring.trySend(messages[4]!)).toBe(true);
+  // Inside the write, position 0 reads half new and half old: never handed on; position 1 is whole.
+  expect(seen).toEqual(['AAAA1111']);
+  expect(gaps).toEqual([{ group: 'watch', from: 0, count: 1 }]);
+  expect(watcher.ring.tryReceiveBatch(10).map((m) => m.data.toString())).toEqual(['AAAA2222', 'AAAA3333', 'BBBB4444']);
+  expect(findGroup(t.views, t.geometry, 'watch')).toMatchObject({ missed: 1, gaps: 1 });
+});
+
 test('a memberless lossless group keeps its messages until it is removed', () => {
   const t = ring(4);
   const sender = join(t);

@@ -13,6 +13,8 @@ import {
 } from '../../src/layout/ring-layout.js';
 import { describeRole, findCorruptSlot, peekMessages, readRingState, roleName } from '../../src/ring/inspect.js';
 import { advanceEmptyRing, memberRing, ringMemory, senderRing, type TestRing } from '../helpers/memory-ring.js';
+import { createGroup, removeGroup } from '../../src/ring/groups.js';
+import { viewsOf } from '../../src/ring/views.js';
 
 function memoryRing(slots: number, slotSize = 16): { ring: TestRing; memory: Buffer; geometry: RingGeometry } {
   const { memory, geometry } = ringMemory(slots, slotSize);
@@ -147,6 +149,24 @@ test('peek stops at a claim whose message is still being written; the open claim
   ]);
   expect(state.openClaims[0]!.since).toBeGreaterThan(0);
   expect(texts(ring.tryReceiveBatch(10))).toEqual(['a']); // members stop there too
+});
+
+test('peek never shows a message whose slot a sender is rewriting', () => {
+  const { memory, geometry } = ringMemory(4, 16);
+  const views = viewsOf(memory, geometry);
+  removeGroup(views, geometry, 'default');
+  createGroup(views, geometry, 'watch', { lossy: true });
+  const messages = ['AAAA0000', 'AAAA1111', 'AAAA2222', 'AAAA3333', 'BBBB4444'].map((m) => Buffer.from(m));
+  let peeked: string[] | undefined;
+  const sender = senderRing(memory, geometry, {
+    // Half of position 4's payload is in slot 0, whose sequence word still says position 0.
+    fault: (step) => {
+      if (step === 'send-payload' && peeked === undefined && sender.lastSentSequence === 3) peeked = texts(peekMessages(memory, geometry, 10, 'watch'));
+    },
+  });
+  for (const message of messages) expect(sender.trySend(message)).toBe(true);
+  expect(peeked).toEqual(['AAAA1111', 'AAAA2222', 'AAAA3333']);
+  expect(texts(peekMessages(memory, geometry, 10, 'watch'))).toEqual(['AAAA1111', 'AAAA2222', 'AAAA3333', 'BBBB4444']);
 });
 
 test('each group has its own cursor, floor, lag, in-flight run and members; the gate is the slowest lossless floor', () => {
