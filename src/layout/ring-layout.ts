@@ -150,7 +150,7 @@ export const GROUP_CREATED_AT = 88;
  * pending (see RUN_PENDING_BIT) and that ends there is proven claimed.
  */
 export const CLAIMER_SHIFT = 56n;
-/** Set in a member's run count between recording the run and confirming its claim. */
+/** Set in a member's run count from recording the run until someone confirms its claim (or it is finished). */
 export const RUN_PENDING_BIT = -0x80000000;
 export const RUN_COUNT_MASK = 0x7fffffff;
 export const GROUP_FREE = 0;

@@ -80,6 +80,8 @@ export class Member {
   readonly #missed: number;
   readonly #gaps: number;
   readonly #runStartWord: number;
+  /** Int32 index of the run start's low half (the high half follows). */
+  readonly #runStartLow: number;
   readonly #runCountWord: number;
   readonly #runDeliveriesWord: number;
   readonly #runSince: number;
@@ -91,6 +93,11 @@ export class Member {
   #start = 0;
   #count = 0;
   #deliveries = 0;
+  /** What this member last stored in its entry's deliveries word (a store is skipped when it would not change it). */
+  #entryDeliveries = -1;
+  /** The dispatch word this member's last claim left, and the position it names: the next claim starts there without BigInt arithmetic while the word is unchanged. */
+  #lastWord = -1n;
+  #lastPosition = 0;
   /** Of the run, how many the current take handed out. */
   #taken = 0;
   /** Called when senders may be asleep after this member finished a run. */
@@ -117,6 +124,7 @@ export class Member {
     this.#gaps = (group + GROUP_GAPS) >> 2;
     const entry = participantOffset(identity.participant);
     this.#runStartWord = (entry + PARTICIPANT_RUN_START) >> 3;
+    this.#runStartLow = (entry + PARTICIPANT_RUN_START) >> 2;
     this.#runCountWord = (entry + PARTICIPANT_RUN_COUNT) >> 2;
     this.#runDeliveriesWord = (entry + PARTICIPANT_RUN_DELIVERIES) >> 2;
     this.#runSince = (entry + PARTICIPANT_RUN_SINCE) >> 3;
@@ -175,8 +183,7 @@ export class Member {
       const dispatchWord = Atomics.load(longs, this.#dispatch);
       // Mine: the word is my tag plus the position (the common case of a one-member group).
       const mine = dispatchWord >= this.#claimerTag && dispatchWord < this.#claimerTagEnd;
-      const start = mine ? dispatchWord - this.#claimerTag : dispatchWord & POSITION_MASK;
-      const dispatch = Number(start);
+      const dispatch = dispatchWord === this.#lastWord ? this.#lastPosition : Number(mine ? dispatchWord - this.#claimerTag : dispatchWord & POSITION_MASK);
       let count = 0;
       let sequence = 0;
       for (let q = dispatch; count < max; q++, count++) {
@@ -190,24 +197,39 @@ export class Member {
       }
       // The last claimer's run is proven claimed by this very word: confirm it before replacing it.
       if (!mine) confirmClaimer(this.#views, dispatchWord);
-      Atomics.store(longs, this.#runStartWord, start);
-      Atomics.store(words, this.#runDeliveriesWord, 0);
+      // The run's start, deliveries and age are plain stores: the count's store below publishes them.
+      this.#storeRunStart(dispatch);
+      if (this.#entryDeliveries !== 0) {
+        words[this.#runDeliveriesWord] = 0;
+        this.#entryDeliveries = 0;
+      }
       // No clock read per claim (it costs ~0.2 µs here): the run's age is its first message's.
       this.#doubles[this.#runSince] = this.#doubles[(this.slotOf(dispatch) + SLOT_SENT_AT) >> 3]!;
       Atomics.store(words, this.#runCountWord, count | RUN_PENDING_BIT);
       this.#fault?.('receive-intent');
-      const next = (mine ? dispatchWord : start | this.#claimerTag) + (count < SMALL.length ? SMALL[count]! : BigInt(count));
+      const next = (mine ? dispatchWord : BigInt(dispatch) | this.#claimerTag) + (count < SMALL.length ? SMALL[count]! : BigInt(count));
       if (Atomics.compareExchange(longs, this.#dispatch, dispatchWord, next) !== dispatchWord) {
         Atomics.store(words, this.#runCountWord, 0);
         continue;
       }
+      // Claimed. The run stays marked pending: whoever replaces this dispatch word confirms it
+      // first (7.2), and finishing it clears the count, so confirming it here would be a third
+      // fenced store per claim for nothing.
       this.#fault?.('receive-claimed');
-      Atomics.store(words, this.#runCountWord, count);
+      this.#lastWord = next;
+      this.#lastPosition = dispatch + count;
       this.#start = dispatch;
       this.#count = count;
       this.#deliveries = 0;
       return count;
     }
+  }
+
+  /** The run start (a u64 in the entry) as two plain 32-bit stores: no BigInt per claim. */
+  #storeRunStart(position: number): void {
+    const words = this.#words;
+    words[this.#runStartLow] = position % 0x1_0000_0000;
+    words[this.#runStartLow + 1] = Math.floor(position / 0x1_0000_0000);
   }
 
   /** True when the slot of `position` has simply not been published yet (not lapped). */
@@ -264,7 +286,7 @@ export class Member {
     if (this.#count === 0) {
       Atomics.store(words, this.#runCountWord, 0);
     } else {
-      Atomics.store(this.#longs, this.#runStartWord, BigInt(this.#start));
+      this.#storeRunStart(this.#start);
       Atomics.store(words, this.#runCountWord, this.#count);
     }
     if (takeSleepers(words, SENDERS_WAITING)) this.wake();
@@ -280,6 +302,7 @@ export class Member {
    * start, count, deliveries) before being taken from the dead one's.
    */
   adopt(start: number, count: number, deliveries: number): void {
+    this.#entryDeliveries = deliveries;
     this.#start = start;
     this.#count = count;
     this.#deliveries = deliveries;
