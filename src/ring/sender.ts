@@ -65,7 +65,8 @@ export class Sender {
   readonly #owner: number;
   /** Word index of this process's intent count, or -1 without a participant entry. */
   readonly #intentCount: number;
-  readonly #intentStart: number;
+  /** Int32 index of the intent start's low half (the high half follows). */
+  readonly #intentStartLow: number;
   readonly #intentSince: number;
   readonly #stamp: boolean;
   readonly #fault: Fault | undefined;
@@ -94,7 +95,7 @@ export class Sender {
     this.#owner = identity.owner;
     const entry = identity.participant < 0 ? -1 : participantOffset(identity.participant);
     this.#intentCount = entry < 0 ? -1 : (entry + PARTICIPANT_INTENT_COUNT) >> 2;
-    this.#intentStart = (entry + PARTICIPANT_INTENT_START) >> 3;
+    this.#intentStartLow = (entry + PARTICIPANT_INTENT_START) >> 2;
     this.#intentSince = (entry + PARTICIPANT_INTENT_SINCE) >> 3;
     this.#stamp = identity.stamp;
     this.#fault = identity.fault;
@@ -154,7 +155,9 @@ export class Sender {
         throw new RingFormatError(`corrupt ring: the slot for position ${tail} has sequence word ${sequence >>> 0}, which no process of this ring writes`);
       }
       if (this.#intentCount >= 0) {
-        Atomics.store(longs, this.#intentStart, BigInt(tail));
+        // Plain stores (the start as two 32-bit halves: no BigInt), published by the count's store.
+        words[this.#intentStartLow] = tail % 0x1_0000_0000;
+        words[this.#intentStartLow + 1] = Math.floor(tail / 0x1_0000_0000);
         this.#doubles[this.#intentSince] = now;
         Atomics.store(words, this.#intentCount, count);
       }
