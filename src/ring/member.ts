@@ -40,7 +40,7 @@ import {
 } from '../layout/ring-layout.js';
 import type { Fault } from './fault.js';
 import { confirmClaimer, groupIsCurrent, readTail } from './groups.js';
-import type { RingViews } from './views.js';
+import { storePositionPlain, type RingViews } from './views.js';
 import { takeSleepers } from './wait-word.js';
 
 const SENDERS_WAITING = SENDERS_WAITING_OFFSET >> 2;
@@ -198,7 +198,7 @@ export class Member {
       // The last claimer's run is proven claimed by this very word: confirm it before replacing it.
       if (!mine) confirmClaimer(this.#views, dispatchWord);
       // The run's start, deliveries and age are plain stores: the count's store below publishes them.
-      this.#storeRunStart(dispatch);
+      storePositionPlain(words, this.#runStartLow, dispatch);
       if (this.#entryDeliveries !== 0) {
         words[this.#runDeliveriesWord] = 0;
         this.#entryDeliveries = 0;
@@ -223,13 +223,6 @@ export class Member {
       this.#deliveries = 0;
       return count;
     }
-  }
-
-  /** The run start (a u64 in the entry) as two plain 32-bit stores: no BigInt per claim. */
-  #storeRunStart(position: number): void {
-    const words = this.#words;
-    words[this.#runStartLow] = position % 0x1_0000_0000;
-    words[this.#runStartLow + 1] = Math.floor(position / 0x1_0000_0000);
   }
 
   /** True when the slot of `position` has simply not been published yet (not lapped). */
@@ -286,7 +279,7 @@ export class Member {
     if (this.#count === 0) {
       Atomics.store(words, this.#runCountWord, 0);
     } else {
-      this.#storeRunStart(this.#start);
+      storePositionPlain(words, this.#runStartLow, this.#start);
       Atomics.store(words, this.#runCountWord, this.#count);
     }
     if (takeSleepers(words, SENDERS_WAITING)) this.wake();

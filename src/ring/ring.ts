@@ -245,27 +245,23 @@ export class Ring {
     return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries };
   }
 
+  /** The message the last take of tryReceive visited (null: a skip record, a lost or corrupt one). */
+  #received: Message | null = null;
+  /** tryReceive's visitor, made once: no closure per call on the per-message path. */
+  readonly #receiveOne = (buffer: Buffer, offset: number, length: number, position: number, slot: number): void => {
+    this.#received = this.#message(buffer, offset, length, position, slot, this.#member!.deliveries);
+  };
+
   /** Takes the oldest message for this group, or returns null when there is none. */
   tryReceive(): Message | null {
     const member = this.#requireMember();
     for (;;) {
-      // One position per take, read in place (no closure per call: this is the per-message path).
-      if (member.take(1) === 0) return null;
-      const position = member.takeStart;
-      let message: Message | null = null;
-      if (!member.isReleased(position)) {
-        const slot = member.slotOf(position);
-        const length = this.#lengthAt(slot);
-        if (length < 0) {
-          this.#corrupt ??= this.#corruptError(slot, position);
-        } else if (!member.lossy) {
-          message = this.#message(this.memory, slot + SLOT_HEADER_LENGTH, length, position, slot, member.deliveries);
-        } else {
-          const copy = this.#message(this.memory, slot + SLOT_HEADER_LENGTH, length, position, slot, member.deliveries);
-          if (member.stillThere(position)) message = copy;
-        }
-      }
+      this.#received = null;
+      const taken = this.#visitTake(member, 1, this.#receiveOne);
+      if (taken === 0) return null;
       member.finish();
+      const message = this.#received;
+      this.#received = null;
       if (message) return message;
       this.#reportCorrupt(0);
     }

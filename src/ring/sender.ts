@@ -36,7 +36,7 @@ import {
 } from '../layout/ring-layout.js';
 import { computeGate } from './groups.js';
 import type { Fault } from './fault.js';
-import type { RingViews } from './views.js';
+import { storePositionPlain, type RingViews } from './views.js';
 import { takeSleepers } from './wait-word.js';
 
 const TAIL = TAIL_OFFSET >> 3;
@@ -155,9 +155,8 @@ export class Sender {
         throw new RingFormatError(`corrupt ring: the slot for position ${tail} has sequence word ${sequence >>> 0}, which no process of this ring writes`);
       }
       if (this.#intentCount >= 0) {
-        // Plain stores (the start as two 32-bit halves: no BigInt), published by the count's store.
-        words[this.#intentStartLow] = tail % 0x1_0000_0000;
-        words[this.#intentStartLow + 1] = Math.floor(tail / 0x1_0000_0000);
+        // Plain stores, published by the count's store.
+        storePositionPlain(words, this.#intentStartLow, tail);
         this.#doubles[this.#intentSince] = now;
         Atomics.store(words, this.#intentCount, count);
       }

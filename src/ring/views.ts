@@ -1,7 +1,9 @@
 /**
  * Typed views over a ring's memory, made once per ring object: 32-bit words and doubles for the
- * header and slots, 64-bit words for positions. Every shared word is read and written through
- * Atomics (doubles, which Atomics cannot take, are only ever approximate figures).
+ * header and slots, 64-bit words for positions. Shared words are read and written through
+ * Atomics, except fields that an atomic store right after them publishes (slot payloads, intent
+ * and run starts; docs/format.md §6-7); doubles, which Atomics cannot take, are only ever
+ * approximate figures.
  */
 import { WORD, type RingGeometry } from '../layout/ring-layout.js';
 
@@ -30,4 +32,13 @@ export function viewsOf(memory: Buffer, geometry: RingGeometry): RingViews {
 /** A u64 position word as a number (positions stay below 2^53). */
 export function loadPosition(longs: BigUint64Array, byteOffset: number): number {
   return Number(Atomics.load(longs, byteOffset >> 3));
+}
+
+/**
+ * Stores a u64 position as two plain 32-bit stores, low half first: no BigInt. Only for fields
+ * that an atomic store right after publishes (an intent or run start before its count).
+ */
+export function storePositionPlain(words: Int32Array, lowWord: number, position: number): void {
+  words[lowWord] = position % 0x1_0000_0000;
+  words[lowWord + 1] = Math.floor(position / 0x1_0000_0000);
 }
