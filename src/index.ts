@@ -1,5 +1,15 @@
 /** mmapipc's public library API. */
-export { RingFile, type RingFileOptions, type RingRole, type Message, type WaitOptions } from './ring-file/ring-file.js';
+export {
+  RingFile,
+  type RingFileOptions,
+  type RingRole,
+  type Message,
+  type MessageClaim,
+  type MessageView,
+  type HeldViews,
+  type HeldBatch,
+  type WaitOptions,
+} from './ring-file/ring-file.js';
 export { type OpenRingOptions } from './ring-file/open.js';
 export { Ring } from './ring/ring.js';
 export {

@@ -1,12 +1,14 @@
 /**
  * Checks a ring that no other process has open (the opener holds the exclusive flock): every
- * slot against the tail, and the group and participant tables. Pure: works on a Buffer.
+ * sequence word and message header against the tail, and the group and participant tables. Pure:
+ * works on a Buffer.
  *
- * With tail T, the slot of index i speaks for q_i, the last position below T with q_i mod N = i
- * (published, released, or busy: a sender died writing it), or for q_i - N (q_i was claimed and
- * never begun); when T <= i the slot is still fresh (the skip record of i - N). Every length word
- * is at most the slot size. A group is free, being set up, or active with a name of at most 48
- * bytes and a cursor at most T; a participant's intent and run stay below T + N.
+ * With tail T, the sequence word of slot i speaks for q_i, the last position below T with
+ * q_i mod N = i (published, or a skip record), or for q_i - N (q_i was claimed and never
+ * published); when T <= i the slot is still fresh (the skip record of i - N). Bit 31 is never set.
+ * A published message's span fits before the end of the ring and holds its length. A group is
+ * free, being set up, or active with a name of at most 48 bytes and a cursor at most T; a
+ * participant's intent and run stay below T + N.
  */
 import {
   GROUP_DISPATCH,
@@ -20,11 +22,14 @@ import {
   PARTICIPANT_RUN_START,
   POSITION_MASK,
   RUN_COUNT_MASK,
-  SEQUENCE_BUSY_BIT,
-  SEQUENCE_RELEASED_BIT,
+  SEQUENCE_SKIP_BIT,
+  SHAPE_EXTENSION_MASK,
+  SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
-  SLOT_SEQUENCE,
+  SLOT_SHAPE,
+  SLOT_SPAN,
   TAIL_OFFSET,
+  WORD,
   groupOffset,
   participantOffset,
   seqValue,
@@ -34,22 +39,25 @@ import {
 
 /** Returns undefined when every slot and table entry is in a state the protocol allows, else the first problem. */
 export function checkSlots(memory: Buffer, geometry: RingGeometry): string | undefined {
-  const { slotCount, slotSize } = geometry;
+  const { slotCount, slotStride } = geometry;
   const tail = Number(memory.readBigUInt64LE(TAIL_OFFSET) & POSITION_MASK);
   for (let index = 0; index < slotCount; index++) {
-    const slot = slotOffsetOf(geometry, index);
-    const sequence = memory.readInt32LE(slot + SLOT_SEQUENCE);
+    const sequence = memory.readInt32LE(geometry.headerLength + index * WORD);
     const last = tail > index ? tail - 1 - ((tail - 1 - index) % slotCount) : index - slotCount;
-    const plain = sequence & ~SEQUENCE_RELEASED_BIT;
-    const fine =
-      plain === seqValue(last) ||
-      (last >= 0 && sequence === (seqValue(last) | SEQUENCE_BUSY_BIT)) || // a fresh slot is never being written
-      (last >= 0 && plain === seqValue(last - slotCount));
+    const plain = sequence & ~SEQUENCE_SKIP_BIT;
+    const fine = plain === seqValue(last) || (last >= 0 && plain === seqValue(last - slotCount));
     if (!fine) {
       return `slot ${index} has sequence word ${sequence >>> 0}, but with the tail at ${tail} it can only speak for position ${last}${last >= 0 ? ` or ${last - slotCount}` : ''}`;
     }
+    if (sequence !== seqValue(last) || last < 0) continue;
+    const slot = slotOffsetOf(geometry, index);
+    const span = memory.readInt32LE(slot + SLOT_SPAN);
+    if (span < 1 || span > slotCount - index) return `the message at slot ${index} spans ${span} slots; 1 to ${slotCount - index} fit before the end of the ring`;
     const length = memory.readInt32LE(slot + SLOT_LENGTH);
-    if (length < 0 || length > slotSize) return `slot ${index} has length ${length}, outside 0 to the ${slotSize}-byte slot size`;
+    const extension = memory.readInt32LE(slot + SLOT_SHAPE) & SHAPE_EXTENSION_MASK;
+    if (length < 0 || extension % 8 !== 0 || SLOT_HEADER_LENGTH + extension + length > span * slotStride) {
+      return `the message at slot ${index} has length ${length}, more than its ${span} slot(s) of ${slotStride} bytes hold`;
+    }
   }
   for (let index = 0; index < geometry.groupCapacity; index++) {
     const base = groupOffset(index);

@@ -5,6 +5,7 @@ import {
   CREATED_AT_OFFSET,
   CREATOR_PID_OFFSET,
   CREATOR_START_OFFSET,
+  DATA_OFFSET_OFFSET,
   FILE_LENGTH_OFFSET,
   FORMAT_VERSION,
   HEADER_LENGTH_OFFSET,
@@ -24,7 +25,6 @@ import {
   RING_ID_OFFSET,
   SEQUENCE_RELEASED_BIT,
   SLOT_COUNT_OFFSET,
-  SLOT_SEQUENCE,
   SLOT_SIZE_OFFSET,
   SLOT_STRIDE_OFFSET,
   TAIL_OFFSET,
@@ -33,7 +33,6 @@ import {
   groupOffset,
   ringGeometry,
   seqValue,
-  slotOffsetOf,
   type RingGeometry,
 } from './ring-layout.js';
 
@@ -64,7 +63,8 @@ export function writeHeader(memory: Buffer, geometry: RingGeometry, creator: Cre
   memory.writeUInt32LE(geometry.groupCapacity, GROUP_CAPACITY_OFFSET);
   memory.writeDoubleLE(creator.createdAt, CREATED_AT_OFFSET);
   memory.writeUInt32LE(creator.pid, CREATOR_PID_OFFSET);
-  memory.writeUInt32LE(geometry.fileLength, FILE_LENGTH_OFFSET);
+  memory.writeUInt32LE(geometry.dataOffset, DATA_OFFSET_OFFSET);
+  memory.writeBigUInt64LE(BigInt(geometry.fileLength), FILE_LENGTH_OFFSET);
   memory.writeDoubleLE(creator.startTicks, CREATOR_START_OFFSET);
   creator.id?.copy(memory, RING_ID_OFFSET, 0, RING_ID_LENGTH);
   // The default group, lossless, from position 0: what receive uses when no group is named.
@@ -75,7 +75,7 @@ export function writeHeader(memory: Buffer, geometry: RingGeometry, creator: Cre
   memory.write(DEFAULT_GROUP, group + GROUP_NAME, 'utf8');
   // Slot i starts as the skip record of position i - N: free for position i.
   for (let index = 0; index < geometry.slotCount; index++) {
-    memory.writeInt32LE(seqValue(index - geometry.slotCount) | SEQUENCE_RELEASED_BIT, slotOffsetOf(geometry, index) + SLOT_SEQUENCE);
+    memory.writeInt32LE(seqValue(index - geometry.slotCount) | SEQUENCE_RELEASED_BIT, geometry.headerLength + index * WORD);
   }
 }
 
@@ -122,8 +122,8 @@ export function checkHeader(memory: Buffer, fileLength: number): HeaderCheck {
   const version = memory.readUInt32LE(VERSION_OFFSET);
   if (version !== FORMAT_VERSION) {
     const what =
-      version === 1
-        ? 'is a ring of format version 1 (mmapipc 0.1); this mmapipc reads version 2 only: drain it with mmapipc 0.1, then remove it (mmapipc rm) and let a sender create it anew'
+      version === 1 || version === 2
+        ? `is a ring of format version ${version}, written by an earlier mmapipc; this mmapipc reads version ${FORMAT_VERSION} only: drain it with the mmapipc that made it, then remove it (mmapipc rm) and let a sender create it anew`
         : `has ring format version ${version}, which this mmapipc does not know (it reads version ${FORMAT_VERSION}); use the mmapipc that made it`;
     return { kind: 'invalid', reason: what, version };
   }
@@ -137,7 +137,8 @@ export function checkHeader(memory: Buffer, fileLength: number): HeaderCheck {
   const problem =
     mismatch('header length', memory.readUInt32LE(HEADER_LENGTH_OFFSET), geometry.headerLength) ??
     mismatch('slot stride', memory.readUInt32LE(SLOT_STRIDE_OFFSET), geometry.slotStride) ??
-    mismatch('recorded file length', memory.readUInt32LE(FILE_LENGTH_OFFSET), geometry.fileLength);
+    mismatch('data offset', memory.readUInt32LE(DATA_OFFSET_OFFSET), geometry.dataOffset) ??
+    mismatch('recorded file length', Number(memory.readBigUInt64LE(FILE_LENGTH_OFFSET)), geometry.fileLength);
   if (problem) return { kind: 'invalid', reason: problem };
   if (fileLength !== geometry.fileLength) {
     const what = fileLength < geometry.fileLength ? 'truncated ring file' : 'sizes do not add up';

@@ -1,5 +1,5 @@
 /**
- * Ring file format v2: where every byte lives. Pure: no fs, no FFI. docs/format.md describes the
+ * Ring file format v3: where every byte lives. Pure: no fs, no FFI. docs/format.md describes the
  * same bytes in prose; this file is the authority.
  *
  * Little-endian words, 4-aligned (Int32Array + Atomics); 64-bit positions are 8-aligned
@@ -9,22 +9,25 @@
  *   0: identity (magic written last)            128: tail (u64: gate epoch << 56 | position)
  *   256: members-waiting word                   384: senders-waiting word
  *   512: statistics                             1024: participant table (64 x 128 bytes)
- *   9216: group table (G x 128 bytes)           H = align4096(9216 + G x 128): slot 0 ... slot N-1
+ *   9216: group table (G x 128 bytes)           H = align4096(9216 + G x 128): sequence words
+ *   H: N sequence words (u32), one per slot     D = H + align64(4N): slot 0 ... slot N-1 (stride bytes each)
  *
- * Slot (stride = align8(32 + S) bytes):
+ * A message occupies `span` consecutive slots (never split across the end of the ring): a 32-byte
+ * message header, an optional extension, then the payload, contiguous from its first slot on.
  *   0        4        8        12       16                24       28       32
- *   +--------+--------+--------+--------+-----------------+--------+--------+-----------
- *   | seq    | length | pid    | flags  | sentAt (f64 ms) | owner  | 0      | payload ...
- *   +--------+--------+--------+--------+-----------------+--------+--------+-----------
+ *   +--------+--------+--------+--------+-----------------+--------+--------+---------------------+
+ *   | length | span   | pid    | ext|knd| sentAt (f64 ms) | owner  | 0      | extension, payload  |
+ *   +--------+--------+--------+--------+-----------------+--------+--------+---------------------+
  *
- * Protocol in one sentence: the slot of position q holds q's message once its sequence word reads
- * seqValue(q) (q + 1 in 30 bits) without the BUSY bit; a sender writes it last, and no consumer
+ * Protocol in one sentence: position q holds the first slot of a message once its sequence word
+ * reads seqValue(q) (q + 1 in 30 bits) with no flag; the sender writes it last, after the
+ * message and the sequence words of the message's other slots (seqValue | SKIP), and no consumer
  * ever writes a slot: groups keep cursors, and senders wait for the slowest lossless group.
  */
 
 export const MAGIC = 'MMAPIPCR';
 export const MAGIC_LENGTH = 8;
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const WORD = 4;
 export const CACHE_LINE_LENGTH = 64;
 /** Hot words get two cache lines each, against adjacent-line prefetching (as Agrona does). */
@@ -50,13 +53,15 @@ export const CREATED_AT_OFFSET = offset; // f64, ms since the epoch
 offset += 8;
 export const CREATOR_PID_OFFSET = offset;
 offset += WORD;
-export const FILE_LENGTH_OFFSET = offset;
+export const DATA_OFFSET_OFFSET = offset; // u32: where slot 0 starts (= D)
 offset += WORD;
 export const CREATOR_START_OFFSET = offset; // f64, creator's start time in clock ticks since boot
 offset += 8;
 export const RING_ID_OFFSET = offset; // 16 random bytes: this ring's identity, new at each creation
 export const RING_ID_LENGTH = 16;
 offset += RING_ID_LENGTH;
+export const FILE_LENGTH_OFFSET = offset; // u64: the whole file's length
+offset += 8;
 
 // ---- hot blocks ----
 offset = BLOCK_LENGTH;
@@ -67,6 +72,12 @@ offset = BLOCK_LENGTH;
  * claim decided on an older gate fails its compare-and-swap.
  */
 export const TAIL_OFFSET = offset;
+/**
+ * Messages published since creation (u64, atomic add by each sender after it publishes a claim):
+ * a count that only grows, for stat and Prometheus. Positions count slots, so the tail is not it.
+ * In the tail block's second cache line, which only senders write.
+ */
+export const MESSAGES_SENT_OFFSET = offset + CACHE_LINE_LENGTH;
 offset += BLOCK_LENGTH;
 /**
  * Wait words (futex): event counts, bit 0 "someone may be asleep", bits 1-31 a wake-up count.
@@ -157,21 +168,30 @@ export const GROUP_FREE = 0;
 export const GROUP_SETTING_UP = 1;
 export const GROUP_ACTIVE = 2;
 export const GROUP_FLAG_LOSSY = 1;
+/**
+ * Bits 8-31 of a group's flags word count the changes of its lossy flag (mod 2^24): a member
+ * that claimed a run while the group was lossless compares the word after copying, and checks
+ * each copy against the tail when it changed (docs/format.md §7.4).
+ */
+export const GROUP_FLAG_CHANGE_UNIT = 0x100;
 export const DEFAULT_GROUP = 'default';
 export const DEFAULT_GROUP_CAPACITY = 8;
 export const MAX_GROUP_CAPACITY = 64;
 
 export const PAGE_LENGTH = 4096;
 
-// ---- slot layout ----
+// ---- message header: at the first slot of every message ----
 let slotOffset = 0;
-export const SLOT_SEQUENCE = slotOffset;
-slotOffset += WORD;
+/** Payload bytes (u32). */
 export const SLOT_LENGTH = slotOffset;
+slotOffset += WORD;
+/** Slots the message occupies (u32, 1 to N): ceil((header + extension + length) / stride). */
+export const SLOT_SPAN = slotOffset;
 slotOffset += WORD;
 export const SLOT_PID = slotOffset;
 slotOffset += WORD;
-export const SLOT_FLAGS = slotOffset;
+/** u32: bits 0-15 extension length in bytes (a multiple of 8, 0 here), bits 16-23 kind (0: message), bits 24-31 zero. */
+export const SLOT_SHAPE = slotOffset;
 slotOffset += WORD;
 export const SLOT_SENT_AT = slotOffset; // f64
 slotOffset += 8;
@@ -181,12 +201,21 @@ export const SLOT_RESERVED = slotOffset;
 slotOffset += WORD;
 export const SLOT_HEADER_LENGTH = slotOffset;
 export const SLOT_ALIGNMENT = 8;
-export const SLOT_FLAG_NONE = 0;
+export const SHAPE_EXTENSION_MASK = 0xffff;
+export const SHAPE_KIND_SHIFT = 16;
+export const KIND_MESSAGE = 0;
+/** Sequence words sit in their own array; its end is aligned to a cache line before slot 0. */
+export const SEQUENCE_ARRAY_ALIGNMENT = CACHE_LINE_LENGTH;
 
 /** Sequence words keep q + 1 in their low 30 bits. */
 export const SEQUENCE_VALUE_MASK = 0x3fffffff;
-/** Set with q + 1 by recovery when it releases a dead sender's claim at q: a skip record, no message. */
+/**
+ * Set with q + 1 for a skip record: no message starts at q. Written by a sender for the other
+ * slots of a message and for padding before the end of the ring, and by recovery when it
+ * releases a dead sender's claim at q. Every reader passes over it.
+ */
 export const SEQUENCE_RELEASED_BIT = 0x40000000;
+export const SEQUENCE_SKIP_BIT = SEQUENCE_RELEASED_BIT;
 /** Set with q + 1 while a sender writes q's message (so a reader that does not gate sees it torn). */
 export const SEQUENCE_BUSY_BIT = -0x80000000;
 
@@ -215,19 +244,27 @@ export function ownerTag(index: number, generation: number): number {
 export const DEFAULT_SLOT_COUNT = 100;
 export const DEFAULT_SLOT_SIZE = 64;
 export const MIN_SLOT_COUNT = 2;
-export const MAX_SLOT_COUNT = 1 << 20;
+/** Below 2^29, so that seqValue tells q, q - N and q - 2N apart. */
+export const MAX_SLOT_COUNT = 1 << 28;
 export const MAX_SLOT_SIZE = 1 << 20;
-export const MAX_FILE_LENGTH = 2 ** 31 - 1;
+/** The largest mapping one Node Buffer can view: 4 GiB. */
+export const MAX_FILE_LENGTH = 2 ** 32;
 /** Positions stay below 2^53 (exact as JavaScript numbers; 285 years at a billion a second). */
 export const MAX_POSITION = 2 ** 53 - 1;
 
 export interface RingGeometry {
   readonly slotCount: number;
+  /** Payload bytes a one-slot message holds (stride - 32). */
   readonly slotSize: number;
   readonly slotStride: number;
   readonly groupCapacity: number;
+  /** Where the sequence words start (= the header's length). */
   readonly headerLength: number;
+  /** Where slot 0 starts. */
+  readonly dataOffset: number;
   readonly fileLength: number;
+  /** The largest payload: a message that fills every slot. */
+  readonly maxMessageLength: number;
 }
 
 export function alignUp(value: number, alignment: number): number {
@@ -255,15 +292,34 @@ export function ringGeometry(slotCount: number, slotSize: number, groupCapacity 
   }
   const slotStride = alignUp(SLOT_HEADER_LENGTH + slotSize, SLOT_ALIGNMENT);
   const headerLength = headerLengthFor(groupCapacity);
-  const fileLength = headerLength + slotCount * slotStride;
+  const dataOffset = headerLength + alignUp(slotCount * WORD, SEQUENCE_ARRAY_ALIGNMENT);
+  const fileLength = dataOffset + slotCount * slotStride;
   if (fileLength > MAX_FILE_LENGTH) {
-    return `${slotCount} slots of ${slotSize} bytes need ${fileLength} bytes, more than the ${MAX_FILE_LENGTH}-byte limit`;
+    return `${slotCount} slots of ${slotSize} bytes need ${fileLength} bytes, more than the ${MAX_FILE_LENGTH}-byte (4 GiB) limit`;
   }
-  return { slotCount, slotSize, slotStride, groupCapacity, headerLength, fileLength };
+  const maxMessageLength = slotCount * slotStride - SLOT_HEADER_LENGTH;
+  return { slotCount, slotSize, slotStride, groupCapacity, headerLength, dataOffset, fileLength, maxMessageLength };
 }
 
+/** Slots a message of `length` payload bytes occupies (its header included). */
+export function spanOf(geometry: RingGeometry, length: number): number {
+  const bytes = SLOT_HEADER_LENGTH + length;
+  return bytes <= geometry.slotStride ? 1 : Math.ceil(bytes / geometry.slotStride);
+}
+
+/** Byte offset of slot `index` (0 to N - 1). */
 export function slotOffsetOf(geometry: RingGeometry, index: number): number {
-  return geometry.headerLength + index * geometry.slotStride;
+  return geometry.dataOffset + index * geometry.slotStride;
+}
+
+/** Byte offset of the sequence word of slot `index`. */
+export function sequenceOffsetOf(geometry: RingGeometry, index: number): number {
+  return geometry.headerLength + index * WORD;
+}
+
+/** Int32 index of the sequence word of slot `index`. */
+export function sequenceWordOf(geometry: RingGeometry, index: number): number {
+  return (geometry.headerLength >> 2) + index;
 }
 
 export function participantOffset(index: number): number {

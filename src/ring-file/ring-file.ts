@@ -19,7 +19,7 @@ import {
 import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
 import { whyMemberWaits, whySendersWait } from './blockers.js';
 import { abandonParticipant, addParticipantRole, holdsClaim, registerParticipant, setParticipantGroup, unregisterParticipant } from '../ring/participants.js';
-import { Ring, type Gap, type HeldBatch, type Message } from '../ring/ring.js';
+import { Ring, type Gap, type HeldBatch, type HeldViews, type Message, type MessageClaim } from '../ring/ring.js';
 import { viewsOf, type RingViews } from '../ring/views.js';
 import { faultHook } from '../sys/fault-hook.js';
 import { bellSleeper, type RingSleeper } from '../sys/bell-sleeper.js';
@@ -27,7 +27,7 @@ import { getpid, syncMapping } from '../sys/libc.js';
 import { processLiveness, processStartTicks } from '../sys/process.js';
 import { closeRingFile, openRingFile, type OpenRingOptions, type OpenedRing } from './open.js';
 
-export type { Message, HeldBatch, Gap } from '../ring/ring.js';
+export type { Message, HeldBatch, HeldViews, MessageView, MessageClaim, Gap } from '../ring/ring.js';
 export type { WaitOptions } from '../ring/blocking.js';
 export type { GroupStart } from '../ring/groups.js';
 
@@ -159,7 +159,7 @@ export class RingFile implements AsyncIterable<Message> {
 
   /** Largest message in bytes. */
   get maxMessageLength(): number {
-    return this.header.slotSize;
+    return this.header.maxMessageLength;
   }
 
   /** Messages this group has not taken yet (a sender only: that the slowest lossless group has not finished). */
@@ -267,6 +267,59 @@ export class RingFile implements AsyncIterable<Message> {
     return sent;
   }
 
+  /**
+   * Claims the space of one message of `length` bytes to write in place (zero-copy send): write
+   * into `claim.data`, then `claim.commit()` (or `abort()`; a `using` declaration aborts a claim
+   * left uncommitted). Null when the ring has no room now.
+   */
+  tryClaim(length: number): MessageClaim | null {
+    return this.tryClaimBatch([length]);
+  }
+
+  /** Claims the space of as many of `lengths` as fit now, in one step: one commit publishes them all. */
+  tryClaimBatch(lengths: readonly number[]): MessageClaim | null {
+    this.#assertOpen();
+    const claim = this.#ring.tryClaimBatch(lengths);
+    if (!claim) return null;
+    const commit = claim.commit;
+    return {
+      ...claim,
+      commit: (committed?: number | readonly number[]) => {
+        const last = commit(committed);
+        this.#afterSend();
+        return last;
+      },
+    };
+  }
+
+  /** Claims the space of one message, sleeping (on another thread) while the ring has no room; null on timeout. */
+  async claim(length: number, options: WaitOptions = {}): Promise<MessageClaim | null> {
+    for (;;) {
+      const claim = this.tryClaim(length);
+      if (claim) return claim;
+      if (!(await this.waitForRoom({ ...options, length }))) return null;
+    }
+  }
+
+  /**
+   * Takes up to `max` waiting messages and returns views of them in the mapping (zero-copy
+   * receive), held until `release()`: their slots are not reused before. Null when nothing is
+   * waiting. Lossy groups get copies (their slots may be reused under a view).
+   */
+  tryView(max = 1): HeldViews | null {
+    this.#assertOpen();
+    return this.#ring.tryView(max);
+  }
+
+  /** tryView, sleeping (on another thread) until a message is waiting; null on timeout. */
+  async view(max = 1, options: WaitOptions = {}): Promise<HeldViews | null> {
+    for (;;) {
+      const views = this.tryView(max);
+      if (views) return views;
+      if (!(await this.waitForMessage(options))) return null;
+    }
+  }
+
   /** Takes the oldest message for this group, or null when there is none. */
   tryReceive(): Message | null {
     this.#assertOpen();
@@ -309,8 +362,8 @@ export class RingFile implements AsyncIterable<Message> {
   }
 
   /** Resolves true once there is room for a message; false on timeout or abort. */
-  waitForRoom(options: WaitOptions = {}): Promise<boolean> {
-    return this.#whileOpen(options, (waitOptions) => waitForRoom(this.#ring, this.#sleeper, waitOptions, this.#recover));
+  waitForRoom(options: WaitOptions & { readonly length?: number } = {}): Promise<boolean> {
+    return this.#whileOpen(options, (waitOptions) => waitForRoom(this.#ring, this.#sleeper, waitOptions, this.#recover, options.length ?? 0));
   }
 
   /** Receives forever (until close or break), sleeping between messages. */

@@ -168,6 +168,6 @@ export async function waitForMessage(ring: Ring, sleeper: Sleeper, options: Wait
 }
 
 /** Waits until there is room for at least one message. False on timeout or abort. */
-export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<boolean> {
-  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoom ? SENT : undefined), recover)) === SENT;
+export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover, length = 0): Promise<boolean> {
+  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoomFor(length) ? SENT : undefined), recover)) === SENT;
 }

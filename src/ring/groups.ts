@@ -16,6 +16,7 @@ import {
   GROUP_CREATED_AT,
   GROUP_DISPATCH,
   GROUP_FLAGS,
+  GROUP_FLAG_CHANGE_UNIT,
   GROUP_FLAG_LOSSY,
   GROUP_FREE,
   GROUP_GAPS,
@@ -277,7 +278,9 @@ export function createGroup(views: RingViews, geometry: RingGeometry, name: stri
     if (Atomics.compareExchange(words, w(base + GROUP_STATE), GROUP_FREE, GROUP_SETTING_UP) !== GROUP_FREE) continue;
     Atomics.add(words, w(base + GROUP_GENERATION), 1);
     writeName(views, base, name);
-    Atomics.store(words, w(base + GROUP_FLAGS), options.lossy ? GROUP_FLAG_LOSSY : 0);
+    // The change count goes on from the entry's last group: a member of that one never mistakes this one's flags for its own.
+    const flags = Atomics.load(words, w(base + GROUP_FLAGS));
+    Atomics.store(words, w(base + GROUP_FLAGS), ((flags & ~0xff) + GROUP_FLAG_CHANGE_UNIT) | (options.lossy ? GROUP_FLAG_LOSSY : 0));
     Atomics.store(words, w(base + GROUP_REDELIVERED), 0);
     Atomics.store(words, w(base + GROUP_MISSED), 0);
     Atomics.store(words, w(base + GROUP_GAPS), 0);
@@ -317,8 +320,10 @@ function requireGroup(views: RingViews, geometry: RingGeometry, name: string): G
 /** Removes a group: it stops gating senders at once; its members' next claims fail. */
 export function removeGroup(views: RingViews, geometry: RingGeometry, name: string): GroupInfo {
   const group = requireGroup(views, geometry, name);
-  const state = w(groupOffset(group.index) + GROUP_STATE);
-  Atomics.compareExchange(views.words, state, GROUP_ACTIVE, GROUP_FREE);
+  const base = groupOffset(group.index);
+  // Flags first: a member holding a run sees the change and checks its copies against the tail.
+  Atomics.add(views.words, w(base + GROUP_FLAGS), GROUP_FLAG_CHANGE_UNIT);
+  Atomics.compareExchange(views.words, w(base + GROUP_STATE), GROUP_ACTIVE, GROUP_FREE);
   return group;
 }
 
@@ -336,14 +341,22 @@ export function setGroupLossy(views: RingViews, geometry: RingGeometry, name: st
   const group = requireGroup(views, geometry, name);
   const base = groupOffset(group.index);
   if (lossy) {
-    Atomics.or(views.words, w(base + GROUP_FLAGS), GROUP_FLAG_LOSSY);
+    setLossyFlag(views.words, w(base + GROUP_FLAGS), true);
   } else {
     const tail = readTail(views).position;
     const earliest = Math.max(0, tail - geometry.slotCount);
-    Atomics.and(views.words, w(base + GROUP_FLAGS), ~GROUP_FLAG_LOSSY);
+    setLossyFlag(views.words, w(base + GROUP_FLAGS), false);
     moveCursor(views, geometry, group.index, Math.max(group.dispatch, earliest), name);
   }
   return readGroup(views, group.index)!;
 }
 
-
+/** Sets or clears the lossy flag, counting the change in the same store (nothing when it is already so). */
+function setLossyFlag(words: Int32Array, index: number, lossy: boolean): void {
+  for (;;) {
+    const flags = Atomics.load(words, index);
+    if (((flags & GROUP_FLAG_LOSSY) !== 0) === lossy) return;
+    const next = ((flags & ~0xff) + GROUP_FLAG_CHANGE_UNIT) | (flags & 0xff & ~GROUP_FLAG_LOSSY) | (lossy ? GROUP_FLAG_LOSSY : 0);
+    if (Atomics.compareExchange(words, index, flags, next) === flags) return;
+  }
+}

@@ -10,17 +10,21 @@
 import {
   DEFAULT_GROUP,
   LAST_ACTIVITY_OFFSET,
+  MESSAGES_SENT_OFFSET,
   REDELIVERED_OFFSET,
   RELEASED_SLOTS_OFFSET,
   ROLE_RECEIVER,
   ROLE_SENDER,
-  SEQUENCE_RELEASED_BIT,
+  SEQUENCE_SKIP_BIT,
   SEQUENCE_VALUE_MASK,
+  SHAPE_EXTENSION_MASK,
   SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
   SLOT_PID,
   SLOT_SENT_AT,
-  SLOT_SEQUENCE,
+  SLOT_SHAPE,
+  SLOT_SPAN,
+  sequenceWordOf,
   slotOffsetOf,
   type RingGeometry,
 } from '../layout/ring-layout.js';
@@ -50,8 +54,9 @@ export interface OpenClaim {
 }
 
 export interface RingState {
-  /** Next position a sender claims: also the number of messages sent since creation. */
+  /** Next position a sender claims (positions count slots). */
   readonly tail: number;
+  /** Messages published since creation. */
   readonly sent: number;
   /** The lowest floor of the lossless groups; tail when there is none. */
   readonly gate: number;
@@ -122,7 +127,7 @@ export function readRingState(memory: Buffer, geometry: RingGeometry): RingState
   const lastActivity = doubles[LAST_ACTIVITY_OFFSET >> 3]!;
   return {
     tail,
-    sent: tail,
+    sent: Number(Atomics.load(views.longs, MESSAGES_SENT_OFFSET >> 3)),
     gate: Number.isFinite(gate) ? gate : tail,
     waiting: Number.isFinite(gate) ? Math.min(Math.max(tail - gate, 0), geometry.slotCount) : 0,
     releasedSlots: Atomics.load(words, RELEASED_SLOTS_OFFSET >> 2) >>> 0,
@@ -146,13 +151,18 @@ export function findCorruptSlot(memory: Buffer, geometry: RingGeometry): string 
     let problem: string | undefined;
     for (let index = 0; index < N && problem === undefined; index++) {
       const q = tail > index ? tail - 1 - ((tail - 1 - index) % N) : index - N;
-      const sequence = Atomics.load(views.words, (slotOffsetOf(geometry, index) + SLOT_SEQUENCE) >> 2);
+      const sequence = Atomics.load(views.words, sequenceWordOf(geometry, index));
       const value = sequence & SEQUENCE_VALUE_MASK;
-      const fits = [q, q - N, q - 2 * N, q + N].some((p) => value === ((p + 1) & SEQUENCE_VALUE_MASK));
+      const fits = sequence >= 0 && [q, q - N, q - 2 * N, q + N].some((p) => value === ((p + 1) & SEQUENCE_VALUE_MASK));
       if (!fits) problem = `slot ${index} has sequence word ${sequence >>> 0}, which no process of this ring writes (tail ${tail})`;
-      const length = Atomics.load(views.words, (slotOffsetOf(geometry, index) + SLOT_LENGTH) >> 2);
-      if (problem === undefined && (length < 0 || length > geometry.slotSize)) {
-        problem = `slot ${index} has length ${length}, outside 0 to the ${geometry.slotSize}-byte slot size`;
+      if (problem === undefined && (sequence & SEQUENCE_SKIP_BIT) === 0 && q >= 0 && value === ((q + 1) & SEQUENCE_VALUE_MASK)) {
+        const slot = slotOffsetOf(geometry, index);
+        const span = Atomics.load(views.words, (slot + SLOT_SPAN) >> 2);
+        const length = Atomics.load(views.words, (slot + SLOT_LENGTH) >> 2);
+        if (span < 1 || span > N - index) problem = `the message at slot ${index} spans ${span} slots; 1 to ${N - index} fit before the end of the ring`;
+        else if (length < 0 || SLOT_HEADER_LENGTH + length > span * geometry.slotStride) {
+          problem = `the message at slot ${index} has length ${length}, more than its ${span} slot(s) hold`;
+        }
       }
     }
     if (problem === undefined) return undefined;
@@ -191,28 +201,33 @@ export function peekMessages(memory: Buffer, geometry: RingGeometry, max: number
     return true;
   };
   let position = startOf(tail);
-  for (; found.length < max && position < tail; position++) {
+  let span = 1;
+  for (; found.length < max && position < tail; position += span) {
+    span = 1;
     const slot = slotOffsetOf(geometry, position % N);
-    const sequenceIndex = (slot + SLOT_SEQUENCE) >> 2;
-    const before = Atomics.load(words, sequenceIndex);
-    if ((before & ~SEQUENCE_RELEASED_BIT) !== ((position + 1) & SEQUENCE_VALUE_MASK)) {
+    const before = Atomics.load(words, sequenceWordOf(geometry, position % N));
+    if ((before & ~SEQUENCE_SKIP_BIT) !== ((position + 1) & SEQUENCE_VALUE_MASK)) {
       const value = before & SEQUENCE_VALUE_MASK;
-      const notYet = value === ((position + 1) & SEQUENCE_VALUE_MASK) || value === ((position - N + 1) & SEQUENCE_VALUE_MASK) || value === ((position - 2 * N + 1) & SEQUENCE_VALUE_MASK);
+      const notYet = before >= 0 && (value === ((position - N + 1) & SEQUENCE_VALUE_MASK) || value === ((position - 2 * N + 1) & SEQUENCE_VALUE_MASK));
       if (!notYet && restart()) continue; // lapped while we looked
       break;
     }
-    if ((before & SEQUENCE_RELEASED_BIT) !== 0) continue;
+    if ((before & SEQUENCE_SKIP_BIT) !== 0) continue;
+    const claimedSpan = Atomics.load(words, (slot + SLOT_SPAN) >> 2);
     const length = Atomics.load(words, (slot + SLOT_LENGTH) >> 2);
     const pid = Atomics.load(words, (slot + SLOT_PID) >> 2) >>> 0;
     const sentAt = doubles[(slot + SLOT_SENT_AT) >> 3]!;
-    const payload = slot + SLOT_HEADER_LENGTH;
-    if (length < 0 || length > geometry.slotSize) continue;
-    const data = Buffer.from(memory.subarray(payload, payload + length));
+    const extension = Atomics.load(words, (slot + SLOT_SHAPE) >> 2) & SHAPE_EXTENSION_MASK;
+    const payload = slot + SLOT_HEADER_LENGTH + extension;
+    const fits = claimedSpan >= 1 && claimedSpan <= N - (position % N) && length >= 0 && extension % 8 === 0 && SLOT_HEADER_LENGTH + extension + length <= claimedSpan * geometry.slotStride;
+    const data = fits ? Buffer.from(memory.subarray(payload, payload + length)) : undefined;
     // Rewritten only by the claimer of position + N, which moves the tail past it first.
     if (readTail(views).position > position + N) {
-      if (restart()) continue; // overwritten while we copied
+      if (restart()) continue; // overwritten while we copied (span is 1: the walk goes on from the new start)
       break;
     }
+    if (!data) continue;
+    span = claimedSpan;
     found.push({ sequence: position, pid, sentAt, data });
   }
   return found;

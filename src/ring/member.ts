@@ -8,11 +8,16 @@
  * group's floor, so a lossless group's messages are never overwritten while a member holds them;
  * if the member dies, recovery hands the run to another member of the group (at least once).
  *
+ * A run counts positions (slots): a message of several slots is taken whole, and a run holds
+ * whole messages and skip records only.
+ *
  * Members never write a slot. A lossy group does not hold senders back, so a message can be
  * overwritten before it is read: after copying, the member checks that the tail has not been
  * claimed past the position's next lap (as a seqlock would check its sequence), and counts what
  * it lost; when the cursor itself was lapped, it jumps to the oldest message still in the ring
- * and counts the gap.
+ * and counts the gap. A lossless group's run is protected by the gate only while the group stays
+ * what it was when the run was claimed: an operator who removes the group or makes it lossy
+ * changes its flags word, and the member then checks its copies against the tail as well.
  */
 import { GroupError, RingFormatError } from '../errors.js';
 import {
@@ -29,11 +34,10 @@ import {
   POSITION_MASK,
   RUN_PENDING_BIT,
   SENDERS_WAITING_OFFSET,
-  SEQUENCE_BUSY_BIT,
-  SEQUENCE_RELEASED_BIT,
+  SEQUENCE_SKIP_BIT,
   SEQUENCE_VALUE_MASK,
   SLOT_SENT_AT,
-  SLOT_SEQUENCE,
+  SLOT_SPAN,
   groupOffset,
   participantOffset,
   type RingGeometry,
@@ -44,7 +48,7 @@ import { storePositionPlain, type RingViews } from './views.js';
 import { takeSleepers } from './wait-word.js';
 
 const SENDERS_WAITING = SENDERS_WAITING_OFFSET >> 2;
-const SEQUENCE_WORD = SLOT_SEQUENCE >> 2;
+const SPAN_WORD = SLOT_SPAN >> 2;
 const SMALL = Array.from({ length: 1025 }, (_, i) => BigInt(i));
 
 /** Positions a group never got to read: overwritten before it read them. */
@@ -70,7 +74,8 @@ export class Member {
   readonly #longs: BigUint64Array;
   readonly #doubles: Float64Array;
   readonly #slotCount: number;
-  readonly #headerLength: number;
+  readonly #dataOffset: number;
+  readonly #sequenceBase: number;
   readonly #stride: number;
   readonly #group: number;
   readonly #groupGeneration: number;
@@ -98,8 +103,10 @@ export class Member {
   /** The dispatch word this member's last claim left, and the position it names: the next claim starts there without BigInt arithmetic while the word is unchanged. */
   #lastWord = -1n;
   #lastPosition = 0;
-  /** Of the run, how many the current take handed out. */
+  /** Of the run, how many positions the current take handed out. */
   #taken = 0;
+  /** The group's flags word when the run was claimed (-1: not known, so every copy is checked). */
+  #claimFlags = -1;
   /** Called when senders may be asleep after this member finished a run. */
   wake: () => void = () => {};
   /** Called for every gap (lossy groups; lossless ones only after a forced move). */
@@ -112,7 +119,8 @@ export class Member {
     this.#longs = views.longs;
     this.#doubles = views.doubles;
     this.#slotCount = geometry.slotCount;
-    this.#headerLength = geometry.headerLength;
+    this.#dataOffset = geometry.dataOffset;
+    this.#sequenceBase = geometry.headerLength >> 2;
     this.#stride = geometry.slotStride;
     this.#group = identity.group;
     this.#groupGeneration = identity.groupGeneration;
@@ -134,11 +142,41 @@ export class Member {
   }
 
   slotOf(position: number): number {
-    return this.#headerLength + (position % this.#slotCount) * this.#stride;
+    return this.#dataOffset + (position % this.#slotCount) * this.#stride;
+  }
+
+  #sequenceOf(position: number): number {
+    return this.#sequenceBase + (position % this.#slotCount);
   }
 
   get lossy(): boolean {
     return (Atomics.load(this.#words, this.#flags) & GROUP_FLAG_LOSSY) !== 0;
+  }
+
+  /**
+   * True when the run being handed out is still protected by the gate: the group was lossless
+   * when it was claimed and its flags word has not changed since (no removal, no lossy spell).
+   * Otherwise each copy must be checked with stillThere.
+   */
+  get guarded(): boolean {
+    const flags = this.#claimFlags;
+    return flags >= 0 && (flags & GROUP_FLAG_LOSSY) === 0 && Atomics.load(this.#words, this.#flags) === flags;
+  }
+
+  /**
+   * What position `position` of a taken run holds now: the span of the message that starts
+   * there (1 to N), 0 for a skip record, or -1 when its slot speaks for another position (it was
+   * overwritten: a lossy group, or a group changed under the run).
+   */
+  messageAt(position: number): number {
+    const sequence = Atomics.load(this.#words, this.#sequenceOf(position));
+    const value = (position + 1) & SEQUENCE_VALUE_MASK;
+    if (sequence === value) {
+      const span = this.#words[(this.slotOf(position) >> 2) + SPAN_WORD]!;
+      const room = this.#slotCount - (position % this.#slotCount);
+      return span >= 1 && span <= room ? span : -1;
+    }
+    return sequence === (value | SEQUENCE_SKIP_BIT) ? 0 : -1;
   }
 
   /** The group's dispatch cursor: the next position it hands out. */
@@ -168,9 +206,31 @@ export class Member {
    * among them: check each with isReleased. Call finish() after handing them on.
    */
   take(max: number): number {
-    if (this.#count === 0 && this.#claim(max) === 0) return 0;
-    this.#taken = this.#count < max ? this.#count : max;
+    if (this.#count === 0) {
+      if (this.#claim(max) === 0) return 0;
+      this.#taken = this.#count;
+      return this.#taken;
+    }
+    this.#taken = this.#measure(this.#start, this.#count, max);
     return this.#taken;
+  }
+
+  /** Positions from `start` (at most `limit`) that hold up to `max` messages and the skip records among them. */
+  #measure(start: number, limit: number, max: number): number {
+    let position = start;
+    const end = start + limit;
+    let messages = 0;
+    while (position < end) {
+      const span = this.messageAt(position);
+      if (span > 0) {
+        if (messages === max) break;
+        messages++;
+        position += Math.min(span, end - position);
+      } else {
+        position++;
+      }
+    }
+    return position - start;
   }
 
   #claim(max: number): number {
@@ -184,13 +244,38 @@ export class Member {
       // Mine: the word is my tag plus the position (the common case of a one-member group).
       const mine = dispatchWord >= this.#claimerTag && dispatchWord < this.#claimerTagEnd;
       const dispatch = dispatchWord === this.#lastWord ? this.#lastPosition : Number(mine ? dispatchWord - this.#claimerTag : dispatchWord & POSITION_MASK);
-      let count = 0;
+      const flags = Atomics.load(words, this.#flags);
+      // Whole messages and skip records from the cursor: up to `max` messages, within one lap.
+      let position = dispatch;
+      let messages = 0;
       let sequence = 0;
-      for (let q = dispatch; count < max; q++, count++) {
-        sequence = Atomics.load(words, (this.slotOf(q) >> 2) + SEQUENCE_WORD);
-        if ((sequence & ~SEQUENCE_RELEASED_BIT) !== ((q + 1) & SEQUENCE_VALUE_MASK)) break;
+      const end = dispatch + this.#slotCount;
+      // Skip records after the last message are taken too: padding never holds the group back.
+      while (position < end) {
+        sequence = Atomics.load(words, this.#sequenceOf(position));
+        const value = (position + 1) & SEQUENCE_VALUE_MASK;
+        if (sequence === value) {
+          if (messages === max) break;
+          const span = words[(this.slotOf(position) >> 2) + SPAN_WORD]!;
+          if (span < 1 || span > this.#slotCount - (position % this.#slotCount)) break; // checked below
+          position += span;
+          messages++;
+        } else if (sequence === (value | SEQUENCE_SKIP_BIT)) {
+          position++;
+        } else {
+          break;
+        }
       }
+      const count = position - dispatch;
       if (count === 0) {
+        if (sequence === ((dispatch + 1) & SEQUENCE_VALUE_MASK)) {
+          // A published first slot with a span no sender writes: lapped under a lossy reader, or corrupt.
+          if (readTail(this.#views).position > dispatch + this.#slotCount) {
+            this.#jump(dispatchWord, dispatch);
+            continue;
+          }
+          throw new RingFormatError(`corrupt ring: the message at position ${dispatch} spans ${words[(this.slotOf(dispatch) >> 2) + SPAN_WORD]} slots, more than fit before the end of the ring`);
+        }
         if (this.#notYet(sequence, dispatch)) return 0;
         this.#jump(dispatchWord, dispatch);
         continue;
@@ -221,14 +306,15 @@ export class Member {
       this.#start = dispatch;
       this.#count = count;
       this.#deliveries = 0;
+      this.#claimFlags = flags;
       return count;
     }
   }
 
   /** True when the slot of `position` has simply not been published yet (not lapped). */
   #notYet(sequence: number, position: number): boolean {
+    if (sequence < 0) return false; // bit 31 is written by no process of this ring
     const value = sequence & SEQUENCE_VALUE_MASK;
-    if (value === ((position + 1) & SEQUENCE_VALUE_MASK)) return (sequence & SEQUENCE_BUSY_BIT) !== 0; // being written
     return value === ((position - this.#slotCount + 1) & SEQUENCE_VALUE_MASK) || value === ((position - 2 * this.#slotCount + 1) & SEQUENCE_VALUE_MASK);
   }
 
@@ -250,20 +336,15 @@ export class Member {
     this.onGap({ group: this.groupName, from, count });
   }
 
-  /** True when position `position` is a released claim (no message). */
-  isReleased(position: number): boolean {
-    return (Atomics.load(this.#words, (this.slotOf(position) >> 2) + SEQUENCE_WORD) & SEQUENCE_RELEASED_BIT) !== 0;
-  }
-
   /**
    * After copying the message at `position`: true when no sender can have written its slot since
    * (a lossy group's message can be overwritten under the reader). The slot is rewritten only by
    * the claimer of position + N, which moves the tail past it first, so a tail still at or below
    * position + N proves the copy whole. A lost one is counted as a gap.
    */
-  stillThere(position: number): boolean {
+  stillThere(position: number, span = 1): boolean {
     if (readTail(this.#views).position <= position + this.#slotCount) return true;
-    this.#lost(position, 1);
+    this.#lost(position, span);
     return false;
   }
 
@@ -296,6 +377,7 @@ export class Member {
    */
   adopt(start: number, count: number, deliveries: number): void {
     this.#entryDeliveries = deliveries;
+    this.#claimFlags = -1; // claimed by another member under flags this one never saw
     this.#start = start;
     this.#count = count;
     this.#deliveries = deliveries;
@@ -306,8 +388,8 @@ export class Member {
   get hasMessage(): boolean {
     if (this.#count > 0) return true;
     const dispatch = Number(Atomics.load(this.#longs, this.#dispatch) & POSITION_MASK);
-    const sequence = Atomics.load(this.#words, (this.slotOf(dispatch) >> 2) + SEQUENCE_WORD);
-    if ((sequence & ~SEQUENCE_RELEASED_BIT) === ((dispatch + 1) & SEQUENCE_VALUE_MASK)) return true;
+    const sequence = Atomics.load(this.#words, this.#sequenceOf(dispatch));
+    if ((sequence & ~SEQUENCE_SKIP_BIT) === ((dispatch + 1) & SEQUENCE_VALUE_MASK)) return true;
     return !this.#notYet(sequence, dispatch);
   }
 

@@ -25,12 +25,12 @@ import {
   PARTICIPANT_RUN_COUNT,
   REDELIVERED_OFFSET,
   RELEASED_SLOTS_OFFSET,
-  SEQUENCE_RELEASED_BIT,
+  SEQUENCE_SKIP_BIT,
   RUN_PENDING_BIT,
-  SLOT_SEQUENCE,
   groupOffset,
   participantOffset,
   seqValue,
+  sequenceWordOf,
   type RingGeometry,
 } from '../layout/ring-layout.js';
 import { confirmClaimer, groupIsCurrent, loadDispatch, readTail } from './groups.js';
@@ -70,11 +70,19 @@ export function claimOwners(position: number, entries: readonly (Participant | u
   return owners.length > 0 ? owners : 'unknown';
 }
 
-/** True when the slot of `position` holds its message or its skip record. */
+/** True when the sequence word of `position` reads published: a message's first slot, or a skip record. */
 export function isPublished(views: RingViews, geometry: RingGeometry, position: number): boolean {
-  const slot = geometry.headerLength + (position % geometry.slotCount) * geometry.slotStride;
-  const sequence = Atomics.load(views.words, (slot + SLOT_SEQUENCE) >> 2);
-  return (sequence & ~SEQUENCE_RELEASED_BIT) === seqValue(position);
+  const sequence = Atomics.load(views.words, sequenceWordOf(geometry, position % geometry.slotCount));
+  return (sequence & ~SEQUENCE_SKIP_BIT) === seqValue(position);
+}
+
+/** Messages (first slots) among `count` positions from `start`: what a run handed on counts. */
+export function messagesIn(views: RingViews, geometry: RingGeometry, start: number, count: number): number {
+  let messages = 0;
+  for (let q = start; q < start + count; q++) {
+    if (Atomics.load(views.words, sequenceWordOf(geometry, q % geometry.slotCount)) === seqValue(q)) messages++;
+  }
+  return messages;
 }
 
 export function recoverClaims(views: RingViews, geometry: RingGeometry, options: RecoveryOptions): RecoveryReport {
@@ -98,11 +106,10 @@ export function recoverClaims(views: RingViews, geometry: RingGeometry, options:
       stuck = true;
       continue;
     }
-    const slot = geometry.headerLength + (q % geometry.slotCount) * geometry.slotStride;
-    const sequenceWord = (slot + SLOT_SEQUENCE) >> 2;
+    const sequenceWord = sequenceWordOf(geometry, q % geometry.slotCount);
     const seen = Atomics.load(words, sequenceWord);
-    if ((seen & ~SEQUENCE_RELEASED_BIT) === seqValue(q)) continue; // published meanwhile
-    if (Atomics.compareExchange(words, sequenceWord, seen, seqValue(q) | SEQUENCE_RELEASED_BIT) === seen) {
+    if ((seen & ~SEQUENCE_SKIP_BIT) === seqValue(q)) continue; // published meanwhile
+    if (Atomics.compareExchange(words, sequenceWord, seen, seqValue(q) | SEQUENCE_SKIP_BIT) === seen) {
       Atomics.add(words, RELEASED_SLOTS_OFFSET >> 2, 1);
       released++;
     }
@@ -144,9 +151,10 @@ export function recoverClaims(views: RingViews, geometry: RingGeometry, options:
         Atomics.store(words, mine.count, entry.run.count);
         if (Atomics.compareExchange(words, runWord, confirmed, 0) === confirmed) {
           member.side.adopt(entry.run.start, entry.run.count, entry.run.deliveries + 1);
-          Atomics.add(words, (groupOffset(entry.group) + GROUP_REDELIVERED) >> 2, entry.run.count);
-          Atomics.add(words, REDELIVERED_OFFSET >> 2, entry.run.count);
-          adopted += entry.run.count;
+          const messages = messagesIn(views, geometry, entry.run.start, entry.run.count);
+          Atomics.add(words, (groupOffset(entry.group) + GROUP_REDELIVERED) >> 2, messages);
+          Atomics.add(words, REDELIVERED_OFFSET >> 2, messages);
+          adopted += messages;
           idle = false;
         } else {
           Atomics.store(words, mine.count, 0);

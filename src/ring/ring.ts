@@ -3,9 +3,11 @@
  * mapping. Pure: it sees a Buffer and nothing else (no fs, no FFI); sleeping is left to the
  * caller (./blocking.ts) and liveness to recovery (./recovery.ts).
  *
- * Invariants (positions count messages from 0 and never wrap; N slots):
- * - the slot of position q holds q's message (or its skip record) once its sequence word reads
- *   q + 1 (30 bits) without the busy bit; a sender writes that word last;
+ * Invariants (positions count slots from 0 and never wrap; N slots; a message takes `span`
+ * consecutive positions and its sequence number is its first):
+ * - position q holds the start of a message once its sequence word reads q + 1 (30 bits) with no
+ *   flag, and a skip record (another slot of a message, padding, a released claim) once it reads
+ *   q + 1 with the skip bit; a sender writes a message's first word last;
  * - a sender claims q only when the slot speaks for q - N and every lossless group's floor is
  *   above q - N, so a lossless group's unfinished message is never overwritten;
  * - every claim is recorded in its owner's participant entry before the compare-and-swap that
@@ -18,10 +20,12 @@ import {
   LAST_ACTIVITY_OFFSET,
   MEMBERS_WAITING_OFFSET,
   SENDERS_WAITING_OFFSET,
+  SHAPE_EXTENSION_MASK,
   SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
   SLOT_PID,
   SLOT_SENT_AT,
+  SLOT_SHAPE,
   ownerTag,
   type RingGeometry,
 } from '../layout/ring-layout.js';
@@ -39,7 +43,10 @@ export type { Gap } from './member.js';
 /** A received message. `data` is a copy: it stays valid after the slot is reused. */
 export interface Message {
   readonly data: Buffer;
-  /** Its position in the ring's history, counted from 0 at creation: the same in every group. */
+  /**
+   * Its position in the ring's history (the first slot it occupies, counted from 0 at creation):
+   * the same in every group. Consecutive messages' sequence numbers differ by their spans.
+   */
   readonly sequence: number;
   /** Pid of the process that sent it. */
   readonly pid: number;
@@ -47,6 +54,42 @@ export interface Message {
   readonly sentAt: number;
   /** How many times this group delivered it before (0: first delivery; more after a member died). */
   readonly deliveries: number;
+}
+
+/**
+ * Space claimed in the ring for messages written in place (zero-copy send): write each payload
+ * into its view, then commit() (publishes them, in order) or abort() (they become skip records).
+ * A claim that is dropped — an exception in a `using` block — aborts. One claim at a time.
+ */
+export interface MessageClaim extends Disposable {
+  /** The first (or only) message's writable view, `length` bytes of the ring itself. */
+  readonly data: Buffer;
+  readonly sequence: number;
+  /** Every claimed message's view and sequence number, in order (a batch claim may get fewer than it asked for). */
+  readonly buffers: readonly Buffer[];
+  readonly sequences: readonly number[];
+  /** Publishes the messages, each with its claimed length or the length given (at most the claimed). Returns the last sequence number. */
+  commit(lengths?: number | readonly number[]): number;
+  abort(): void;
+}
+
+/** A message seen in place (zero-copy receive): `data` is a view of the ring, valid until the batch is released. */
+export interface MessageView {
+  readonly data: Buffer;
+  readonly sequence: number;
+  readonly pid: number;
+  readonly sentAt: number;
+  readonly deliveries: number;
+}
+
+/**
+ * Messages viewed in place and held: the group does not pass them, and their slots are not
+ * reused, until release() (or dispose). If this process dies holding them, another member of the
+ * group gets them. One batch at a time; release it before receiving again.
+ */
+export interface HeldViews extends Disposable {
+  readonly messages: readonly MessageView[];
+  release(): void;
 }
 
 /** Messages held by this member until ack(): freed only then (see RingFile.hold). */
@@ -92,7 +135,7 @@ export class Ring {
   readonly #member: Member | undefined;
   readonly #participant: number;
   readonly #group: RingOptions['group'];
-  readonly #slotSize: number;
+  readonly #stride: number;
   readonly #words: Int32Array;
   readonly #doubles: Float64Array;
   readonly #fault: Fault;
@@ -110,7 +153,7 @@ export class Ring {
     this.views = viewsOf(memory, geometry);
     this.#words = this.views.words;
     this.#doubles = this.views.doubles;
-    this.#slotSize = geometry.slotSize;
+    this.#stride = geometry.slotStride;
     const identity = options.identity ?? { pid: 0, participant: -1 };
     this.#participant = identity.participant;
     this.#group = options.group;
@@ -162,6 +205,54 @@ export class Ring {
     return this.#sender.trySendBatch(messages, start);
   }
 
+  /**
+   * Claims the space of one message of `length` bytes at the tail, to write in place: null when
+   * the ring has no room now. MessageTooLargeError past the ring's largest message.
+   */
+  tryClaim(length: number): MessageClaim | null {
+    return this.tryClaimBatch([length]);
+  }
+
+  /** Claims the space of as many of `lengths` as fit now, in one step (null: none). */
+  tryClaimBatch(lengths: readonly number[]): MessageClaim | null {
+    const sender = this.#sender;
+    const count = sender.tryClaim(lengths);
+    if (count === 0) return null;
+    const buffers: Buffer[] = [];
+    const sequences: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const position = sender.claimedPosition(i);
+      const offset = sender.payloadOffset(position);
+      buffers.push(this.memory.subarray(offset, offset + lengths[i]!));
+      sequences.push(position);
+    }
+    let open = true;
+    const close = (): void => {
+      if (!open) throw new MmapipcError('this claim was already committed or aborted');
+      open = false;
+    };
+    return {
+      data: buffers[0]!,
+      sequence: sequences[0]!,
+      buffers,
+      sequences,
+      commit: (lengths) => {
+        close();
+        return sender.commitClaim(typeof lengths === 'number' ? [lengths] : lengths);
+      },
+      abort: () => {
+        if (!open) return;
+        open = false;
+        sender.abortClaim();
+      },
+      [Symbol.dispose]: () => {
+        if (!open) return;
+        open = false;
+        sender.abortClaim();
+      },
+    };
+  }
+
   /** Sequence number of this ring object's most recent send (-1 before the first). */
   get lastSentSequence(): number {
     return this.#sender.lastSentSequence;
@@ -174,9 +265,21 @@ export class Ring {
     return this.#member;
   }
 
-  #lengthAt(slot: number): number {
+  /** The payload length of the message in `slot` spanning `span` slots, -1 when its header does not add up. */
+  #lengthAt(slot: number, span: number): number {
     const length = this.#words[(slot + SLOT_LENGTH) >> 2]!;
-    return length < 0 || length > this.#slotSize ? -1 : length;
+    const extension = this.#extensionAt(slot);
+    return length < 0 || extension < 0 || SLOT_HEADER_LENGTH + extension + length > span * this.#stride ? -1 : length;
+  }
+
+  /** Bytes of metadata between a message's header and its payload (0 in messages mmapipc writes), -1 when malformed. */
+  #extensionAt(slot: number): number {
+    const extension = this.#words[(slot + SLOT_SHAPE) >> 2]! & SHAPE_EXTENSION_MASK;
+    return extension % 8 === 0 ? extension : -1;
+  }
+
+  #payloadAt(slot: number): number {
+    return slot + SLOT_HEADER_LENGTH + (this.#words[(slot + SLOT_SHAPE) >> 2]! & SHAPE_EXTENSION_MASK);
   }
 
   #pidAt(slot: number): number {
@@ -187,38 +290,64 @@ export class Ring {
     return this.#doubles[(slot + SLOT_SENT_AT) >> 3]!;
   }
 
+  #scratchOf(length: number): Buffer {
+    let scratch = this.#scratch;
+    if (!scratch || scratch.length < length) scratch = this.#scratch = Buffer.allocUnsafe(Math.max(length, this.#stride));
+    return scratch;
+  }
+
   /**
-   * Visits each message of one take (up to `max` positions): released claims are skipped, and a
-   * message overwritten under a lossy reader is counted as a gap, not delivered. `visit` gets
-   * the buffer and offset of a stable copy of the payload (the slot itself for lossless groups).
-   * Returns how many positions were taken (0: nothing waiting); the take is left unfinished.
+   * Visits each message of one take (up to `max` messages): skip records are passed over, and a
+   * message that may have been overwritten (a lossy group, or a group removed or made lossy under
+   * the run) is checked against the tail after copying, and counted as a gap rather than
+   * delivered. `visit` gets the buffer and offset of a stable copy of the payload (the slot
+   * itself while the gate guards the run). A copying caller passes `retract`: called when a
+   * message it copied in place turns out to have been overwritten under the copy. Returns how
+   * many positions were taken (0: nothing waiting); the take is left unfinished.
    */
-  #visitTake(member: Member, max: number, visit: (buffer: Buffer, offset: number, length: number, position: number, slot: number) => void): number {
+  #visitTake(
+    member: Member,
+    max: number,
+    visit: (buffer: Buffer, offset: number, length: number, position: number, slot: number) => void,
+    retract?: () => void,
+  ): number {
     const taken = member.take(max);
     if (taken === 0) return 0;
-    const lossy = member.lossy;
     const first = member.takeStart;
-    for (let i = 0; i < taken; i++) {
-      const position = first + i;
-      if (member.isReleased(position)) continue;
-      const slot = member.slotOf(position);
-      const length = this.#lengthAt(slot);
-      if (lossy) {
-        const scratch = (this.#scratch ??= Buffer.allocUnsafe(this.#slotSize));
-        if (length >= 0) this.memory.copy(scratch, 0, slot + SLOT_HEADER_LENGTH, slot + SLOT_HEADER_LENGTH + length);
-        if (!member.stillThere(position)) continue;
-        if (length < 0) {
-          this.#corrupt ??= this.#corruptError(slot, position);
-          continue;
-        }
-        visit(scratch, 0, length, position, slot);
-      } else {
-        if (length < 0) {
-          this.#corrupt ??= this.#corruptError(slot, position);
-          continue;
-        }
-        visit(this.memory, slot + SLOT_HEADER_LENGTH, length, position, slot);
+    const end = first + taken;
+    for (let position = first; position < end; ) {
+      const span = member.messageAt(position);
+      if (span === 0) {
+        position++;
+        continue;
       }
+      const guarded = member.guarded;
+      if (span < 0) {
+        // Overwritten: a loss where the run was not guarded, corruption where it was.
+        if (guarded || member.stillThere(position)) this.#corrupt ??= this.#corruptError(position, 'its sequence word speaks for another position');
+        position++;
+        continue;
+      }
+      const slot = member.slotOf(position);
+      const length = this.#lengthAt(slot, span);
+      if (!guarded) {
+        const scratch = length >= 0 ? this.#scratchOf(length) : undefined;
+        if (scratch) {
+          const payload = this.#payloadAt(slot);
+          this.memory.copy(scratch, 0, payload, payload + length);
+        }
+        if (member.stillThere(position, span)) {
+          if (scratch) visit(scratch, 0, length, position, slot);
+          else this.#corrupt ??= this.#corruptError(position, `its length ${this.#words[(slot + SLOT_LENGTH) >> 2]} does not fit its ${span} slot(s)`);
+        }
+      } else if (length < 0) {
+        this.#corrupt ??= this.#corruptError(position, `its length ${this.#words[(slot + SLOT_LENGTH) >> 2]} does not fit its ${span} slot(s)`);
+      } else {
+        visit(this.memory, this.#payloadAt(slot), length, position, slot);
+        // The group changed while the copy was made (an operator's rm or set --lossy): trust it only if the tail says so.
+        if (retract && !member.guarded && !member.stillThere(position, span)) retract();
+      }
+      position += span;
     }
     return taken;
   }
@@ -233,10 +362,8 @@ export class Ring {
     if (corrupt && handled === 0) throw corrupt;
   }
 
-  #corruptError(slot: number, position: number): RingFormatError {
-    return new RingFormatError(
-      `corrupt slot at position ${position}: length ${this.#words[(slot + SLOT_LENGTH) >> 2]} exceeds the ${this.#slotSize}-byte slot; the message was skipped`,
-    );
+  #corruptError(position: number, why: string): RingFormatError {
+    return new RingFormatError(`corrupt message at position ${position}: ${why}; it was skipped`);
   }
 
   #message(buffer: Buffer, offset: number, length: number, position: number, slot: number, deliveries: number): Message {
@@ -252,12 +379,16 @@ export class Ring {
     this.#received = this.#message(buffer, offset, length, position, slot, this.#member!.deliveries);
   };
 
+  readonly #dropOne = (): void => {
+    this.#received = null;
+  };
+
   /** Takes the oldest message for this group, or returns null when there is none. */
   tryReceive(): Message | null {
     const member = this.#requireMember();
     for (;;) {
       this.#received = null;
-      const taken = this.#visitTake(member, 1, this.#receiveOne);
+      const taken = this.#visitTake(member, 1, this.#receiveOne, this.#dropOne);
       if (taken === 0) return null;
       member.finish();
       const message = this.#received;
@@ -277,34 +408,50 @@ export class Ring {
    * or -1 when there is none. `target` must have room for the largest message.
    */
   tryReceiveInto(target: Uint8Array, offset = 0): number {
-    if (target.length - offset < this.#slotSize) {
-      throw new RangeError(`target has ${target.length - offset} bytes from offset ${offset}; messages in this ring take up to ${this.#slotSize}`);
-    }
     const member = this.#requireMember();
+    const room = target.length - offset;
     for (;;) {
-      if (member.take(1) === 0) return -1;
-      const position = member.takeStart;
-      const slot = member.slotOf(position);
-      const length = this.#lengthAt(slot);
-      const released = member.isReleased(position);
-      if (!released && length >= 0) {
-        const start = slot + SLOT_HEADER_LENGTH;
-        const memory = this.memory;
-        for (let i = 0; i < length; i++) target[offset + i] = memory[start + i]!;
-        if (member.lossy && !member.stillThere(position)) {
-          member.finish();
-          continue;
-        }
-        this.lastPid = this.#pidAt(slot);
-        this.lastSentAt = this.#sentAtOf(slot);
-        this.lastReceivedSequence = position;
-        member.finish();
-        return length;
+      this.#into = { target, offset, room, length: -1 };
+      const taken = this.#visitTake(member, 1, this.#copyInto, this.#dropInto);
+      if (taken === 0) {
+        this.#into = undefined;
+        return -1;
+      }
+      const length = this.#into.length;
+      this.#into = undefined;
+      if (length === -2) {
+        member.keep();
+        throw new RangeError(`target has ${room} bytes from offset ${offset}; the message at position ${member.takeStart} takes ${this.#tooLong}`);
       }
       member.finish();
-      if (!released && !(member.lossy && !member.stillThere(position))) throw this.#corruptError(slot, position);
+      if (length >= 0) return length;
+      this.#reportCorrupt(0);
     }
   }
+
+  #into: { target: Uint8Array; offset: number; room: number; length: number } | undefined;
+  #tooLong = 0;
+  readonly #copyInto = (buffer: Buffer, offset: number, length: number, position: number, slot: number): void => {
+    const into = this.#into!;
+    if (length > into.room) {
+      into.length = -2;
+      this.#tooLong = length;
+      return;
+    }
+    const target = into.target;
+    if (length <= 64) {
+      for (let i = 0; i < length; i++) target[into.offset + i] = buffer[offset + i]!;
+    } else {
+      target.set(buffer.subarray(offset, offset + length), into.offset);
+    }
+    into.length = length;
+    this.lastPid = this.#pidAt(slot);
+    this.lastSentAt = this.#sentAtOf(slot);
+    this.lastReceivedSequence = position;
+  };
+  readonly #dropInto = (): void => {
+    if (this.#into) this.#into.length = -1;
+  };
 
   /**
    * Takes the oldest message and hands `handler` a view of it, with no copy (lossless groups).
@@ -376,9 +523,14 @@ export class Ring {
     const member = this.#requireMember();
     const batch: Message[] = [];
     while (batch.length < max) {
-      const taken = this.#visitTake(member, max - batch.length, (buffer, offset, length, position, slot) => {
-        batch.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
-      });
+      const taken = this.#visitTake(
+        member,
+        max - batch.length,
+        (buffer, offset, length, position, slot) => {
+          batch.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
+        },
+        () => batch.pop(),
+      );
       if (taken === 0) break;
       member.finish();
     }
@@ -396,9 +548,14 @@ export class Ring {
     if (member.holding && this.#held) throw new MmapipcError('a held batch is still open: ack() it before holding another');
     for (;;) {
       const messages: Message[] = [];
-      const taken = this.#visitTake(member, max, (buffer, offset, length, position, slot) => {
-        messages.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
-      });
+      const taken = this.#visitTake(
+        member,
+        max,
+        (buffer, offset, length, position, slot) => {
+          messages.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
+        },
+        () => messages.pop(),
+      );
       if (taken === 0) return null;
       if (messages.length === 0) {
         member.finish();
@@ -422,6 +579,45 @@ export class Ring {
   }
 
   #held = false;
+
+  /**
+   * Takes up to `max` waiting messages and returns views of them in the ring (no copy), held
+   * until release(); null when nothing is waiting. A lossy group's (or a changed group's)
+   * messages are copies, checked whole, since their slots may be reused under a view.
+   */
+  tryView(max = 1): HeldViews | null {
+    const member = this.#requireMember();
+    if (member.holding && this.#held) throw new MmapipcError('a held batch is still open: release() it before taking another');
+    for (;;) {
+      const messages: MessageView[] = [];
+      const taken = this.#visitTake(
+        member,
+        max,
+        (buffer, offset, length, position, slot) => {
+          const data = buffer === this.memory ? buffer.subarray(offset, offset + length) : Buffer.from(buffer.subarray(offset, offset + length));
+          messages.push({ data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries: member.deliveries });
+        },
+        () => messages.pop(),
+      );
+      if (taken === 0) return null;
+      if (messages.length === 0) {
+        member.finish();
+        this.#reportCorrupt(0);
+        continue;
+      }
+      this.#corrupt = undefined;
+      this.#held = true;
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        this.#held = false;
+        this.#fault('receive-handled');
+        member.finish();
+      };
+      return { messages, release, [Symbol.dispose]: release };
+    }
+  }
 
   // ---- recovery ----
 
@@ -457,9 +653,9 @@ export class Ring {
     return this.geometry.slotCount;
   }
 
-  /** The largest message, in bytes. */
+  /** The largest message, in bytes: one that fills every slot. */
   get maxMessageLength(): number {
-    return this.#slotSize;
+    return this.geometry.maxMessageLength;
   }
 
   /** True when this group has a message to take now. */
@@ -467,12 +663,17 @@ export class Ring {
     return this.#requireMember().hasMessage;
   }
 
-  /** True when a send would find room now. */
+  /** True when a send of a one-slot message would find room now. */
   get hasRoom(): boolean {
     return this.#sender.hasRoom;
   }
 
-  /** Messages sent since creation, and positions this group (or the slowest lossless one) is past. */
+  /** True when a send of a message of `length` bytes would find room now (or pad the ring's end). */
+  hasRoomFor(length: number): boolean {
+    return this.#sender.hasRoomFor(length);
+  }
+
+  /** The tail position (slots claimed since creation), and the position this group (or the slowest lossless one) is past. */
   get totals(): { sent: number; received: number } {
     const sent = readTail(this.views).position;
     const floor = this.#member ? this.#member.dispatch : computeGate(this.views, this.geometry);

@@ -2,34 +2,37 @@
  * The sending side: claim a run of positions at the tail, write the messages, publish each by
  * storing its sequence word last. Pure: it sees the ring's memory and nothing else.
  *
- * A claim has a findable owner before it exists: the sender records its intent (first position
- * and count) in its participant entry, and only then moves the tail by compare-and-swap. Only a
- * proven-dead owner's claim is ever released (by recovery), so a live sender — however long it is
- * stopped — publishes its claim with plain stores and never finds it taken.
+ * A message occupies `span` consecutive slots (its header and payload, contiguous), never split
+ * across the end of the ring: a claim that would cross it first pads the slots up to the end with
+ * skip records. A claim has a findable owner before it exists: the sender records its intent
+ * (first position and count) in its participant entry, and only then moves the tail by
+ * compare-and-swap. Only a proven-dead owner's claim is ever released (by recovery), so a live
+ * sender — however long it is stopped — publishes its claim with plain stores and never finds it
+ * taken.
  *
- * Position q may be claimed when (a) the slot of q still speaks for q - N and is not being written
- * (last lap's message is published, or the slot is fresh), and (b) q < gate + N, where the gate
- * is the lowest floor of the lossless groups (see groups.ts). The gate is cached and looked at
- * again only when it no longer leaves room, or when the tail's gate epoch changed.
+ * Position q may be claimed when (a) the sequence word of q's slot still speaks for q - N (last
+ * lap's message, skip record or padding is published, or the slot is fresh), and (b) q < gate + N,
+ * where the gate is the lowest floor of the lossless groups (see groups.ts). The gate is cached
+ * and looked at again only when it no longer leaves room, or when the tail's gate epoch changed.
  */
-import { MessageTooLargeError, RingFormatError } from '../errors.js';
+import { MessageTooLargeError, MmapipcError, RingFormatError } from '../errors.js';
 import {
   EPOCH_UNIT,
   MEMBERS_WAITING_OFFSET,
+  MESSAGES_SENT_OFFSET,
   PARTICIPANT_INTENT_COUNT,
   PARTICIPANT_INTENT_SINCE,
   PARTICIPANT_INTENT_START,
   POSITION_MASK,
-  SEQUENCE_RELEASED_BIT,
+  SEQUENCE_SKIP_BIT,
   SEQUENCE_VALUE_MASK,
-  SLOT_FLAGS,
-  SLOT_FLAG_NONE,
   SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
   SLOT_OWNER,
   SLOT_PID,
   SLOT_SENT_AT,
-  SLOT_SEQUENCE,
+  SLOT_SHAPE,
+  SLOT_SPAN,
   TAIL_OFFSET,
   participantOffset,
   type RingGeometry,
@@ -40,15 +43,23 @@ import { storePositionPlain, type RingViews } from './views.js';
 import { takeSleepers } from './wait-word.js';
 
 const TAIL = TAIL_OFFSET >> 3;
+const MESSAGES_SENT = MESSAGES_SENT_OFFSET >> 3;
 const MEMBERS_WAITING = MEMBERS_WAITING_OFFSET >> 2;
-const SEQUENCE_WORD = SLOT_SEQUENCE >> 2;
 const LENGTH_WORD = SLOT_LENGTH >> 2;
+const SPAN_WORD = SLOT_SPAN >> 2;
 const PID_WORD = SLOT_PID >> 2;
-const FLAGS_WORD = SLOT_FLAGS >> 2;
+const SHAPE_WORD = SLOT_SHAPE >> 2;
 const OWNER_WORD = SLOT_OWNER >> 2;
 const BIG = Array.from({ length: 1025 }, (_, i) => BigInt(i));
 
 export type Payload = Buffer | Uint8Array | string;
+
+/** What a claim plans: the padding before its first message, its messages, and its positions. */
+interface Plan {
+  pad: number;
+  count: number;
+  positions: number;
+}
 
 export class Sender {
   readonly #views: RingViews;
@@ -58,9 +69,10 @@ export class Sender {
   readonly #doubles: Float64Array;
   readonly #memory: Buffer;
   readonly #slotCount: number;
-  readonly #slotSize: number;
-  readonly #headerLength: number;
+  readonly #dataOffset: number;
+  readonly #sequenceBase: number;
   readonly #stride: number;
+  readonly #maxLength: number;
   readonly #pid: number;
   readonly #owner: number;
   /** Word index of this process's intent count, or -1 without a participant entry. */
@@ -74,9 +86,13 @@ export class Sender {
   #epoch = -1n;
   #epochEnd = -1n;
   #gate = -Infinity;
-  /** First position of the last claim, and of the last message sent. */
+  /** First position of the last claim (its padding first), and of the last message sent. */
   #claimStart = 0;
   #lastSent = -1;
+  /** Payload lengths and spans of the messages being sent (reused: no allocation per call). */
+  #lengths = new Float64Array(64);
+  #spans = new Int32Array(64);
+  readonly #plan: Plan = { pad: 0, count: 0, positions: 0 };
   /** Called after a publish when members may be asleep. */
   wake: () => void = () => {};
 
@@ -88,9 +104,10 @@ export class Sender {
     this.#doubles = views.doubles;
     this.#memory = views.memory;
     this.#slotCount = geometry.slotCount;
-    this.#slotSize = geometry.slotSize;
-    this.#headerLength = geometry.headerLength;
+    this.#dataOffset = geometry.dataOffset;
+    this.#sequenceBase = geometry.headerLength >> 2;
     this.#stride = geometry.slotStride;
+    this.#maxLength = geometry.maxMessageLength;
     this.#pid = identity.pid;
     this.#owner = identity.owner;
     const entry = identity.participant < 0 ? -1 : participantOffset(identity.participant);
@@ -102,7 +119,11 @@ export class Sender {
   }
 
   #slotOf(position: number): number {
-    return this.#headerLength + (position % this.#slotCount) * this.#stride;
+    return this.#dataOffset + (position % this.#slotCount) * this.#stride;
+  }
+
+  #sequenceOf(position: number): number {
+    return this.#sequenceBase + (position % this.#slotCount);
   }
 
   #now(): number {
@@ -115,10 +136,48 @@ export class Sender {
   }
 
   /**
-   * Claims up to `max` consecutive positions at the tail with one compare-and-swap, its intent
-   * recorded first. Returns how many (0: the ring is full for now); the first is #claimStart.
+   * Plans a claim at `tail` of up to `max` messages (spans from #spans[first]) within `limit`
+   * positions: a message never crosses the end of the ring, so a first message that would is
+   * preceded by padding to the end (claimed alone when the message does not fit after it yet),
+   * and a later one ends the claim there.
    */
-  #claim(max: number, now: number): number {
+  #planAt(tail: number, limit: number, first: number, max: number): Plan {
+    const plan = this.#plan;
+    const slotCount = this.#slotCount;
+    const spans = this.#spans;
+    let position = tail;
+    let count = 0;
+    let pad = 0;
+    while (count < max) {
+      const span = spans[first + count]!;
+      const index = position % slotCount;
+      if (index + span > slotCount) {
+        if (count > 0 || pad > 0) break;
+        pad = slotCount - index;
+        if (pad > limit) {
+          pad = 0;
+          break;
+        }
+        position += pad;
+        continue;
+      }
+      if (position + span - tail > limit) break;
+      position += span;
+      count++;
+    }
+    plan.pad = pad;
+    plan.count = count;
+    plan.positions = position - tail;
+    return plan;
+  }
+
+  /**
+   * Claims a run of positions at the tail for up to `max` messages (spans from #spans[first]) with
+   * one compare-and-swap, its intent recorded first. Returns the plan (count 0 and positions 0:
+   * the ring is full for now; count 0 with positions > 0: only the padding before the end was
+   * claimed); the run starts at #claimStart.
+   */
+  #claim(first: number, max: number, now: number): Plan {
     const words = this.#words;
     const longs = this.#longs;
     const slotCount = this.#slotCount;
@@ -131,134 +190,320 @@ export class Sender {
       }
       const tail = Number(word - this.#epoch);
       // The cached gate only ever understates the room (floors only rise between epochs), so it
-      // is looked at again only once it leaves none: about once per N messages at full speed.
+      // is looked at again only once it leaves too little: about once per N slots at full speed.
       let limit = this.#room(tail);
-      if (limit <= 0) {
+      if (limit < this.#spans[first]!) {
         this.#gate = computeGate(this.#views, this.#geometry);
         limit = this.#room(tail);
-        if (limit <= 0) return 0;
+        if (limit <= 0) return this.#nothing();
       }
-      if (limit > max) limit = max;
-      let count = 0;
+      let plan = this.#planAt(tail, limit, first, max);
+      if (plan.positions === 0) return plan;
+      let free = 0;
       let sequence = 0;
-      for (let q = tail; count < limit; q++, count++) {
-        sequence = Atomics.load(words, (this.#slotOf(q) >> 2) + SEQUENCE_WORD);
-        // Free for q: the slot speaks for q - N (published, released, or fresh), not being written.
-        if ((sequence & ~SEQUENCE_RELEASED_BIT) !== ((q - slotCount + 1) & SEQUENCE_VALUE_MASK)) break;
+      for (let q = tail, end = tail + plan.positions; q < end; q++, free++) {
+        sequence = Atomics.load(words, this.#sequenceOf(q));
+        // Free for q: the slot speaks for q - N (published, a skip record, or fresh).
+        if ((sequence & ~SEQUENCE_SKIP_BIT) !== ((q - slotCount + 1) & SEQUENCE_VALUE_MASK)) break;
       }
-      if (count === 0) {
+      if (free === 0) {
         const value = sequence & SEQUENCE_VALUE_MASK;
-        // Last lap's message claimed and not yet published (or, from a writer that marks it, busy): full for now.
-        if (value === ((tail - slotCount + 1) & SEQUENCE_VALUE_MASK) || value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK)) return 0;
+        // Last lap's message claimed and not yet published: full for now.
+        if (value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK) && sequence >= 0) return this.#nothing();
         if (Atomics.load(longs, TAIL) !== word) continue; // another sender claimed it: look again
         // The tail has not moved, so no sender claimed `tail`: a word for it (or any other) is corrupt.
-        throw new RingFormatError(`corrupt ring: the slot for position ${tail} has sequence word ${sequence >>> 0}, which no process of this ring writes`);
+        throw new RingFormatError(`corrupt ring: the sequence word of position ${tail} reads ${sequence >>> 0}, which no process of this ring writes`);
       }
+      if (free < plan.positions) {
+        // Part of it is still last lap's, unpublished: claim what is free now.
+        plan = this.#planAt(tail, free, first, max);
+        if (plan.positions === 0) return plan;
+      }
+      const positions = plan.positions;
       if (this.#intentCount >= 0) {
         // Plain stores, published by the count's store.
         storePositionPlain(words, this.#intentStartLow, tail);
         this.#doubles[this.#intentSince] = now;
-        Atomics.store(words, this.#intentCount, count);
+        Atomics.store(words, this.#intentCount, positions);
       }
       this.#fault?.('send-intent');
-      if (Atomics.compareExchange(longs, TAIL, word, word + (count < BIG.length ? BIG[count]! : BigInt(count))) !== word) continue;
+      if (Atomics.compareExchange(longs, TAIL, word, word + (positions < BIG.length ? BIG[positions]! : BigInt(positions))) !== word) continue;
       this.#fault?.('send-claimed');
       this.#claimStart = tail;
-      return count;
+      return plan;
+    }
+  }
+
+  #nothing(): Plan {
+    const plan = this.#plan;
+    plan.pad = 0;
+    plan.count = 0;
+    plan.positions = 0;
+    return plan;
+  }
+
+  /** Publishes `count` skip records from `position`: the padding before the end of the ring. */
+  #pad(position: number, count: number): void {
+    for (let q = position; q < position + count; q++) {
+      Atomics.store(this.#words, this.#sequenceOf(q), ((q + 1) & SEQUENCE_VALUE_MASK) | SEQUENCE_SKIP_BIT);
     }
   }
 
   /**
-   * Writes one claimed position's message and publishes it by storing its sequence word last.
-   * Until then the slot still reads last lap's word, so a member takes nothing from it. No mark
-   * comes before the payload: a reader that does not gate senders (a lossy group, peek) learns
-   * that a slot may have changed under it from the tail (claimed past its position + N), not from
-   * the slot — one fenced store per message instead of two, which halves the sender's cost.
+   * Writes one claimed message (`span` slots from `position`) and publishes it: the header and
+   * payload, then the skip words of its other slots, then its own sequence word last. Until then
+   * the first slot still reads last lap's word, so a member takes nothing from it. No mark comes
+   * before the payload: a reader that does not gate senders (a lossy group, peek) learns that a
+   * slot may have changed under it from the tail (claimed past its position + N), not from the
+   * slot — one fenced store per message.
    */
-  #write(position: number, message: Payload, sentAt: number): void {
+  #write(position: number, message: Payload, length: number, span: number, sentAt: number): void {
     const words = this.#words;
     const slot = this.#slotOf(position);
     const base = slot >> 2;
     words[base + OWNER_WORD] = this.#owner;
     const payload = slot + SLOT_HEADER_LENGTH;
-    let length: number;
     if (typeof message === 'string') {
-      length = this.#memory.write(message, payload, this.#slotSize, 'utf8');
+      length = this.#memory.write(message, payload, length < 0 ? this.#stride - SLOT_HEADER_LENGTH : length, 'utf8');
     } else if (this.#fault !== undefined && message.length > 1) {
       const half = message.length >> 1;
       this.#memory.set(message.subarray(0, half), payload);
       this.#fault('send-payload');
       this.#memory.set(message.subarray(half), payload + half);
-      length = message.length;
     } else {
       this.#memory.set(message, payload);
-      length = message.length;
     }
-    words[base + LENGTH_WORD] = length;
-    words[base + PID_WORD] = this.#pid;
-    words[base + FLAGS_WORD] = SLOT_FLAG_NONE;
-    this.#doubles[(slot + SLOT_SENT_AT) >> 3] = sentAt;
-    this.#fault?.('send-publish');
-    Atomics.store(words, base + SEQUENCE_WORD, (position + 1) & SEQUENCE_VALUE_MASK);
+    this.#publish(position, slot, length, span, sentAt);
   }
 
-  /** After a run is published: the intent is void, and sleeping members are woken. */
-  #finish(last: number): void {
+  /** The header words of a written message, its other slots' skip words, then its sequence word. */
+  #publish(position: number, slot: number, length: number, span: number, sentAt: number): void {
+    const words = this.#words;
+    const base = slot >> 2;
+    words[base + LENGTH_WORD] = length;
+    words[base + SPAN_WORD] = span;
+    words[base + PID_WORD] = this.#pid;
+    words[base + SHAPE_WORD] = 0;
+    this.#doubles[(slot + SLOT_SENT_AT) >> 3] = sentAt;
+    for (let i = 1; i < span; i++) {
+      const q = position + i;
+      words[this.#sequenceOf(q)] = ((q + 1) & SEQUENCE_VALUE_MASK) | SEQUENCE_SKIP_BIT;
+    }
+    this.#fault?.('send-publish');
+    Atomics.store(words, this.#sequenceOf(position), (position + 1) & SEQUENCE_VALUE_MASK);
+  }
+
+  /** After a run of `messages` is published: counted, the intent void, and sleeping members woken. */
+  #finish(last: number, messages: number): void {
+    if (messages > 0) Atomics.add(this.#longs, MESSAGES_SENT, messages < BIG.length ? BIG[messages]! : BigInt(messages));
     if (this.#intentCount >= 0) Atomics.store(this.#words, this.#intentCount, 0);
     this.#lastSent = last;
     const words = this.#words;
     if (takeSleepers(words, MEMBERS_WAITING)) this.wake();
   }
 
-  #checkSize(message: Payload): void {
+  /** The payload length of `message` in bytes; MessageTooLargeError past the ring's largest. */
+  #lengthOf(message: Payload): number {
     if (typeof message === 'string') {
       // Cheap bound first: a UTF-16 code unit never takes more than 3 UTF-8 bytes.
-      if (message.length * 3 <= this.#slotSize) return;
-      const length = Buffer.byteLength(message);
-      if (length > this.#slotSize) throw new MessageTooLargeError(length, this.#slotSize);
-    } else if (message.length > this.#slotSize) {
-      throw new MessageTooLargeError(message.length, this.#slotSize);
+      const length = message.length * 3 <= this.#stride - SLOT_HEADER_LENGTH ? -1 : Buffer.byteLength(message);
+      if (length > this.#maxLength) throw new MessageTooLargeError(length, this.#maxLength);
+      return length;
     }
+    if (message.length > this.#maxLength) throw new MessageTooLargeError(message.length, this.#maxLength);
+    return message.length;
+  }
+
+  /** Records the length and span of message `i` of the batch being sent (a string's length on demand). */
+  #measure(i: number, message: Payload): void {
+    // -1: a short string, measured as it is written (it fits one slot whatever its UTF-8 length).
+    const length = this.#lengthOf(message);
+    const stride = this.#stride;
+    const span = SLOT_HEADER_LENGTH + length <= stride ? 1 : Math.ceil((SLOT_HEADER_LENGTH + length) / stride);
+    this.#lengths[i] = length;
+    this.#spans[i] = span;
+  }
+
+  #reserve(count: number): void {
+    if (this.#spans.length >= count) return;
+    const size = Math.max(count, this.#spans.length * 2);
+    this.#spans = new Int32Array(size);
+    this.#lengths = new Float64Array(size);
   }
 
   /** Sends one message if there is room: false when full; MessageTooLargeError (ring untouched) when it cannot fit. */
   trySend(message: Payload): boolean {
-    this.#checkSize(message);
+    this.#assertNoClaim();
+    this.#measure(0, message);
     const now = this.#now();
-    if (this.#claim(1, now) === 0) return false;
-    const position = this.#claimStart;
-    this.#write(position, message, now);
-    this.#finish(position);
-    return true;
+    for (;;) {
+      const plan = this.#claim(0, 1, now);
+      if (plan.positions === 0) return false;
+      const start = this.#claimStart;
+      if (plan.pad > 0) this.#pad(start, plan.pad);
+      if (plan.count === 0) {
+        this.#finish(this.#lastSent, 0);
+        continue; // the padding alone: the message goes at the start of the ring, if there is room
+      }
+      const position = start + plan.pad;
+      this.#write(position, message, this.#lengths[0]!, this.#spans[0]!, now);
+      this.#finish(position, 1);
+      return true;
+    }
   }
 
   /**
    * Sends as many of `messages` (from `start`) as fit now, a run of positions per claim; returns
-   * how many were sent. Every message is checked against the slot size first.
+   * how many were sent. Every message is checked against the ring's largest first.
    */
   trySendBatch(messages: ReadonlyArray<Payload>, start = 0): number {
-    for (let i = start; i < messages.length; i++) this.#checkSize(messages[i]!);
-    let next = start;
-    while (next < messages.length) {
-      const now = this.#now();
-      const count = this.#claim(messages.length - next, now);
-      if (count === 0) break;
-      const first = this.#claimStart;
-      for (let i = 0; i < count; i++) this.#write(first + i, messages[next + i]!, now);
-      next += count;
-      this.#finish(first + count - 1);
+    const total = messages.length - start;
+    if (total <= 0) return 0;
+    this.#assertNoClaim();
+    this.#reserve(total);
+    for (let i = 0; i < total; i++) this.#measure(i, messages[start + i]!);
+    let sent = 0;
+    while (sent < total) {
+      const count = this.#claimAndWrite(messages, start, sent, total - sent, this.#now());
+      if (count < 0) break;
+      sent += count;
     }
-    return next - start;
+    return sent;
   }
 
-  /** True when a claim at the tail would find room now. */
-  get hasRoom(): boolean {
+  /** One claim of up to `max` messages (messages[start + first] on, measured at #spans[first]) and their writes; -1 when full. */
+  #claimAndWrite(messages: ReadonlyArray<Payload>, start: number, first: number, max: number, now: number): number {
+    const plan = this.#claim(first, max, now);
+    if (plan.positions === 0) return -1;
+    const claimed = this.#claimStart;
+    if (plan.pad > 0) this.#pad(claimed, plan.pad);
+    let position = claimed + plan.pad;
+    let last = this.#lastSent;
+    const count = plan.count;
+    for (let i = first; i < first + count; i++) {
+      const span = this.#spans[i]!;
+      this.#write(position, messages[start + i]!, this.#lengths[i]!, span, now);
+      last = position;
+      position += span;
+    }
+    this.#finish(last, count);
+    return count;
+  }
+
+  /**
+   * Claims the space of up to `lengths.length` messages (from `first`) at the tail in one
+   * compare-and-swap, for the caller to write in place: returns how many (0: full). Their
+   * positions are claimedPosition(i); each payload starts at payloadOffset(position). The claim
+   * stays open (its intent recorded) until commitClaim or abortClaim; nothing else is sent from
+   * this side meanwhile.
+   */
+  tryClaim(lengths: ArrayLike<number>, first = 0): number {
+    const total = lengths.length - first;
+    if (total <= 0) return 0;
+    this.#assertNoClaim();
+    this.#reserve(total);
+    for (let i = 0; i < total; i++) {
+      const length = lengths[first + i]!;
+      if (!Number.isInteger(length) || length < 0 || length > this.#maxLength) throw new MessageTooLargeError(length, this.#maxLength);
+      this.#lengths[i] = length;
+      this.#spans[i] = SLOT_HEADER_LENGTH + length <= this.#stride ? 1 : Math.ceil((SLOT_HEADER_LENGTH + length) / this.#stride);
+    }
+    const now = this.#now();
+    for (;;) {
+      const plan = this.#claim(0, total, now);
+      if (plan.positions === 0) return 0;
+      const start = this.#claimStart;
+      if (plan.pad > 0) this.#pad(start, plan.pad);
+      if (plan.count === 0) {
+        this.#finish(this.#lastSent, 0);
+        continue; // the padding alone: the messages go at the start of the ring, if there is room
+      }
+      const positions = new Float64Array(plan.count);
+      let position = start + plan.pad;
+      for (let i = 0; i < plan.count; i++) {
+        positions[i] = position;
+        position += this.#spans[i]!;
+      }
+      this.#openClaim = { positions, lengths: this.#lengths.slice(0, plan.count), spans: this.#spans.slice(0, plan.count), sentAt: now };
+      return plan.count;
+    }
+  }
+
+  #openClaim: { positions: Float64Array; lengths: Float64Array; spans: Int32Array; sentAt: number } | undefined;
+
+  /** Position of message `index` of the open claim. */
+  claimedPosition(index: number): number {
+    return this.#openClaim?.positions[index] ?? -1;
+  }
+
+  /** Byte offset in the ring's memory where the payload of the message at `position` starts. */
+  payloadOffset(position: number): number {
+    return this.#slotOf(position) + SLOT_HEADER_LENGTH;
+  }
+
+  /**
+   * Publishes the open claim, in order: message i with `lengths[i]` bytes (at most what was
+   * claimed; default all of it). Returns the last message's position.
+   */
+  commitClaim(lengths?: ArrayLike<number>): number {
+    const claim = this.#openClaim;
+    if (!claim) throw new MmapipcError('no claim is open');
+    const count = claim.positions.length;
+    for (let i = 0; i < count; i++) {
+      const length = lengths?.[i] ?? claim.lengths[i]!;
+      if (!Number.isInteger(length) || length < 0 || length > claim.lengths[i]!) {
+        throw new RangeError(`message ${i} of the claim has ${claim.lengths[i]} bytes claimed; it cannot commit ${length}`);
+      }
+    }
+    this.#openClaim = undefined;
+    let last = this.#lastSent;
+    for (let i = 0; i < count; i++) {
+      const position = claim.positions[i]!;
+      const slot = this.#slotOf(position);
+      this.#words[(slot >> 2) + OWNER_WORD] = this.#owner;
+      this.#publish(position, slot, lengths?.[i] ?? claim.lengths[i]!, claim.spans[i]!, claim.sentAt);
+      last = position;
+    }
+    this.#finish(last, count);
+    return last;
+  }
+
+  /** Gives the open claim up: its slots are published as skip records, no message. */
+  abortClaim(): void {
+    const claim = this.#openClaim;
+    if (!claim) return;
+    this.#openClaim = undefined;
+    for (let i = 0; i < claim.positions.length; i++) this.#pad(claim.positions[i]!, claim.spans[i]!);
+    this.#finish(this.#lastSent, 0);
+  }
+
+  /** One claim at a time: the participant entry records one intent, and recovery must find every claim's owner. */
+  #assertNoClaim(): void {
+    if (this.#openClaim) throw new MmapipcError(`a claim of position ${this.#openClaim.positions[0]} is open: commit or abort it before sending again`);
+  }
+
+  /** True while a claim made by tryClaim is open. */
+  get claiming(): boolean {
+    return this.#openClaim !== undefined;
+  }
+
+  /** True when a claim of one message of `length` bytes at the tail would find room now. */
+  hasRoomFor(length = 0): boolean {
+    const span = SLOT_HEADER_LENGTH + length <= this.#stride ? 1 : Math.ceil((SLOT_HEADER_LENGTH + length) / this.#stride);
     const word = Atomics.load(this.#longs, TAIL);
     const tail = Number(word & POSITION_MASK);
     const gate = computeGate(this.#views, this.#geometry);
-    if (gate + this.#slotCount - tail <= 0) return false;
-    const sequence = Atomics.load(this.#words, (this.#slotOf(tail) >> 2) + SEQUENCE_WORD);
-    return (sequence & ~SEQUENCE_RELEASED_BIT) === ((tail - this.#slotCount + 1) & SEQUENCE_VALUE_MASK) || Atomics.load(this.#longs, TAIL) !== word;
+    const index = tail % this.#slotCount;
+    // Room for the padding before the end, if the message would cross it, counts too: padding alone is progress.
+    const needed = index + span > this.#slotCount ? this.#slotCount - index : span;
+    if (gate + this.#slotCount - tail < needed) return false;
+    const sequence = Atomics.load(this.#words, this.#sequenceOf(tail));
+    return (sequence & ~SEQUENCE_SKIP_BIT) === ((tail - this.#slotCount + 1) & SEQUENCE_VALUE_MASK) || Atomics.load(this.#longs, TAIL) !== word;
+  }
+
+  /** True when a claim of a one-slot message at the tail would find room now. */
+  get hasRoom(): boolean {
+    return this.hasRoomFor(0);
   }
 
   /** Sequence number (position) of this sender's most recent message; -1 before the first. */

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { SLOT_SEQUENCE, ringGeometry, slotOffsetOf, type RingGeometry } from '../../src/layout/ring-layout.js';
+import { ringGeometry, sequenceOffsetOf, type RingGeometry } from '../../src/layout/ring-layout.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -61,7 +61,7 @@ test('peek reports a corrupt slot with exit 3, naming it, and prints no message'
   const file = dir.file('corrupt.ring');
   await ok(['send', '--file', file, '--slots', '4', '--slot-size', '16', 'a', 'b']);
   const bytes = readFileSync(file);
-  bytes.writeUInt32LE(7, slotOffsetOf(ringGeometry(4, 16) as RingGeometry, 0) + SLOT_SEQUENCE);
+  bytes.writeUInt32LE(7, sequenceOffsetOf(ringGeometry(4, 16) as RingGeometry, 0));
   writeFileSync(file, bytes);
   for (const args of [['peek', '--file', file], ['peek', '--json', '--file', file]]) {
     expect(await runCli(args)).toMatchObject({

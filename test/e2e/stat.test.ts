@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { FORMAT_VERSION, SLOT_LENGTH, SLOT_SEQUENCE, ringGeometry, slotOffsetOf, type RingGeometry } from '../../src/layout/ring-layout.js';
+import { FORMAT_VERSION, SLOT_LENGTH, ringGeometry, sequenceOffsetOf,
+  slotOffsetOf, type RingGeometry } from '../../src/layout/ring-layout.js';
 import { LiveCli, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -188,7 +189,7 @@ test('a corrupt slot is reported with exit 3, naming the slot; the file is left 
   await ok(['send', '--file', file, '--slots', '4', '--slot-size', '16', 'a', 'b', 'c']);
   const geometry = ringGeometry(4, 16) as RingGeometry;
   const bytes = readFileSync(file);
-  bytes.writeUInt32LE(0xdeadbeef, slotOffsetOf(geometry, 1) + SLOT_SEQUENCE);
+  bytes.writeUInt32LE(0xdeadbeef, sequenceOffsetOf(geometry, 1));
   writeFileSync(file, bytes);
   const bad = await runCli(['stat', '--file', file]);
   expect(bad).toMatchObject({
@@ -197,7 +198,7 @@ test('a corrupt slot is reported with exit 3, naming the slot; the file is left 
     stderr: `mmapipc: ${file}: corrupt ring: slot 1 has sequence word ${0xdeadbeef}, which no process of this ring writes (tail 3)\n`,
   });
   expect((await runCli(['stat', '--json', '--file', file])).code).toBe(3);
-  bytes.writeUInt32LE(2, slotOffsetOf(geometry, 1) + SLOT_SEQUENCE); // position 1 again
+  bytes.writeUInt32LE(2, sequenceOffsetOf(geometry, 1)); // position 1 again
   bytes.writeUInt32LE(17, slotOffsetOf(geometry, 2) + SLOT_LENGTH);
   writeFileSync(file, bytes);
   expect(await runCli(['stat', '--file', file])).toMatchObject({

@@ -9,11 +9,12 @@ import {
   GROUP_DISPATCH,
   ROLE_RECEIVER,
   ROLE_SENDER,
-  SLOT_SEQUENCE,
+  SEQUENCE_SKIP_BIT,
   TAIL_OFFSET,
   groupOffset,
   ringGeometry,
   seqValue,
+  sequenceOffsetOf,
   slotOffsetOf,
   type RingGeometry,
 } from '../../src/layout/ring-layout.js';
@@ -106,6 +107,11 @@ export function memoryRing(slots: number, slotSize: number, options: MemberOptio
   return memberRing(memory, geometry, options);
 }
 
+/** Byte offset of the sequence word of `position`. */
+export function sequenceFor(geometry: RingGeometry, position: number): number {
+  return sequenceOffsetOf(geometry, position % geometry.slotCount);
+}
+
 /** Byte offset of the slot that holds `position`. */
 export function slotFor(geometry: RingGeometry, position: number): number {
   return slotOffsetOf(geometry, position % geometry.slotCount);
@@ -113,13 +119,13 @@ export function slotFor(geometry: RingGeometry, position: number): number {
 
 /**
  * Moves an empty ring to `position` as if `position` messages had passed through it: the tail
- * and the default group's cursor at `position`, and every slot holding the published message of
- * the lap before, so free for the next lap of positions from there.
+ * and the default group's cursor at `position`, and every slot holding a skip record of the lap
+ * before, so free for the next lap of positions from there.
  */
 export function advanceEmptyRing(memory: Buffer, geometry: RingGeometry, position: number): void {
   memory.writeBigUInt64LE(BigInt(position), TAIL_OFFSET);
   memory.writeBigUInt64LE(BigInt(position), groupOffset(0) + GROUP_DISPATCH);
   for (let p = position; p < position + geometry.slotCount; p++) {
-    memory.writeInt32LE(seqValue(p - geometry.slotCount), slotFor(geometry, p) + SLOT_SEQUENCE);
+    memory.writeInt32LE(seqValue(p - geometry.slotCount) | SEQUENCE_SKIP_BIT, sequenceFor(geometry, p));
   }
 }

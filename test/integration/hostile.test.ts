@@ -19,13 +19,13 @@ import {
   POSITION_MASK,
   SLOT_COUNT_OFFSET,
   SLOT_LENGTH,
-  SLOT_SEQUENCE,
   SLOT_STRIDE_OFFSET,
   TAIL_OFFSET,
   VERSION_OFFSET,
   groupOffset,
   participantOffset,
   ringGeometry,
+  sequenceOffsetOf,
   slotOffsetOf,
   type RingGeometry,
 } from '../../src/layout/ring-layout.js';
@@ -140,12 +140,12 @@ const cases: Array<[string, () => Buffer, string]> = [
   ],
   [
     'a message slot whose sequence points elsewhere',
-    edited((bytes) => void bytes.writeUInt32LE(0xdeadbeef, slot(2) + SLOT_SEQUENCE)),
+    edited((bytes) => void bytes.writeUInt32LE(0xdeadbeef, sequenceOffsetOf(geometry, 2))),
     `corrupt ring: slot 2 has sequence word ${0xdeadbeef}, but with the tail at ${TAIL} it can only speak for position 2 or ${2 - SLOTS}`,
   ],
   [
     'a fresh slot whose sequence is a lap ahead',
-    edited((bytes) => void bytes.writeUInt32LE(3 + SLOTS + 1, slot(3) + SLOT_SEQUENCE)),
+    edited((bytes) => void bytes.writeUInt32LE(3 + SLOTS + 1, sequenceOffsetOf(geometry, 3))),
     `corrupt ring: slot 3 has sequence word ${3 + SLOTS + 1}, but with the tail at ${TAIL} it can only speak for position ${3 - SLOTS}`,
   ],
   [

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import {
   SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
-  SLOT_SEQUENCE,
   ringGeometry,
+  sequenceOffsetOf,
   slotOffsetOf,
   type RingGeometry,
 } from '../../src/layout/ring-layout.js';
@@ -40,7 +40,7 @@ function slotInFile(bytes: Buffer, ring: RingGeometry, position: number) {
   const slot = slotOffsetOf(ring, position % ring.slotCount);
   const length = bytes.readUInt32LE(slot + SLOT_LENGTH);
   return {
-    sequence: bytes.readUInt32LE(slot + SLOT_SEQUENCE),
+    sequence: bytes.readUInt32LE(sequenceOffsetOf(ring, position % ring.slotCount)),
     payload: bytes.subarray(slot + SLOT_HEADER_LENGTH, slot + SLOT_HEADER_LENGTH + length).toString('utf8'),
   };
 }

@@ -11,14 +11,15 @@ import {
   PARTICIPANT_INTENT_COUNT,
   PARTICIPANT_RUN_COUNT,
   PARTICIPANT_RUN_START,
-  SEQUENCE_BUSY_BIT,
   SEQUENCE_RELEASED_BIT,
+  SEQUENCE_SKIP_BIT,
   SLOT_LENGTH,
-  SLOT_SEQUENCE,
+  SLOT_SPAN,
   TAIL_OFFSET,
   groupOffset,
   participantOffset,
   seqValue,
+  sequenceOffsetOf,
   slotOffsetOf,
 } from '../../src/layout/ring-layout.js';
 import { readParticipant } from '../../src/ring/participants.js';
@@ -27,7 +28,7 @@ import { advanceEmptyRing, memberRing, ringMemory, senderRing, type TestRing } f
 
 const SLOTS = 4;
 const SLOT_SIZE = 8;
-const sequenceOffset = (index: number) => slotOffsetOf(geometry, index) + SLOT_SEQUENCE;
+const sequenceOffset = (index: number) => sequenceOffsetOf(geometry, index);
 const { geometry } = ringMemory(SLOTS, SLOT_SIZE);
 
 /** A ring after `laps` send-receive pairs, then `sent` sends and `received` receives (from `start`). */
@@ -64,11 +65,28 @@ test('passes a claim whose sender died before it began writing (the slot still s
   expect(checkSlots(lapped, geometry)).toBeUndefined();
 });
 
-test('passes a claim whose sender died while writing it (busy)', () => {
+test('passes a claim of a message of three slots whose sender died after writing the skip words of its other slots', () => {
   const { memory } = ring(1, 0);
-  setTail(memory, 2);
-  memory.writeInt32LE(seqValue(1) | SEQUENCE_BUSY_BIT, sequenceOffset(1));
+  setTail(memory, 4); // positions 1 to 3 claimed for one message; its first word never published
+  memory.writeInt32LE(seqValue(2) | SEQUENCE_SKIP_BIT, sequenceOffset(2));
+  memory.writeInt32LE(seqValue(3) | SEQUENCE_SKIP_BIT, sequenceOffset(3));
   expect(checkSlots(memory, geometry)).toBeUndefined();
+});
+
+test('passes messages of several slots and the padding before the end of the ring', () => {
+  const { memory, ring: member } = ring(1, 1);
+  expect(member.trySend(Buffer.alloc(2 * (32 + SLOT_SIZE) - 32))).toBe(true); // positions 1-2
+  expect(member.tryReceive()?.sequence).toBe(1);
+  expect(member.trySend(Buffer.alloc(2 * (32 + SLOT_SIZE) - 32))).toBe(true); // padding at 3, then positions 4-5
+  expect(memory.readBigUInt64LE(TAIL_OFFSET)).toBe(6n);
+  expect(memory.readInt32LE(sequenceOffset(3))).toBe(seqValue(3) | SEQUENCE_SKIP_BIT);
+  expect(checkSlots(memory, geometry)).toBeUndefined();
+});
+
+test('refuses a message whose span passes the end of the ring', () => {
+  const { memory } = ring(2, 0);
+  memory.writeInt32LE(SLOTS, slotOffsetOf(geometry, 1) + SLOT_SPAN);
+  expect(checkSlots(memory, geometry)).toBe(`the message at slot 1 spans ${SLOTS} slots; 1 to ${SLOTS - 1} fit before the end of the ring`);
 });
 
 test('passes a claim that recovery released (a skip record for its position)', () => {
@@ -86,7 +104,7 @@ test('passes what a member and a sender leave behind when they die inside their 
   // A member that dies holding a run of 2 (its run stays recorded in its entry).
   expect(() => member.tryReceiveBatchWith(2, () => {}, died)).toThrow('died');
   expect(readParticipant(viewsOf(memory, geometry), member.participant)?.run).toMatchObject({ start: 0, count: 2 });
-  // A sender that dies half-way through its payload (busy slot, intent recorded).
+  // A sender that dies half-way through its payload (intent recorded).
   const sender = senderRing(memory, geometry, { fault: (step) => step === 'send-payload' && died() });
   expect(() => sender.trySend(Buffer.from('halfway!'))).toThrow('died');
   expect(readParticipant(viewsOf(memory, geometry), sender.participant)?.intent).toMatchObject({ start: 2, count: 1 });
@@ -125,20 +143,20 @@ test('refuses a slot a lap ahead of the tail', () => {
   expect(checkSlots(memory, geometry)).toBe(`slot 0 has sequence word ${SLOTS + 1}, but with the tail at 2 it can only speak for position 0 or ${-SLOTS}`);
 });
 
-test('refuses a busy mark on a slot that is not being claimed', () => {
+test('refuses bit 31 in a sequence word (no process of this ring writes it)', () => {
   const { memory } = ring(2, 0);
-  memory.writeInt32LE(seqValue(-2) | SEQUENCE_BUSY_BIT, sequenceOffset(2)); // fresh slot 2, marked busy for the lap before
-  expect(checkSlots(memory, geometry)).toBe(
-    `slot 2 has sequence word ${(seqValue(-2) | SEQUENCE_BUSY_BIT) >>> 0}, but with the tail at 2 it can only speak for position -2`,
-  );
+  const word = (seqValue(-2) | -0x80000000) >>> 0; // fresh slot 2 with bit 31 set
+  memory.writeUInt32LE(word, sequenceOffset(2));
+  expect(checkSlots(memory, geometry)).toBe(`slot 2 has sequence word ${word}, but with the tail at 2 it can only speak for position -2`);
 });
 
-test('refuses a length word larger than the slot, or negative', () => {
+test('refuses a length word larger than the message\'s slots, or negative', () => {
   const { memory } = ring(2, 0);
+  const stride = 32 + SLOT_SIZE; // docs/format.md §2: align8(32 + S)
   memory.writeUInt32LE(SLOT_SIZE + 1, slotOffsetOf(geometry, 1) + SLOT_LENGTH);
-  expect(checkSlots(memory, geometry)).toBe(`slot 1 has length ${SLOT_SIZE + 1}, outside 0 to the ${SLOT_SIZE}-byte slot size`);
+  expect(checkSlots(memory, geometry)).toBe(`the message at slot 1 has length ${SLOT_SIZE + 1}, more than its 1 slot(s) of ${stride} bytes hold`);
   memory.writeInt32LE(-1, slotOffsetOf(geometry, 1) + SLOT_LENGTH);
-  expect(checkSlots(memory, geometry)).toBe(`slot 1 has length -1, outside 0 to the ${SLOT_SIZE}-byte slot size`);
+  expect(checkSlots(memory, geometry)).toBe(`the message at slot 1 has length -1, more than its 1 slot(s) of ${stride} bytes hold`);
 });
 
 describe('the group table', () => {

@@ -7,7 +7,7 @@ import {
   ROLE_SENDER,
   SEQUENCE_RELEASED_BIT,
   SLOT_LENGTH,
-  SLOT_SEQUENCE,
+  sequenceOffsetOf,
   slotOffsetOf,
   type RingGeometry,
 } from '../../src/layout/ring-layout.js';
@@ -109,7 +109,7 @@ test('across the 30-bit wrap of the sequence word and past 2^32, positions keep 
   advanceEmptyRing(memory, geometry, start);
   const ring = memberRing(memory, geometry);
   for (const text of ['a', 'b', 'c', 'd']) expect(ring.trySend(text)).toBe(true);
-  expect(readRingState(memory, geometry)).toMatchObject({ gate: start, tail: start + 4, waiting: 4, sent: start + 4 });
+  expect(readRingState(memory, geometry)).toMatchObject({ gate: start, tail: start + 4, waiting: 4, sent: 4 });
   const peeked = peekMessages(memory, geometry, 10);
   expect(peeked.map((message) => [message.sequence, message.data.toString()])).toEqual([
     [start, 'a'],
@@ -118,14 +118,14 @@ test('across the 30-bit wrap of the sequence word and past 2^32, positions keep 
     [start + 3, 'd'],
   ]);
   expect(ring.tryReceiveBatch(10).map((message) => message.sequence)).toEqual(peeked.map((message) => message.sequence));
-  expect(readRingState(memory, geometry)).toMatchObject({ gate: start + 4, tail: start + 4, waiting: 0, sent: start + 4 });
+  expect(readRingState(memory, geometry)).toMatchObject({ gate: start + 4, tail: start + 4, waiting: 0, sent: 4 });
   expect(findCorruptSlot(memory, geometry)).toBeUndefined();
 });
 
 test('peek skips a message that recovery released, as members do', () => {
   const { ring, memory, geometry } = memoryRing(4);
   for (const text of ['a', 'b', 'c']) ring.trySend(text);
-  const second = slotOffsetOf(geometry, 1) + SLOT_SEQUENCE;
+  const second = sequenceOffsetOf(geometry, 1);
   memory.writeInt32LE(memory.readInt32LE(second) | SEQUENCE_RELEASED_BIT, second);
   expect(texts(peekMessages(memory, geometry, 10))).toEqual(['a', 'c']);
   expect(texts(ring.tryReceiveBatch(10))).toEqual(['a', 'c']);
@@ -199,13 +199,13 @@ test('findCorruptSlot names a slot no process could have written, and passes eve
   const writing = senderRing(memory, geometry, { fault: (step) => step === 'send-payload' && died() });
   expect(() => writing.trySend(Buffer.from('half'))).toThrow('died');
   expect(findCorruptSlot(memory, geometry)).toBeUndefined();
-  const sequence = slotOffsetOf(geometry, 1) + SLOT_SEQUENCE;
+  const sequence = sequenceOffsetOf(geometry, 1);
   const good = memory.readInt32LE(sequence);
   memory.writeInt32LE(12345, sequence);
   expect(findCorruptSlot(memory, geometry)).toBe('slot 1 has sequence word 12345, which no process of this ring writes (tail 4)');
   memory.writeInt32LE(good, sequence);
   memory.writeInt32LE(17, slotOffsetOf(geometry, 2) + SLOT_LENGTH);
-  expect(findCorruptSlot(memory, geometry)).toBe('slot 2 has length 17, outside 0 to the 16-byte slot size');
+  expect(findCorruptSlot(memory, geometry)).toBe('the message at slot 2 has length 17, more than its 1 slot(s) hold');
 });
 
 test('peek racing a sender and a member on another thread only ever returns consistent messages', async () => {

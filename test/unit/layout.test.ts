@@ -14,11 +14,14 @@ describe('ring file layout constants', () => {
     expect(L.GROUP_CAPACITY_OFFSET).toBe(L.SLOT_STRIDE_OFFSET + L.WORD);
     expect(L.CREATED_AT_OFFSET).toBe(L.GROUP_CAPACITY_OFFSET + L.WORD);
     expect(L.CREATOR_PID_OFFSET).toBe(L.CREATED_AT_OFFSET + 8);
-    expect(L.FILE_LENGTH_OFFSET).toBe(L.CREATOR_PID_OFFSET + L.WORD);
-    expect(L.CREATOR_START_OFFSET).toBe(L.FILE_LENGTH_OFFSET + L.WORD);
+    expect(L.DATA_OFFSET_OFFSET).toBe(L.CREATOR_PID_OFFSET + L.WORD);
+    expect(L.CREATOR_START_OFFSET).toBe(L.DATA_OFFSET_OFFSET + L.WORD);
     expect(L.RING_ID_OFFSET).toBe(L.CREATOR_START_OFFSET + 8);
-    expect(L.RING_ID_OFFSET + L.RING_ID_LENGTH).toBeLessThanOrEqual(L.TAIL_OFFSET);
-    for (const offset of [L.CREATED_AT_OFFSET, L.CREATOR_START_OFFSET, L.LAST_ACTIVITY_OFFSET]) expect(offset % 8).toBe(0);
+    expect(L.FILE_LENGTH_OFFSET).toBe(L.RING_ID_OFFSET + L.RING_ID_LENGTH);
+    expect(L.FILE_LENGTH_OFFSET + 8).toBeLessThanOrEqual(L.TAIL_OFFSET);
+    // docs/format.md §2.1: the offsets an independent reader uses.
+    expect([L.DATA_OFFSET_OFFSET, L.CREATOR_START_OFFSET, L.RING_ID_OFFSET, L.FILE_LENGTH_OFFSET]).toEqual([44, 48, 56, 72]);
+    for (const offset of [L.CREATED_AT_OFFSET, L.CREATOR_START_OFFSET, L.LAST_ACTIVITY_OFFSET, L.FILE_LENGTH_OFFSET]) expect(offset % 8).toBe(0);
   });
 
   test('hot words written by different sides sit in blocks of their own; the tail is an 8-aligned u64', () => {
@@ -27,6 +30,7 @@ describe('ring file layout constants', () => {
     expect(blocks).toEqual([128, 256, 384, 512]);
     expect(blocks).toEqual([1, 2, 3, 4].map((n) => n * L.BLOCK_LENGTH));
     expect(L.TAIL_OFFSET % 8).toBe(0);
+    expect(L.MESSAGES_SENT_OFFSET).toBe(L.TAIL_OFFSET + L.CACHE_LINE_LENGTH);
     expect(L.REDELIVERED_OFFSET).toBe(L.RELEASED_SLOTS_OFFSET + L.WORD);
     expect(L.LAST_ACTIVITY_OFFSET).toBe(L.RELEASED_SLOTS_OFFSET + 2 * L.WORD);
     expect(L.PARTICIPANTS_OFFSET).toBe(1024);
@@ -90,12 +94,12 @@ describe('ring file layout constants', () => {
     expect(bytes.every((count) => count <= 1)).toBe(true);
   });
 
-  test('slot header fields follow one another and keep the payload 8-aligned', () => {
-    expect(L.SLOT_SEQUENCE).toBe(0);
-    expect(L.SLOT_LENGTH).toBe(L.SLOT_SEQUENCE + L.WORD);
-    expect(L.SLOT_PID).toBe(L.SLOT_LENGTH + L.WORD);
-    expect(L.SLOT_FLAGS).toBe(L.SLOT_PID + L.WORD);
-    expect(L.SLOT_SENT_AT).toBe(L.SLOT_FLAGS + L.WORD);
+  test('message header fields follow one another and keep the payload 8-aligned', () => {
+    expect(L.SLOT_LENGTH).toBe(0);
+    expect(L.SLOT_SPAN).toBe(L.SLOT_LENGTH + L.WORD);
+    expect(L.SLOT_PID).toBe(L.SLOT_SPAN + L.WORD);
+    expect(L.SLOT_SHAPE).toBe(L.SLOT_PID + L.WORD);
+    expect(L.SLOT_SENT_AT).toBe(L.SLOT_SHAPE + L.WORD);
     expect(L.SLOT_OWNER).toBe(L.SLOT_SENT_AT + 8);
     expect(L.SLOT_RESERVED).toBe(L.SLOT_OWNER + L.WORD);
     expect(L.SLOT_HEADER_LENGTH).toBe(32);
@@ -104,10 +108,12 @@ describe('ring file layout constants', () => {
     expect(L.SLOT_HEADER_LENGTH % L.SLOT_ALIGNMENT).toBe(0);
   });
 
-  test('sequence words: q + 1 in 30 bits, bit 30 released, bit 31 busy', () => {
+  test('sequence words: q + 1 in 30 bits, bit 30 a skip record', () => {
     expect(L.SEQUENCE_VALUE_MASK).toBe(2 ** 30 - 1);
-    expect(L.SEQUENCE_RELEASED_BIT).toBe(2 ** 30);
-    expect(L.SEQUENCE_BUSY_BIT >>> 0).toBe(2 ** 31);
+    expect(L.SEQUENCE_SKIP_BIT).toBe(2 ** 30);
+    expect(L.SEQUENCE_RELEASED_BIT).toBe(L.SEQUENCE_SKIP_BIT);
+    // seqValue must tell q, q - N and q - 2N apart.
+    expect(2 * L.MAX_SLOT_COUNT).toBeLessThan(2 ** 30);
     expect([0, 1, 41].map(L.seqValue)).toEqual([1, 2, 42]);
     expect(L.seqValue(2 ** 30 - 2)).toBe(2 ** 30 - 1);
     expect(L.seqValue(2 ** 30 - 1)).toBe(0); // wraps in 30 bits
@@ -136,14 +142,31 @@ describe('ringGeometry', () => {
   test('the default ring is the tutorial one: 100 slots of 64 bytes, room for 8 groups, a 12,288-byte header', () => {
     const geometry = geometryOf(L.DEFAULT_SLOT_COUNT, L.DEFAULT_SLOT_SIZE);
     expect(L.DEFAULT_GROUP_CAPACITY).toBe(8);
+    // docs/format.md §2: 100 sequence words (400 bytes, padded to 448), then 100 slots of 96 bytes: 22,336 bytes.
     expect(geometry).toEqual({
       slotCount: 100,
       slotSize: 64,
-      slotStride: L.SLOT_HEADER_LENGTH + 64,
+      slotStride: 96,
       groupCapacity: 8,
       headerLength: 12288,
-      fileLength: 12288 + 100 * (L.SLOT_HEADER_LENGTH + 64),
+      dataOffset: 12288 + 448,
+      fileLength: 22336,
+      maxMessageLength: 100 * 96 - 32,
     });
+    expect(geometry.maxMessageLength).toBeGreaterThanOrEqual(4096); // issue 18: a default ring takes 4 KiB messages
+  });
+
+  test('a message takes as many slots as its header and payload need', () => {
+    const geometry = geometryOf(100, 64);
+    expect([0, 64, 65, 160, 161, 9568].map((length) => L.spanOf(geometry, length))).toEqual([1, 1, 2, 2, 3, 100]);
+  });
+
+  test('a ring of 1 MiB holds ten thousand 50-byte messages, or one 512 KiB message', () => {
+    const slots = Math.floor((1 << 20) / 96);
+    const geometry = geometryOf(slots, 64);
+    expect(L.spanOf(geometry, 50)).toBe(1);
+    expect(slots).toBeGreaterThanOrEqual(10_000);
+    expect(geometry.maxMessageLength).toBeGreaterThanOrEqual(512 * 1024);
   });
 
   test.each([
@@ -164,12 +187,14 @@ describe('ringGeometry', () => {
     expect(geometry.slotStride % L.SLOT_ALIGNMENT).toBe(0);
     expect(geometry.slotStride).toBeGreaterThanOrEqual(L.SLOT_HEADER_LENGTH + size);
     expect(geometry.slotStride - (L.SLOT_HEADER_LENGTH + size)).toBeLessThan(L.SLOT_ALIGNMENT);
-    expect(geometry.fileLength).toBe(geometry.headerLength + 3 * geometry.slotStride);
-    expect(L.slotOffsetOf(geometry, 2)).toBe(geometry.headerLength + 2 * geometry.slotStride);
+    expect(geometry.dataOffset).toBe(geometry.headerLength + L.CACHE_LINE_LENGTH);
+    expect(geometry.fileLength).toBe(geometry.dataOffset + 3 * geometry.slotStride);
+    expect(L.slotOffsetOf(geometry, 2)).toBe(geometry.dataOffset + 2 * geometry.slotStride);
+    expect(L.sequenceOffsetOf(geometry, 2)).toBe(geometry.headerLength + 2 * L.WORD);
   });
 
-  test('the largest slot count, slot size and group capacity are accepted on their own', () => {
-    expect(typeof L.ringGeometry(L.MAX_SLOT_COUNT, 1)).toBe('object');
+  test('the largest slot count, slot size and group capacity are accepted on their own (within 4 GiB)', () => {
+    expect(typeof L.ringGeometry(Math.floor((2 ** 32 - 2 ** 20) / 44), 1)).toBe('object');
     expect(typeof L.ringGeometry(L.MIN_SLOT_COUNT, L.MAX_SLOT_SIZE)).toBe('object');
     expect(typeof L.ringGeometry(L.MIN_SLOT_COUNT, 1, L.MAX_GROUP_CAPACITY)).toBe('object');
   });
@@ -186,11 +211,11 @@ describe('ringGeometry', () => {
     expect(L.ringGeometry(10, 8, groups)).toBe(`group capacity must be an integer from 1 to ${L.MAX_GROUP_CAPACITY}, got ${groups}`);
   });
 
-  test('refuses a ring whose file would pass the file length limit', () => {
-    const need = L.headerLengthFor(L.DEFAULT_GROUP_CAPACITY) + L.MAX_SLOT_COUNT * L.alignUp(L.SLOT_HEADER_LENGTH + L.MAX_SLOT_SIZE, L.SLOT_ALIGNMENT);
-    expect(L.ringGeometry(L.MAX_SLOT_COUNT, L.MAX_SLOT_SIZE)).toBe(
-      `${L.MAX_SLOT_COUNT} slots of ${L.MAX_SLOT_SIZE} bytes need ${need} bytes, more than the ${L.MAX_FILE_LENGTH}-byte limit`,
-    );
+  test('refuses a ring whose file would pass the 4 GiB file length limit', () => {
+    const slots = 4096;
+    const need = L.headerLengthFor(L.DEFAULT_GROUP_CAPACITY) + L.alignUp(slots * 4, 64) + slots * (L.SLOT_HEADER_LENGTH + L.MAX_SLOT_SIZE);
+    expect(L.MAX_FILE_LENGTH).toBe(2 ** 32);
+    expect(L.ringGeometry(slots, L.MAX_SLOT_SIZE)).toBe(`${slots} slots of ${L.MAX_SLOT_SIZE} bytes need ${need} bytes, more than the ${2 ** 32}-byte (4 GiB) limit`);
   });
 });
 
@@ -218,7 +243,7 @@ describe('ring header', () => {
       kind: 'ready',
       header: { ...geometry, version: L.FORMAT_VERSION, ...CREATOR, id: '0'.repeat(32) },
     });
-    expect(L.FORMAT_VERSION).toBe(2);
+    expect(L.FORMAT_VERSION).toBe(3);
   });
 
   test('the ring id given at creation is read back in hex', () => {
@@ -233,7 +258,7 @@ describe('ring header', () => {
   test('writeHeader starts slot i as the skip record of position i - N (free for position i), the tail at 0', () => {
     const { memory, geometry } = ringMemory(slots, slotSize);
     for (let i = 0; i < slots; i++) {
-      expect(memory.readInt32LE(L.slotOffsetOf(geometry, i) + L.SLOT_SEQUENCE)).toBe(L.seqValue(i - slots) | L.SEQUENCE_RELEASED_BIT);
+      expect(memory.readInt32LE(L.sequenceOffsetOf(geometry, i))).toBe(L.seqValue(i - slots) | L.SEQUENCE_SKIP_BIT);
     }
     expect(memory.readBigUInt64LE(L.TAIL_OFFSET)).toBe(0n);
   });
@@ -276,14 +301,14 @@ describe('ring header', () => {
     expect(reasonOf(memory, length)).toBe(`truncated ring file (${length} bytes, the header alone needs at least ${L.PAGE_LENGTH})`);
   });
 
-  test('a file of format version 1 is named as such, with what to do about it', () => {
+  test.each([1, 2])('a file of format version %i is named as such, with what to do about it', (version) => {
     const { memory, geometry } = ringMemory(slots, slotSize);
-    memory.writeUInt32LE(1, L.VERSION_OFFSET);
+    memory.writeUInt32LE(version, L.VERSION_OFFSET);
     const check = checkHeader(memory, geometry.fileLength);
-    expect(check).toMatchObject({ kind: 'invalid', version: 1 });
+    expect(check).toMatchObject({ kind: 'invalid', version });
     const reason = (check as { reason: string }).reason;
-    expect(reason).toMatch(/format version 1\b/);
-    expect(reason).toMatch(/drain it with mmapipc 0\.1, then remove it \(mmapipc rm\)/);
+    expect(reason).toMatch(new RegExp(`format version ${version}\\b`));
+    expect(reason).toMatch(/drain it with the mmapipc that made it, then remove it \(mmapipc rm\)/);
   });
 
   test('another format version is refused by number', () => {
@@ -317,13 +342,19 @@ describe('ring header', () => {
   test.each([
     ['header length', L.HEADER_LENGTH_OFFSET, (g: L.RingGeometry) => g.headerLength],
     ['slot stride', L.SLOT_STRIDE_OFFSET, (g: L.RingGeometry) => g.slotStride],
-    ['recorded file length', L.FILE_LENGTH_OFFSET, (g: L.RingGeometry) => g.fileLength],
+    ['data offset', L.DATA_OFFSET_OFFSET, (g: L.RingGeometry) => g.dataOffset],
   ])('a %s that does not add up is corrupt', (field, offset, expected) => {
     const { memory, geometry } = ringMemory(slots, slotSize);
     memory.writeUInt32LE(expected(geometry) + 8, offset);
     expect(reasonOf(memory, geometry.fileLength)).toBe(
       `corrupt ring header: ${field} is ${expected(geometry) + 8}, expected ${expected(geometry)}`,
     );
+  });
+
+  test('a recorded file length (u64) that does not add up is corrupt', () => {
+    const { memory, geometry } = ringMemory(slots, slotSize);
+    memory.writeBigUInt64LE(BigInt(geometry.fileLength) + 2n ** 32n, L.FILE_LENGTH_OFFSET);
+    expect(reasonOf(memory, geometry.fileLength)).toBe(`corrupt ring header: recorded file length is ${geometry.fileLength + 2 ** 32}, expected ${geometry.fileLength}`);
   });
 
   test('a file shorter than its slots need is truncated, a longer one does not add up', () => {

@@ -1,9 +1,9 @@
 /** The ring algorithm over plain memory: FIFO, full and empty, sizes, the wrap, corruption. */
 import { Worker } from 'node:worker_threads';
 import { MessageTooLargeError, RingFormatError } from '../../src/errors.js';
-import { GROUP_DISPATCH, SEQUENCE_BUSY_BIT, SLOT_LENGTH, SLOT_SEQUENCE, TAIL_OFFSET, groupOffset, seqValue } from '../../src/layout/ring-layout.js';
+import { GROUP_DISPATCH, SLOT_LENGTH, TAIL_OFFSET, groupOffset, seqValue } from '../../src/layout/ring-layout.js';
 import type { Ring } from '../../src/ring/ring.js';
-import { advanceEmptyRing, memberRing, memoryRing, ringMemory, senderRing, slotFor } from '../helpers/memory-ring.js';
+import { advanceEmptyRing, memberRing, memoryRing, ringMemory, senderRing, sequenceFor, slotFor } from '../helpers/memory-ring.js';
 
 const text = (ring: Ring) => ring.tryReceive()?.data.toString('utf8') ?? null;
 
@@ -56,12 +56,13 @@ describe('ring semantics', () => {
     expect([text(ring), text(ring)]).toEqual(['other', 'x']);
   });
 
+  // A ring of 4 slots of 16 bytes: stride 48, so its largest message fills all 4 slots: 4 * 48 - 32 = 160 bytes (docs/format.md §2).
   test.each([
-    ['a Buffer', Buffer.alloc(17, 0x61)],
-    ['a Uint8Array', new Uint8Array(17)],
-    ['an ASCII string', 'x'.repeat(17)],
-    ['a string of multi-byte characters', '€'.repeat(6)],
-  ])('refuses %s one byte over the slot with MessageTooLargeError and leaves the ring untouched', (_what, message) => {
+    ['a Buffer', Buffer.alloc(161, 0x61)],
+    ['a Uint8Array', new Uint8Array(161)],
+    ['an ASCII string', 'x'.repeat(161)],
+    ['a string of multi-byte characters', '€'.repeat(53) + 'é'],
+  ])('refuses %s one byte over the ring\'s largest message with MessageTooLargeError and leaves the ring untouched', (_what, message) => {
     const { memory, geometry } = ringMemory(4, 16);
     const ring = memberRing(memory, geometry);
     ring.trySend('kept');
@@ -73,7 +74,7 @@ describe('ring semantics', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(MessageTooLargeError);
-    expect(error).toMatchObject({ size: Buffer.byteLength(message as string | Buffer), limit: 16, exitCode: 5 });
+    expect(error).toMatchObject({ size: 161, limit: 160, exitCode: 5 });
     expect(memory.equals(before)).toBe(true);
     expect(text(ring)).toBe('kept');
   });
@@ -85,14 +86,52 @@ describe('ring semantics', () => {
     for (const sample of samples) expect(ring.tryReceive()?.data).toEqual(Buffer.from(sample, 'utf8'));
   });
 
-  test('a multi-byte string of exactly the slot size fits, one byte more does not', () => {
+  test('a multi-byte string of exactly the largest message fits, one byte more does not', () => {
     const ring = memoryRing(4, 16);
-    const exact = '€€€€🙂'; // 4 * 3 + 4 = 16 bytes
-    expect(Buffer.byteLength(exact)).toBe(16);
+    const exact = '€'.repeat(52) + '🙂'; // 52 * 3 + 4 = 160 bytes
+    expect(Buffer.byteLength(exact)).toBe(160);
     expect(ring.trySend(exact)).toBe(true);
-    expect(() => ring.trySend(`${exact}a`)).toThrow(MessageTooLargeError);
-    expect(() => ring.trySend('é'.repeat(9))).toThrow(MessageTooLargeError);
     expect(text(ring)).toBe(exact);
+    expect(() => ring.trySend(`${exact}a`)).toThrow(MessageTooLargeError);
+    expect(() => ring.trySend('é'.repeat(81))).toThrow(MessageTooLargeError);
+  });
+
+  test('a message of one slot and a byte takes two slots; sequence numbers skip by spans', () => {
+    const ring = memoryRing(8, 16); // stride 48: 16 bytes fit one slot, 17 to 64 two
+    expect(ring.trySendBatch([Buffer.alloc(16, 1), Buffer.alloc(17, 2), Buffer.alloc(64, 3), 'x'])).toBe(4);
+    const received = ring.tryReceiveBatch(10);
+    expect(received.map((message) => [message.sequence, message.data.length, message.data[0]])).toEqual([
+      [0, 16, 1],
+      [1, 17, 2],
+      [3, 64, 3],
+      [5, 1, 0x78],
+    ]);
+  });
+
+  test('a message that would cross the end of the ring goes after padding, whole and contiguous', () => {
+    const ring = memoryRing(4, 16); // 4 slots of 48 bytes
+    expect(ring.trySend('a')).toBe(true); // position 0
+    expect(ring.trySend('b')).toBe(true); // position 1
+    expect([text(ring), text(ring)]).toEqual(['a', 'b']);
+    const big = Buffer.alloc(100, 7); // 3 slots: does not fit in slots 2-3, so positions 2-3 pad and it takes 4-6
+    expect(ring.trySend(big)).toBe(false); // the padding is claimed; the message waits until the group passes it
+    expect(ring.tryReceive()).toBeNull(); // the group passes over the padding: no message
+    expect(ring.trySend(big)).toBe(true);
+    const message = ring.tryReceive();
+    expect(message?.sequence).toBe(4);
+    expect(message?.data.equals(big)).toBe(true);
+    expect(ring.tryReceive()).toBeNull();
+    expect(ring.totals.sent).toBe(7);
+  });
+
+  test('a message that fills the whole ring waits for padding and an empty ring', () => {
+    const ring = memoryRing(4, 16);
+    expect(ring.trySend('a')).toBe(true);
+    const whole = Buffer.alloc(160, 9);
+    expect(ring.trySend(whole)).toBe(false); // pads 1-3, then no room while 'a' is unread
+    expect(text(ring)).toBe('a');
+    expect(ring.trySend(whole)).toBe(true);
+    expect(ring.tryReceive()?.data.equals(whole)).toBe(true);
   });
 
   test('trySendBatch sends what fits from a start index; tryReceiveBatch takes up to its maximum', () => {
@@ -220,7 +259,7 @@ describe('positions past the 30-bit wrap of the sequence word and past 2^32', ()
     const ring = memberRing(memory, geometry);
     expect(ring.trySendBatch(['a', 'b', 'c', 'd', 'e'])).toBe(4);
     expect(memory.readBigUInt64LE(TAIL_OFFSET)).toBe(BigInt(2 ** 30 + 2));
-    expect(memory.readInt32LE(slotFor(geometry, 2 ** 30 + 1) + SLOT_SEQUENCE)).toBe(2); // (q + 1) in 30 bits
+    expect(memory.readInt32LE(sequenceFor(geometry, 2 ** 30 + 1))).toBe(2); // (q + 1) in 30 bits
     expect(ring.occupancy).toBe(4);
     expect(ring.hasRoom).toBe(false);
     expect(ring.tryReceiveBatch(10).map((m) => [m.data.toString(), m.sequence])).toEqual([
@@ -255,14 +294,14 @@ describe('corruption', () => {
     const ring = memberRing(memory, geometry);
     ring.trySend('bad');
     memory.writeInt32LE(99, slotFor(geometry, 0) + SLOT_LENGTH);
-    expect(() => ring.tryReceive()).toThrow('corrupt slot at position 0: length 99 exceeds the 16-byte slot; the message was skipped');
+    expect(() => ring.tryReceive()).toThrow('corrupt message at position 0: its length 99 does not fit its 1 slot(s); it was skipped');
   });
 
   test.each([
-    ['senders', 'trySend', seqValue(4), /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 5, which no process of this ring writes$/],
+    ['senders', 'trySend', seqValue(4), /^RingFormatError: corrupt ring: the sequence word of position 0 reads 5, which no process of this ring writes$/],
     ['members', 'tryReceive', seqValue(4), /^RingFormatError: corrupt ring: the slot for position 0 holds a sequence word no process of this ring writes$/],
-    ['senders, with the word of the unclaimed position at the tail', 'trySend', seqValue(0), /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 1, which no process of this ring writes$/],
-    ['senders, with a value outside the 30 bits', 'trySend', 0xffffffff, /^RingFormatError: corrupt ring: the slot for position 0 has sequence word 4294967295/],
+    ['senders, with the word of the unclaimed position at the tail', 'trySend', seqValue(0), /^RingFormatError: corrupt ring: the sequence word of position 0 reads 1, which no process of this ring writes$/],
+    ['senders, with a value outside the 30 bits', 'trySend', 0xffffffff, /^RingFormatError: corrupt ring: the sequence word of position 0 reads 4294967295/],
     ['members, with a value outside the 30 bits', 'tryReceive', 0xffffffff, /^RingFormatError: corrupt ring/],
   ])('a sequence word a lap ahead of every claim throws for %s rather than spinning or reading as full', async (_who, operation, sequence, expected) => {
     // In a worker (on the built ring), so that a ring that spins fails the test instead of hanging it.
@@ -270,14 +309,12 @@ describe('corruption', () => {
   });
 
   /*
-   * A busy mark for a position before 0 cannot come from a sender (positions start at 0); on a
-   * fresh slot it reads as "the last lap's message is still being written", so a sender finds the
-   * ring full for good (trySend returns false, send sleeps forever), and no recovery can release a
-   * claim that no one made. The opener's slot check refuses such a file (check-slots.test.ts);
-   * a ring that is open when the word is written is not checked again. Known gap, kept failing.
+   * Format v2 allowed an optional busy mark (bit 31); on a fresh slot it read as "the last lap's
+   * message is still being written", so a sender found the ring full for good. Format v3 has no
+   * busy mark: bit 31 is never written, and a word with it is corruption, reported at once.
    */
-  test.failing('a busy mark on a fresh slot, written under an open ring, is reported as corruption, not as a full ring', async () => {
-    expect(await inWorkerWithin(5000, 'trySend', 0, (seqValue(-4) | SEQUENCE_BUSY_BIT) >>> 0)).toMatch(/^RingFormatError: corrupt ring/);
+  test('bit 31 on a fresh slot, written under an open ring, is reported as corruption, not as a full ring', async () => {
+    expect(await inWorkerWithin(5000, 'trySend', 0, (seqValue(-4) | -0x80000000) >>> 0)).toMatch(/^RingFormatError: corrupt ring/);
   });
 });
 
@@ -293,7 +330,7 @@ async function inWorkerWithin(ms: number, operation: string, position: number, s
     identity: { pid: member.pid, participant: member.participant, generation: member.generation },
     group: { index: 0, generation: 1, name: 'default' },
   };
-  memory.writeUInt32LE(sequence >>> 0, slotFor(geometry, position) + SLOT_SEQUENCE);
+  memory.writeUInt32LE(sequence >>> 0, sequenceFor(geometry, position));
   const ringModule = new URL('../../dist/ring/ring.js', import.meta.url).href;
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');

@@ -168,7 +168,7 @@ class Sender {
     while (sent < lines.length && !this.#context.signal.aborted) {
       sent += ring.ring.trySendBatch(lines, sent);
       if (sent === lines.length) break;
-      const room = await ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal });
+      const room = await ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal, length: lines[sent]!.length });
       if (!room && !this.#context.signal.aborted) {
         throw new TimeoutError(
           `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout ?? 0)}; message ${first + sent + 1} was not sent${blockedBy(ring)}`,
