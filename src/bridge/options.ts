@@ -4,6 +4,7 @@
  * command with this file alone.
  */
 import { UsageError } from '../errors.js';
+import { DEFAULT_SLOT_SIZE, slotCountForSize } from '../layout/ring-layout.js';
 import { checkBridgeName, defaultBridgeName } from './files.js';
 import { engineUrl, parseNatsTarget, parseRedisTarget, redactUrl, type NatsTarget, type RedisTarget } from './engine-url.js';
 import type { Engine } from './origin.js';
@@ -36,6 +37,7 @@ export interface BridgeCliOptions {
   sync?: boolean;
   slots?: number;
   slotSize?: number;
+  size?: number;
   mode?: number;
 }
 
@@ -138,6 +140,10 @@ export function resolveSettings(direction: 'export' | 'import', options: BridgeC
         : options.startId !== undefined
           ? { kind: 'id', id: options.startId }
           : { kind: 'from-start' },
-    creation: { slots: options.slots, slotSize: options.slotSize, mode: options.mode },
+    creation: {
+      slots: options.size !== undefined ? slotCountForSize(options.size, options.slotSize ?? DEFAULT_SLOT_SIZE) : options.slots,
+      slotSize: options.slotSize,
+      mode: options.mode,
+    },
   };
 }

@@ -27,6 +27,34 @@ function integer(value: string, min: number, max: number, what: string): number 
   return parsed;
 }
 
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+};
+
+/**
+ * A size in bytes as `truncate -s` takes it: a bare number is bytes; K, M, G (or KiB, MiB, GiB)
+ * are powers of 1024, KB, MB, GB powers of 1000.
+ */
+export function parseByteSize(value: string): number {
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new InvalidArgumentError(`expected a size such as 65536, 64KiB, 64MiB or 1GiB, got '${value}'`);
+  }
+  return bytes;
+}
+
 export const parseCount = (value: string): number => integer(value, 0, Number.MAX_SAFE_INTEGER, 'a whole number');
 export const parsePositive = (value: string): number => integer(value, 1, Number.MAX_SAFE_INTEGER, 'a whole number');
 export const parseSlots = (value: string): number => integer(value, MIN_SLOT_COUNT, MAX_SLOT_COUNT, 'a slot count');

@@ -1,7 +1,9 @@
 /** Options shared by the commands that open a ring, and opening it from them. */
 import { Option, type Command } from 'commander';
 import { RingFile, type RingRole } from '../ring-file/ring-file.js';
-import { durationOption, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
+import { UsageError } from '../errors.js';
+import { DEFAULT_SLOT_SIZE, MIN_SLOT_COUNT, slotCountForSize } from '../layout/ring-layout.js';
+import { durationOption, parseByteSize, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
 import type { GroupStart } from '../ring/groups.js';
 import type { Gap } from '../ring/member.js';
 import type { CliContext } from './context.js';
@@ -11,6 +13,8 @@ export interface RingCliOptions {
   file?: string;
   slots?: number;
   slotSize?: number;
+  /** The ring's room in bytes (slots of slotSize): another way to give the slot count. */
+  size?: number;
   mode?: number;
   timeout?: number;
   groups?: number;
@@ -25,8 +29,11 @@ export function addFileOption(command: Command): Command {
 
 export function addCreateOptions(command: Command): Command {
   return command
+    .addOption(new Option('--size <bytes>', 'room for messages in bytes, when creating the ring: 64KiB, 64MiB, 1GiB (instead of --slots)').argParser(parseByteSize))
     .addOption(new Option('--slots <n>', 'slot count, when creating the ring (default 100)').argParser(parseSlots))
-    .addOption(new Option('--slot-size <bytes>', 'largest message in bytes, when creating the ring (default 64)').argParser(parseSlotSize))
+    .addOption(
+      new Option('--slot-size <bytes>', 'payload bytes one slot holds, when creating the ring (default 64); larger messages take several slots').argParser(parseSlotSize),
+    )
     .addOption(new Option('--mode <octal>', 'permissions of a new ring file (default 0600)').argParser(parseMode))
     .addOption(new Option('--groups <n>', 'how many consumer groups the ring can hold, when creating it (default 8, at most 64)').argParser(parseGroupCapacity));
 }
@@ -43,6 +50,21 @@ export function addTimeoutOption(command: Command, what: string): Command {
   return command.addOption(durationOption('-t, --timeout <duration>', `give up when ${what} takes longer: seconds (5, 0.5) or with a unit (500ms, 2m); 0: look once`));
 }
 
+/**
+ * The slot count a new ring gets: --slots, or as many slots of --slot-size as --size bytes
+ * hold (a slot takes its 32-byte message header plus the slot size, 8-byte aligned).
+ */
+export function creationSlots(options: Pick<RingCliOptions, 'slots' | 'slotSize' | 'size'>): number | undefined {
+  if (options.size === undefined) return options.slots;
+  if (options.slots !== undefined) throw new UsageError('--size and --slots both set how large the ring is: give one of them');
+  const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+  const slots = slotCountForSize(options.size, slotSize);
+  if (slots < MIN_SLOT_COUNT) {
+    throw new UsageError(`--size ${options.size} holds ${slots} slot(s) of ${slotSize} bytes and their headers; a ring needs at least ${MIN_SLOT_COUNT}`);
+  }
+  return slots;
+}
+
 /** Opens (creating when allowed) the ring named by the options; warns when explicit sizes differ. */
 export function openFromOptions(
   options: RingCliOptions & { sync?: boolean },
@@ -52,9 +74,10 @@ export function openFromOptions(
   onGap?: (gap: Gap) => void,
 ): RingFile {
   const path = ringPath(options.file, context.env);
+  const slots = creationSlots(options);
   const ring = RingFile.open(path, {
     create,
-    slots: options.slots,
+    slots,
     slotSize: options.slotSize,
     mode: options.mode,
     groups: options.groups,
@@ -67,12 +90,12 @@ export function openFromOptions(
   });
   if (!ring.created) {
     const differs =
-      (options.slots !== undefined && options.slots !== ring.header.slotCount) ||
+      (slots !== undefined && slots !== ring.header.slotCount) ||
       (options.slotSize !== undefined && options.slotSize !== ring.header.slotSize);
     if (differs) {
       note(
         context.output,
-        `mmapipc: ${path}: note: the ring exists with ${ring.header.slotCount} slots of ${ring.header.slotSize} bytes; --slots/--slot-size apply only when creating`,
+        `mmapipc: ${path}: note: the ring exists with ${ring.header.slotCount} slots of ${ring.header.slotSize} bytes; --size/--slots/--slot-size apply only when creating`,
       );
     }
   }

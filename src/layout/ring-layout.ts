@@ -301,6 +301,11 @@ export function ringGeometry(slotCount: number, slotSize: number, groupCapacity 
   return { slotCount, slotSize, slotStride, groupCapacity, headerLength, dataOffset, fileLength, maxMessageLength };
 }
 
+/** How many slots of `slotSize` payload bytes fit in `bytes` of room (a slot is its stride). */
+export function slotCountForSize(bytes: number, slotSize: number): number {
+  return Math.floor(bytes / alignUp(SLOT_HEADER_LENGTH + slotSize, SLOT_ALIGNMENT));
+}
+
 /** Slots a message of `length` payload bytes occupies (its header included). */
 export function spanOf(geometry: RingGeometry, length: number): number {
   const bytes = SLOT_HEADER_LENGTH + length;

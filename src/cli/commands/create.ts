@@ -9,9 +9,9 @@ import { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, ringPath } from '../options.js';
 import { note, write } from '../output.js';
-import { addCreateOptions, addFileOption, type RingCliOptions } from '../ring-options.js';
+import { addCreateOptions, addFileOption, creationSlots, type RingCliOptions } from '../ring-options.js';
 
-export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'mode'>;
+export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'size' | 'mode' | 'groups'>;
 
 const DEFAULT_MODE = 0o600;
 const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
@@ -23,11 +23,15 @@ export function registerCreate(program: Command, context: CliContext): void {
   command.addHelpText(
     'after',
     `
-The file takes a 4096-byte header plus one slot per message (a slot header and the
-payload, 8-byte aligned), reserved on disk up front.
+A message takes as many slots as it needs: one slot holds a 32-byte message header and
+--slot-size payload bytes (8-byte aligned), and a longer message takes consecutive slots. The
+largest message fills the whole ring: slots x (32 + slot size) - 32 bytes (9,568 for the
+defaults). The file is a header (12,288 bytes with room for 8 groups), one 4-byte sequence
+word per slot, then the slots, reserved on disk up front (at most 4 GiB).
 
 Examples:
   mmapipc create                                   100 slots of 64 bytes at /tmp/mmap_shared
+  mmapipc create --file ./q.ring --size 64MiB      room for about 64 MiB of messages
   mmapipc create --file ./q.ring --slots 1024 --slot-size 4096
   mmapipc create --file /dev/shm/q --mode 0660     shared with your group
 
@@ -42,13 +46,14 @@ export async function create(options: CreateOptions, context: CliContext): Promi
     throw new MmapipcError('already exists; remove it first (mmapipc rm), or pass another --file', { subject: path });
   }
   const mode = options.mode ?? DEFAULT_MODE;
-  const ring = RingFile.create(path, { slots: options.slots, slotSize: options.slotSize, mode, role: 'observer' });
-  const { slotCount, slotSize, fileLength } = ring.header;
+  const slots = creationSlots(options);
+  const ring = RingFile.create(path, { slots, slotSize: options.slotSize, groups: options.groups, mode, role: 'observer' });
+  const { slotCount, slotSize, fileLength, maxMessageLength } = ring.header;
   ring.close();
   const actualMode = statSync(path).mode & 0o777;
   write(
     context.output.out,
-    `created ${path}: ${slotCount} slots × ${slotSize} bytes (${DEFAULT_SLOT_COUNT === slotCount && DEFAULT_SLOT_SIZE === slotSize ? 'the defaults, ' : ''}file ${fileLength.toLocaleString('en-US')} bytes), mode ${octal(actualMode)}\n`,
+    `created ${path}: ${slotCount} slots × ${slotSize} bytes (${DEFAULT_SLOT_COUNT === slotCount && DEFAULT_SLOT_SIZE === slotSize ? 'the defaults, ' : ''}largest message ${maxMessageLength.toLocaleString('en-US')} bytes, file ${fileLength.toLocaleString('en-US')} bytes), mode ${octal(actualMode)}\n`,
   );
   if (actualMode !== mode) {
     note(
