@@ -149,7 +149,8 @@ export class Sender {
       if (count === 0) {
         const value = sequence & SEQUENCE_VALUE_MASK;
         // Last lap's message claimed and not yet published (or, from a writer that marks it, busy): full for now.
-        if (value === ((tail - slotCount + 1) & SEQUENCE_VALUE_MASK) || value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK)) return 0;
+        // Not on a fresh slot (tail < N): no one ever claimed a position before 0, so such a word is corrupt.
+        if (tail >= slotCount && (value === ((tail - slotCount + 1) & SEQUENCE_VALUE_MASK) || value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK))) return 0;
         if (Atomics.load(longs, TAIL) !== word) continue; // another sender claimed it: look again
         // The tail has not moved, so no sender claimed `tail`: a word for it (or any other) is corrupt.
         throw new RingFormatError(`corrupt ring: the slot for position ${tail} has sequence word ${sequence >>> 0}, which no process of this ring writes`);

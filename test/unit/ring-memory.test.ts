@@ -274,9 +274,10 @@ describe('corruption', () => {
    * fresh slot it reads as "the last lap's message is still being written", so a sender finds the
    * ring full for good (trySend returns false, send sleeps forever), and no recovery can release a
    * claim that no one made. The opener's slot check refuses such a file (check-slots.test.ts);
-   * a ring that is open when the word is written is not checked again. Known gap, kept failing.
+   * a ring that is open when the word is written is not checked again, so the sender itself must
+   * tell a fresh slot's impossible busy mark from a full ring.
    */
-  test.failing('a busy mark on a fresh slot, written under an open ring, is reported as corruption, not as a full ring', async () => {
+  test('a busy mark on a fresh slot, written under an open ring, is reported as corruption, not as a full ring', async () => {
     expect(await inWorkerWithin(5000, 'trySend', 0, (seqValue(-4) | SEQUENCE_BUSY_BIT) >>> 0)).toMatch(/^RingFormatError: corrupt ring/);
   });
 });
