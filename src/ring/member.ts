@@ -14,6 +14,7 @@
  * it lost; when the cursor itself was lapped, it jumps to the oldest message still in the ring
  * and counts the gap.
  */
+import { countDelivered, groupDeliveredWord } from './delivered.js';
 import { GroupError, RingFormatError } from '../errors.js';
 import {
   CLAIMER_SHIFT,
@@ -79,6 +80,7 @@ export class Member {
   readonly #flags: number;
   readonly #missed: number;
   readonly #gaps: number;
+  readonly #deliveredWord: number;
   readonly #runStartWord: number;
   /** Int32 index of the run start's low half (the high half follows). */
   readonly #runStartLow: number;
@@ -122,6 +124,7 @@ export class Member {
     this.#flags = (group + GROUP_FLAGS) >> 2;
     this.#missed = (group + GROUP_MISSED) >> 2;
     this.#gaps = (group + GROUP_GAPS) >> 2;
+    this.#deliveredWord = groupDeliveredWord(identity.group);
     const entry = participantOffset(identity.participant);
     this.#runStartWord = (entry + PARTICIPANT_RUN_START) >> 3;
     this.#runStartLow = (entry + PARTICIPANT_RUN_START) >> 2;
@@ -275,6 +278,7 @@ export class Member {
     this.#taken = 0;
     this.#start += taken;
     this.#count -= taken;
+    countDelivered(this.#longs, this.#deliveredWord, taken);
     const words = this.#words;
     if (this.#count === 0) {
       Atomics.store(words, this.#runCountWord, 0);
