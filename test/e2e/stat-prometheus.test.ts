@@ -118,7 +118,7 @@ describe('usage', () => {
     [['--output', 'x.prom'], '--output writes the Prometheus exposition; add --prometheus'],
     [['--prometheus', '--interval', '5'], '--interval sets the time between --watch rounds; add --watch'],
     [['--prometheus', '--watch', '--interval', '0'], '--interval: expected a duration above 0'],
-    [['--prometheus', '--layout', 'classic'], '--prometheus reads v1 rings only; drop --layout classic'],
+    [['--prometheus', '--layout', 'classic'], '--prometheus reads mmapipc ring files only; drop --layout classic'],
   ])('stat %j: exit 2 and one line', async (args, line) => {
     expect(await runCli(['stat', ...args, '--file', dir.file('never.ring')])).toMatchObject({ code: ExitCode.usage, stdout: '', stderr: `mmapipc: ${line}\n` });
   });

@@ -5,15 +5,18 @@
 import type { Command } from 'commander';
 import { lstatSync, statSync } from 'node:fs';
 import { MmapipcError } from '../../errors.js';
+import { DEFAULT_GROUP_CAPACITY, SLOT_HEADER_LENGTH, headerLengthFor, ringGeometry, type RingGeometry } from '../../layout/ring-layout.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, ringPath } from '../options.js';
 import { note, write } from '../output.js';
 import { addCreateOptions, addFileOption, type RingCliOptions } from '../ring-options.js';
 
-export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'mode'>;
+export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'mode' | 'groups'>;
 
 const DEFAULT_MODE = 0o600;
+const HEADER_BYTES = headerLengthFor(DEFAULT_GROUP_CAPACITY).toLocaleString('en-US');
+const DEFAULT_FILE_BYTES = (ringGeometry(DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE) as RingGeometry).fileLength.toLocaleString('en-US');
 const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 
 export function registerCreate(program: Command, context: CliContext): void {
@@ -23,8 +26,10 @@ export function registerCreate(program: Command, context: CliContext): void {
   command.addHelpText(
     'after',
     `
-The file takes a 4096-byte header plus one slot per message (a slot header and the
-payload, 8-byte aligned), reserved on disk up front.
+The file takes a ${HEADER_BYTES}-byte header (identity, counters, the participant table
+and room for ${DEFAULT_GROUP_CAPACITY} consumer groups) plus one slot per message (a ${SLOT_HEADER_LENGTH}-byte slot
+header and the payload, 8-byte aligned), reserved on disk up front: the defaults
+make a ${DEFAULT_FILE_BYTES}-byte file.
 
 Examples:
   mmapipc create                                   100 slots of 64 bytes at /tmp/mmap_shared
@@ -42,7 +47,7 @@ export async function create(options: CreateOptions, context: CliContext): Promi
     throw new MmapipcError('already exists; remove it first (mmapipc rm), or pass another --file', { subject: path });
   }
   const mode = options.mode ?? DEFAULT_MODE;
-  const ring = RingFile.create(path, { slots: options.slots, slotSize: options.slotSize, mode, role: 'observer' });
+  const ring = RingFile.create(path, { slots: options.slots, slotSize: options.slotSize, groups: options.groups, mode, role: 'observer' });
   const { slotCount, slotSize, fileLength } = ring.header;
   ring.close();
   const actualMode = statSync(path).mode & 0o777;

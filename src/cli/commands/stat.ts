@@ -90,7 +90,7 @@ function checkCombination(options: StatOptions, paths: readonly string[]): void 
   if (options.output !== undefined && !options.prometheus) throw new UsageError('--output writes the Prometheus exposition; add --prometheus');
   if (options.interval !== undefined && !options.watch) throw new UsageError('--interval sets the time between --watch rounds; add --watch');
   if (options.interval !== undefined && options.interval <= 0) throw new UsageError('--interval: expected a duration above 0');
-  if (options.layout === 'classic' && options.prometheus) throw new UsageError('--prometheus reads v1 rings only; drop --layout classic');
+  if (options.layout === 'classic' && options.prometheus) throw new UsageError('--prometheus reads mmapipc ring files only; drop --layout classic');
   if (options.layout === 'classic' && paths.length > 1) throw new UsageError('--layout classic reads one file; pass --file once');
 }
 
