@@ -66,7 +66,7 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
   expect(Object.keys(stat).sort()).toEqual(
     [
       'file', 'fileBytes', 'formatVersion', 'slots', 'slotSize', 'waiting', 'free', 'full', 'head', 'tail',
-      'sent', 'received', 'senders', 'receivers', 'participants', 'groups', 'claims', 'blockedBy', 'lastActivity', 'idleMs',
+      'sent', 'received', 'delivered', 'senders', 'receivers', 'participants', 'groups', 'claims', 'blockedBy', 'lastActivity', 'idleMs',
       'releasedSlots', 'redelivered', 'creatorPid', 'creatorAlive', 'createdAt', 'time',
     ].sort(),
   );

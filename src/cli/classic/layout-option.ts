@@ -28,7 +28,7 @@ export function addLayoutOption(command: Command): Command {
     new Option(
       '--layout <layout>',
       `file layout: ring (mmapipc's ring file) or classic (the tutorial's struct message_buffer: ${CLASSIC_SLOT_COUNT} slots of ${CLASSIC_SLOT_LENGTH} bytes, ` +
-        `one sender and one receiver, waits by polling every ${CLASSIC_POLL_MS} ms; see docs/classic-layout.md); ${DEPRECATED_RING_NAME} is an old name for ring (choices: "ring", "classic", default: "ring")`,
+        `one sender and one receiver, waits by polling every ${CLASSIC_POLL_MS} ms; see docs/classic-layout.md); ${DEPRECATED_RING_NAME} is an old name for ring (choices: "ring", "classic")`,
     )
       .argParser((value: string) => parseLayout(value))
       .default('ring'),

@@ -51,9 +51,10 @@ stat only reads the file: it never shows up as a participant and never blocks an
 
 JSON fields (stable; see docs/stat.md):
   file, fileBytes, formatVersion, slots, slotSize, waiting, free, full, head, tail,
-  sent, received, senders {alive, dead}, receivers {alive, dead},
+  sent, received, delivered, senders {alive, dead}, receivers {alive, dead},
   participants [{pid, role, alive, state, group, attachedAt}],
-  groups [{name, lossy, position, floor, lag, inFlight, redelivered, missed, gaps, members}],
+  groups [{name, lossy, position, floor, lag, inFlight, redelivered, missed, gaps,
+  delivered, createdAt, members}],
   claims [{kind, pid, state, group, from, count, ageMs}], blockedBy,
   lastActivity, idleMs, releasedSlots, redelivered, creatorPid, creatorAlive, createdAt, time
 
