@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (built into dist/ by `npm install` / `npm ci`).
+// Runs the compiled CLI (dist/: built by `npm run build` in a clone, shipped in the npm tarball).
 // `--version` is answered before anything else loads: scripts call it to probe for the tool.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
@@ -15,6 +15,11 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // +2 MB instead of +12 MB over 5 M messages) at no cost in throughput.
   const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--max-semi-space-size=2');
-  const { run } = await import('../dist/cli/main.js');
-  await run();
+  const main = await import('../dist/cli/main.js').catch((error) => {
+    // A clone that was never built (npm ci runs no build): say so instead of a stack trace.
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/cli/main.js')) throw error;
+    process.stderr.write('mmapipc: dist/ is not built; run `npm run build` in the clone first\n');
+    process.exit(1);
+  });
+  await main.run();
 }

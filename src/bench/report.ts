@@ -143,7 +143,7 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
         : color.red(`  memory    FAILED: ${memory.error}`),
     );
   }
-  lines.push('', `${color.bold('Targets')} (issues 5, 10 and 12; benchmark targets, not tests)`);
+  lines.push('', `${color.bold('Targets')} (the project's benchmark targets, not tests; see docs/performance.md)`);
   for (const check of checkTargets(report)) lines.push(`  ${targetLine(check, color)}`);
   if (report.failures.length > 0) {
     lines.push('', color.red.bold(`FAILED: ${report.failures.length} measurement(s) did not deliver every message intact`));

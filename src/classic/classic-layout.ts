@@ -23,7 +23,7 @@ export const CLASSIC_SLOT_LENGTH = 64;
 /** Longest message: the slot less its terminating NUL (snprintf(..., 64, ...) keeps 63). */
 export const CLASSIC_MAX_MESSAGE_LENGTH = CLASSIC_SLOT_LENGTH - 1;
 /** What to do about a message too long for the classic layout, whose slots are fixed. */
-export const CLASSIC_REMEDY = `or use --layout v1 (a classic slot holds ${CLASSIC_MAX_MESSAGE_LENGTH} bytes and a NUL)`;
+export const CLASSIC_REMEDY = `or use --layout ring (a classic slot holds ${CLASSIC_MAX_MESSAGE_LENGTH} bytes and a NUL)`;
 
 let offset = 0;
 export const MESSAGE_COUNT_OFFSET = offset;

@@ -40,6 +40,10 @@ export interface StatOptions {
   json?: boolean;
   prometheus?: boolean;
   watch?: boolean;
+  /** ms between --watch rounds. */
+  interval?: number;
+  /** --prometheus: write the exposition to this file atomically instead of stdout. */
+  output?: string;
   layout?: Layout;
 }
 

@@ -101,6 +101,8 @@ export const WAIT_BELL_BYTE_DELTA = 64;
 export const RELEASED_SLOTS_OFFSET = offset; // u32: sender claims released after their owner died
 export const REDELIVERED_OFFSET = offset + WORD; // u32: messages handed on after a member died, all groups
 export const LAST_ACTIVITY_OFFSET = offset + 2 * WORD; // f64 ms since the epoch, approximate
+/** u64: messages finished by the members of every group since the ring was created; only ever grows (stat's received total). */
+export const DELIVERED_OFFSET = offset + 4 * WORD;
 offset += BLOCK_LENGTH * 4;
 
 // ---- participant table: one entry per attached process ----
@@ -141,7 +143,8 @@ export const GROUP_LENGTH = 128;
  * Group entry:
  *   0 state (0 free, 1 being set up, 2 active)   4 flags (bit 0: lossy)   8 dispatch (u64)
  *  16 generation (u32)   20 redelivered (u32)   24 missed (u32)   28 gaps (u32)
- *  32 name length   36 name (up to 48 bytes UTF-8)   88 created at (f64)   96 reserved
+ *  32 name length   36 name (up to 48 bytes UTF-8)   88 created at (f64)
+ *  96 delivered (u64: messages the group's members finished since it was created)   104 reserved
  */
 export const GROUP_STATE = 0;
 export const GROUP_FLAGS = 4;
@@ -154,6 +157,7 @@ export const GROUP_NAME_LENGTH = 32;
 export const GROUP_NAME = 36;
 export const GROUP_NAME_MAX = 48;
 export const GROUP_CREATED_AT = 88;
+export const GROUP_DELIVERED = 96;
 /**
  * A group's dispatch word: the low 56 bits are the next position it hands out, the top 8 bits
  * the participant entry + 1 of the member whose compare-and-swap set it (0: set by create or
@@ -216,8 +220,6 @@ export const SEQUENCE_VALUE_MASK = 0x3fffffff;
  */
 export const SEQUENCE_RELEASED_BIT = 0x40000000;
 export const SEQUENCE_SKIP_BIT = SEQUENCE_RELEASED_BIT;
-/** Set with q + 1 while a sender writes q's message (so a reader that does not gate sees it torn). */
-export const SEQUENCE_BUSY_BIT = -0x80000000;
 
 /** The sequence value that says "this slot speaks for position q": q + 1 in 30 bits. */
 export function seqValue(position: number): number {

@@ -9,6 +9,7 @@ import type { RingHeader } from '../layout/header.js';
 import { listParticipants, type Participant } from '../ring/participants.js';
 import { findCorruptSlot, peekMessages, readRingState, type PeekedMessage, type RingState } from '../ring/inspect.js';
 import { viewsOf } from '../ring/views.js';
+import { ringDelivered } from '../ring/delivered.js';
 import { claimHolders, whySendersWait, type ClaimHolder } from './blockers.js';
 import {
   LOCK_NB,
@@ -52,6 +53,8 @@ export interface RingSnapshot {
   readonly blockedBy: string | undefined;
   /** When the snapshot was taken, ms since the epoch. */
   readonly takenAt: number;
+  /** Messages finished by the members of every group since the ring was created (only grows). */
+  readonly delivered: number;
 }
 
 /** Turns the errors of open(2) into the one-line reasons the other openers give. */
@@ -149,6 +152,7 @@ export class RingObserver {
       }),
       creatorLiveness: processLiveness(this.header.pid, this.header.startTicks),
       takenAt: now,
+      delivered: ringDelivered(viewsOf(memory, this.header)),
     };
   }
 

@@ -14,6 +14,7 @@ import {
   EPOCH_UNIT,
   GROUP_ACTIVE,
   GROUP_CREATED_AT,
+  GROUP_DELIVERED,
   GROUP_DISPATCH,
   GROUP_FLAGS,
   GROUP_FLAG_CHANGE_UNIT,
@@ -59,6 +60,8 @@ export interface GroupInfo {
   /** Times the group found itself lapped (each a gap of one or more positions). */
   readonly gaps: number;
   readonly createdAt: number;
+  /** Messages the group's members finished since it was created (redeliveries count again); only grows. */
+  readonly delivered: number;
 }
 
 /** Where a new group starts, or where `group reset` moves one: a position, or the ring's ends. */
@@ -140,6 +143,7 @@ export function readGroup(views: RingViews, index: number): GroupInfo | undefine
     missed: Atomics.load(words, w(base + GROUP_MISSED)) >>> 0,
     gaps: Atomics.load(words, w(base + GROUP_GAPS)) >>> 0,
     createdAt: doubles[(base + GROUP_CREATED_AT) >> 3]!,
+    delivered: Number(Atomics.load(views.longs, (base + GROUP_DELIVERED) >> 3)),
   };
 }
 
@@ -284,6 +288,7 @@ export function createGroup(views: RingViews, geometry: RingGeometry, name: stri
     Atomics.store(words, w(base + GROUP_REDELIVERED), 0);
     Atomics.store(words, w(base + GROUP_MISSED), 0);
     Atomics.store(words, w(base + GROUP_GAPS), 0);
+    Atomics.store(views.longs, (base + GROUP_DELIVERED) >> 3, 0n);
     doubles[(base + GROUP_CREATED_AT) >> 3] = options.now ?? 0;
     // A start position before activation, so the group never gates from a stale cursor.
     Atomics.store(views.longs, (base + GROUP_DISPATCH) >> 3, BigInt(readTail(views).position));

@@ -19,6 +19,7 @@
  * what it was when the run was claimed: an operator who removes the group or makes it lossy
  * changes its flags word, and the member then checks its copies against the tail as well.
  */
+import { countDelivered, groupDeliveredWord } from './delivered.js';
 import { GroupError, RingFormatError } from '../errors.js';
 import {
   CLAIMER_SHIFT,
@@ -84,6 +85,7 @@ export class Member {
   readonly #flags: number;
   readonly #missed: number;
   readonly #gaps: number;
+  readonly #deliveredWord: number;
   readonly #runStartWord: number;
   /** Int32 index of the run start's low half (the high half follows). */
   readonly #runStartLow: number;
@@ -103,8 +105,11 @@ export class Member {
   /** The dispatch word this member's last claim left, and the position it names: the next claim starts there without BigInt arithmetic while the word is unchanged. */
   #lastWord = -1n;
   #lastPosition = 0;
-  /** Of the run, how many positions the current take handed out. */
+  /** Of the run, how many positions the current take handed out, and how many messages start among them. */
   #taken = 0;
+  #takenMessages = 0;
+  /** Messages in the run just claimed (set by #claim). */
+  #claimedMessages = 0;
   /** The group's flags word when the run was claimed (-1: not known, so every copy is checked). */
   #claimFlags = -1;
   /** Called when senders may be asleep after this member finished a run. */
@@ -130,6 +135,7 @@ export class Member {
     this.#flags = (group + GROUP_FLAGS) >> 2;
     this.#missed = (group + GROUP_MISSED) >> 2;
     this.#gaps = (group + GROUP_GAPS) >> 2;
+    this.#deliveredWord = groupDeliveredWord(identity.group);
     const entry = participantOffset(identity.participant);
     this.#runStartWord = (entry + PARTICIPANT_RUN_START) >> 3;
     this.#runStartLow = (entry + PARTICIPANT_RUN_START) >> 2;
@@ -209,13 +215,14 @@ export class Member {
     if (this.#count === 0) {
       if (this.#claim(max) === 0) return 0;
       this.#taken = this.#count;
+      this.#takenMessages = this.#claimedMessages;
       return this.#taken;
     }
     this.#taken = this.#measure(this.#start, this.#count, max);
     return this.#taken;
   }
 
-  /** Positions from `start` (at most `limit`) that hold up to `max` messages and the skip records among them. */
+  /** Positions from `start` (at most `limit`) that hold up to `max` messages and the skip records among them (the messages: #takenMessages). */
   #measure(start: number, limit: number, max: number): number {
     let position = start;
     const end = start + limit;
@@ -230,6 +237,7 @@ export class Member {
         position++;
       }
     }
+    this.#takenMessages = messages;
     return position - start;
   }
 
@@ -307,6 +315,7 @@ export class Member {
       this.#count = count;
       this.#deliveries = 0;
       this.#claimFlags = flags;
+      this.#claimedMessages = messages;
       return count;
     }
   }
@@ -356,6 +365,7 @@ export class Member {
     this.#taken = 0;
     this.#start += taken;
     this.#count -= taken;
+    if (this.#takenMessages > 0) countDelivered(this.#longs, this.#deliveredWord, this.#takenMessages);
     const words = this.#words;
     if (this.#count === 0) {
       Atomics.store(words, this.#runCountWord, 0);

@@ -208,8 +208,9 @@ export class Sender {
       }
       if (free === 0) {
         const value = sequence & SEQUENCE_VALUE_MASK;
-        // Last lap's message claimed and not yet published: full for now.
-        if (value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK) && sequence >= 0) return this.#nothing();
+        // Last lap's message claimed and not yet published: full for now. Not on a fresh slot
+        // (tail < N): no one ever claimed a position before 0, so such a word is corrupt.
+        if (tail >= slotCount && value === ((tail - 2 * slotCount + 1) & SEQUENCE_VALUE_MASK) && sequence >= 0) return this.#nothing();
         if (Atomics.load(longs, TAIL) !== word) continue; // another sender claimed it: look again
         // The tail has not moved, so no sender claimed `tail`: a word for it (or any other) is corrupt.
         throw new RingFormatError(`corrupt ring: the sequence word of position ${tail} reads ${sequence >>> 0}, which no process of this ring writes`);

@@ -1,14 +1,15 @@
 /** Colour only on a terminal; NO_COLOR turns it off, FORCE_COLOR on. */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { BIN, cliEnv, collect, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { requireTool } from '../helpers/tools.js';
 
 const dir = tempDir();
 afterAll(() => dir.remove());
 
 const ANSI = /\x1b\[[0-9;]*m/;
-const SCRIPT = '/usr/bin/script'; // util-linux: runs a command on a pseudo-terminal
+/** util-linux's script(1): runs a command on a pseudo-terminal. */
+const SCRIPT = requireTool('script', 'the terminal (colour) tests');
 
 test('no colour when piped, on stdout or stderr', async () => {
   const file = dir.file('piped.ring');
@@ -29,11 +30,11 @@ test('FORCE_COLOR=1 gives ANSI colour on a pipe; NO_COLOR wins over it', async (
   expect(both.stdout).toBe('sent: ho (buffer: 2/100)\n');
 });
 
-(existsSync(SCRIPT) ? describe : describe.skip)('on a terminal', () => {
+(SCRIPT !== undefined ? describe : describe.skip)('on a terminal', () => {
   /** Runs the CLI on a pseudo-terminal; returns what the terminal showed. */
   async function onTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
     const command = [process.execPath, BIN, ...args].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(' ');
-    const child = spawn(SCRIPT, ['--quiet', '--return', '--command', command, '/dev/null'], { env: cliEnv({ TERM: 'xterm', ...env }) });
+    const child = spawn(SCRIPT!, ['--quiet', '--return', '--command', command, '/dev/null'], { env: cliEnv({ TERM: 'xterm', ...env }) });
     const result = await collect(child);
     expect(result.code).toBe(0);
     return result.stdout.replace(/\r\n/g, '\n');

@@ -4,6 +4,7 @@ import { buildProgram } from '../../src/cli/program.js';
 import { processOutput } from '../../src/cli/output.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { requireTool } from '../helpers/tools.js';
 
 const dir = tempDir();
 afterAll(() => dir.remove());
@@ -64,8 +65,7 @@ test('the zsh script names every command and registers itself', async () => {
   writeFileSync(dir.file('_mmapipc'), result.stdout);
 });
 
-const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
-// zsh is not on every machine; where it is, the script must parse and register itself.
+const hasZsh = requireTool('zsh', 'the zsh completion check') !== undefined;
 (hasZsh ? test : test.skip)('the zsh script is valid zsh and registers _mmapipc for mmapipc when sourced', () => {
   const check = spawnSync('zsh', ['-n', dir.file('_mmapipc')], { encoding: 'utf8' });
   expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });

@@ -11,7 +11,7 @@ test('create makes an empty ring with the given geometry and mode, and says what
   const geometry = ringGeometry(8, 32) as RingGeometry;
   const result = await runCli(['create', '--file', file, '--slots', '8', '--slot-size', '32', '--mode', '0600']);
   expect(result).toMatchObject({ code: 0, stderr: '' });
-  expect(result.stdout).toBe(`created ${file}: 8 slots × 32 bytes (file ${geometry.fileLength.toLocaleString('en-US')} bytes), mode 0600\n`);
+  expect(result.stdout).toBe(`created ${file}: 8 slots × 32 bytes (largest message ${(8 * 64 - 32).toLocaleString('en-US')} bytes, file ${geometry.fileLength.toLocaleString('en-US')} bytes), mode 0600\n`);
   expect(statSync(file).size).toBe(geometry.fileLength);
   expect(statSync(file).mode & 0o777).toBe(0o600);
   const stat = JSON.parse((await runCli(['stat', '--json', '--file', file])).stdout);

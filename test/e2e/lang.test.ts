@@ -22,7 +22,7 @@ const DEMO_COUNT = 20;
 const temp = tempDir();
 afterAll(() => temp.remove());
 
-describe.each(['v1', 'classic'])('send and receive --lang ko, --layout %s', (layout) => {
+describe.each(['ring', 'classic'])('send and receive --lang ko, --layout %s', (layout) => {
   // The C code prints a literal 100; mmapipc prints the ring's capacity, 100 by default.
   const capacity = layout === 'classic' ? CLASSIC_SLOT_COUNT : DEFAULT_SLOT_COUNT;
 

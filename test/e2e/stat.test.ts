@@ -67,7 +67,7 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
   expect(Object.keys(stat).sort()).toEqual(
     [
       'file', 'fileBytes', 'formatVersion', 'slots', 'slotSize', 'waiting', 'free', 'full', 'head', 'tail',
-      'sent', 'received', 'senders', 'receivers', 'participants', 'groups', 'claims', 'blockedBy', 'lastActivity', 'idleMs',
+      'sent', 'received', 'delivered', 'senders', 'receivers', 'participants', 'groups', 'claims', 'blockedBy', 'lastActivity', 'idleMs',
       'releasedSlots', 'redelivered', 'creatorPid', 'creatorAlive', 'createdAt', 'time',
     ].sort(),
   );
@@ -203,7 +203,7 @@ test('a corrupt slot is reported with exit 3, naming the slot; the file is left 
   writeFileSync(file, bytes);
   expect(await runCli(['stat', '--file', file])).toMatchObject({
     code: 3,
-    stderr: `mmapipc: ${file}: corrupt ring: slot 2 has length 17, outside 0 to the 16-byte slot size\n`,
+    stderr: `mmapipc: ${file}: corrupt ring: the message at slot 2 has length 17, more than its 1 slot(s) hold\n`,
   });
   expect(readFileSync(file).equals(bytes)).toBe(true);
 });

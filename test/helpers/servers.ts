@@ -6,47 +6,17 @@
  * both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { until } from './proc.js';
+import { findBinary, requireTool } from './tools.js';
 
-export const IN_CI = process.env.CI === 'true';
+export { findBinary, IN_CI } from './tools.js';
 
-/** The binary's path on $PATH (or in the sbin directories Debian uses), or undefined. */
-export function findBinary(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/**
- * `describe` when `binary` is installed; otherwise a one-line notice and a skip, or in CI a
- * failing test that says what is missing.
- */
+/** `describe` when `binary` is installed; otherwise a skip with a notice, or under CI=true a failure (see tools.ts). */
 export function describeWith(binary: 'nats-server' | 'redis-server', name: string, body: () => void): void {
-  if (findBinary(binary) !== undefined) {
-    describe(name, body);
-    return;
-  }
-  if (IN_CI) {
-    describe(name, () => {
-      test(`${binary} is installed`, () => {
-        throw new Error(`${binary} is not installed; .ci/run installs it (apt-get install -y nats-server redis-server)`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`skipping "${name}": ${binary} is not installed (apt-get install -y nats-server redis-server)\n`);
-  describe.skip(name, body);
+  (requireTool(binary, `"${name}"`) !== undefined ? describe : describe.skip)(name, body);
 }
 
 abstract class Server {

@@ -24,13 +24,12 @@ import { ExitCode } from '../../src/errors.js';
 import { collect, runCli, type CliResult } from '../helpers/cli.js';
 import { MESSAGE_LINES, cFormat, cHeader } from '../helpers/classic-lines.js';
 import { tempDir } from '../helpers/temp.js';
+import { requireTool } from '../helpers/tools.js';
 
 /** One page: what a C program that maps a fixed 4,096 bytes sees of the file. */
 const PAGE_BYTES = 4096;
 const FIXTURE = fileURLToPath(new URL('../fixtures/classic.c', import.meta.url));
-const hasGcc = spawnSync('gcc', ['--version']).status === 0;
-if (!hasGcc) console.warn('classic.test.ts: gcc not found on PATH; skipping the C interoperability tests');
-const describeWithGcc = hasGcc ? describe : describe.skip;
+const describeWithGcc = requireTool('gcc', 'the C interoperability tests') !== undefined ? describe : describe.skip;
 
 /** Messages exchanged in each direction: the demo's 20. */
 const COUNT = 20;

@@ -17,6 +17,7 @@ import {
 import { BIN, cliEnv, runCli } from '../helpers/cli.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { tempDir } from '../helpers/temp.js';
+import { requireTool } from '../helpers/tools.js';
 
 const PERSIST_PEER = fileURLToPath(new URL('../fixtures/persist-peer.mjs', import.meta.url));
 const dir = tempDir('mmapipc-persist-');
@@ -86,7 +87,7 @@ test('`send --sync` exits 0 with every message committed in the file at its slot
   );
 });
 
-const strace = spawnSync('strace', ['-V']).status === 0;
+const strace = requireTool('strace', 'the checks that `send --sync` msyncs per message') !== undefined;
 (strace ? test : test.skip)('`send --sync` calls msync once per message, plain `send` never (strace)', () => {
   const count = (args: string[]) => {
     const ring = dir.file(`strace-${args.length}.ring`);

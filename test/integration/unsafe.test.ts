@@ -12,13 +12,14 @@ import { ringGeometry } from '../../src/layout/ring-layout.js';
 import { DEFAULT_READY_TIMEOUT_MS } from '../../src/ring-file/open.js';
 import { BIN, LiveCli, cliEnv, collect, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
+import { requireCapability } from '../helpers/tools.js';
 
 const dir = tempDir();
 afterAll(() => dir.remove());
 
 const LOCK_FIXTURE = fileURLToPath(new URL('../fixtures/hostile-lock.mjs', import.meta.url));
 const NOT_REGULAR = 'is not a regular file (a device, FIFO or socket); refusing to map it';
-const isRoot = process.geteuid?.() === 0;
+const isRoot = requireCapability(process.geteuid?.() === 0, 'the tests that chown a ring or mount a small tmpfs', `they need root (euid ${process.geteuid?.()})`);
 
 async function validRing(name: string): Promise<string> {
   const path = dir.file(name);
@@ -125,23 +126,16 @@ describe('creates files safely', () => {
   });
 
   describe('on a file system too small for the ring', () => {
+    // The test mounts its own 1 MB tmpfs (as root); where it cannot, it is skipped with a notice,
+    // and under CI=true the run fails instead.
     const small = dir.file('small-tmpfs');
-    let mounted = false;
-    beforeAll(() => {
-      mkdirSync(small);
-      try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small], { stdio: 'pipe' });
-        mounted = true;
-      } catch (error) {
-        console.warn(`skipping the ENOSPC test: cannot mount a 1 MB tmpfs here (${String(error).split('\n')[0]})`);
-      }
-    });
+    mkdirSync(small);
+    const mounted = isRoot && requireCapability(tryMount(small), 'the ENOSPC test', `cannot mount a 1 MB tmpfs on ${small}`);
     afterAll(() => {
       if (mounted) execFileSync('umount', [small]);
     });
 
-    test('creation fails at once with ENOSPC and leaves no file behind', async () => {
-      if (!mounted) return;
+    (mounted ? test : test.skip)('creation fails at once with ENOSPC and leaves no file behind', async () => {
       const path = `${small}/big.ring`;
       const slots = 1000;
       const slotSize = 4096;
@@ -207,3 +201,13 @@ test('the ring descriptor is not inherited by child processes (O_CLOEXEC), so th
     process.kill(childPid, 'SIGKILL');
   }
 });
+
+/** Mounts a 1 MB tmpfs on `dir`; false when this machine does not let us. */
+function tryMount(dir: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -47,6 +47,7 @@ test('an empty ring has nothing waiting, no totals, no claims, no recorded activ
         missed: 0,
         gaps: 0,
         createdAt: 0,
+        delivered: 0,
         floor: 0,
         lag: 0,
         inFlight: 0,

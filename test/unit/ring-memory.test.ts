@@ -316,6 +316,10 @@ describe('corruption', () => {
   test('bit 31 on a fresh slot, written under an open ring, is reported as corruption, not as a full ring', async () => {
     expect(await inWorkerWithin(5000, 'trySend', 0, (seqValue(-4) | -0x80000000) >>> 0)).toMatch(/^RingFormatError: corrupt ring/);
   });
+
+  test('a fresh slot that reads as claimed two laps ago (impossible before position 0) is corruption, not a full ring', async () => {
+    expect(await inWorkerWithin(5000, 'trySend', 0, seqValue(-8))).toMatch(/^RingFormatError: corrupt ring/);
+  });
 });
 
 /**

@@ -28,6 +28,9 @@ function parseTransports(value: string): Transport[] {
   return names as Transport[];
 }
 
+/** How long the full run takes; the README and docs/performance.md quote it (test/e2e/docs-drift.test.ts checks). */
+export const FULL_RUN_TIME = 'about 4-5 minutes on 2 cores';
+
 export function registerBench(program: Command, context: CliContext): void {
   program
     .command('bench')
@@ -46,7 +49,7 @@ The targets printed beside the figures are the project's benchmark targets, not 
 tests: a missed target does not change the exit code; a lost or damaged message exits 1.
 
 Examples:
-  mmapipc bench                        the full run (about 4-5 minutes on 2 cores)
+  mmapipc bench                        the full run (${FULL_RUN_TIME})
   mmapipc bench --quick --json         a short run, as JSON
   mmapipc bench --chart perf.svg       also draw the chart
   mmapipc bench --transports mmapipc --no-cli

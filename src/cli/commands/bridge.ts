@@ -66,7 +66,17 @@ export function registerBridge(program: Command, context: CliContext): void {
   const bridge = program
     .command('bridge')
     .description("carry a ring's messages to NATS JetStream or Redis Streams, and back")
-    .addHelpText('after', `${GUARANTEES}\n\nSee 'mmapipc bridge export --help', 'mmapipc bridge import --help', docs/bridge.md.`);
+    .addHelpText(
+      'after',
+      `${GUARANTEES}
+
+Examples:
+  mmapipc bridge export --file /tmp/jobs --nats nats://10.0.0.2:4222 --stream JOBS --create-stream
+  mmapipc bridge import --file /tmp/jobs --redis redis://10.0.0.2:6379/0 --key jobs
+  mmapipc bridge stat --file /tmp/jobs
+
+See 'mmapipc bridge export --help', 'mmapipc bridge import --help', docs/bridge.md.`,
+    );
 
   const exporter = addCommonOptions(bridge.command('export').description('ring -> engine: the ring\'s messages into a stream'), 'export');
   exporter
@@ -122,7 +132,12 @@ connected, reconnecting, blocked-ring-full, blocked-stream-full, stopped), messa
 bytes, inFlight, lag, ringPosition, enginePosition, duplicatesSuppressed, loopSkipped,
 lostByRetention, resyncs, reconnects, lastError {message, at}, lastErrorAgeMs,
 statusAgeMs, startedAt, updatedAt. Read from <ring>.bridge/<name>.status.json, which a
-running bridge rewrites at most 4 times a second.`,
+running bridge rewrites at most 4 times a second.
+
+Examples:
+  mmapipc bridge stat                            the default ring's bridges
+  mmapipc bridge stat --file ./q.ring --json     for scripts
+  mmapipc bridge stat --json | jq '.[].lag'      how far each bridge is behind`,
     )
     .action((options: { file?: string; json?: boolean }) => {
       const path = ringPath(options.file, context.env);

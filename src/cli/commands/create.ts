@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { lstatSync, statSync } from 'node:fs';
 import { MmapipcError } from '../../errors.js';
+import { DEFAULT_GROUP_CAPACITY, SLOT_HEADER_LENGTH, headerLengthFor, ringGeometry, type RingGeometry } from '../../layout/ring-layout.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, ringPath } from '../options.js';
@@ -14,6 +15,10 @@ import { addCreateOptions, addFileOption, creationSlots, type RingCliOptions } f
 export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'size' | 'mode' | 'groups'>;
 
 const DEFAULT_MODE = 0o600;
+const HEADER_BYTES = headerLengthFor(DEFAULT_GROUP_CAPACITY).toLocaleString('en-US');
+const DEFAULT_GEOMETRY = ringGeometry(DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE) as RingGeometry;
+const DEFAULT_FILE_BYTES = DEFAULT_GEOMETRY.fileLength.toLocaleString('en-US');
+const DEFAULT_LARGEST = DEFAULT_GEOMETRY.maxMessageLength.toLocaleString('en-US');
 const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 
 export function registerCreate(program: Command, context: CliContext): void {
@@ -23,11 +28,12 @@ export function registerCreate(program: Command, context: CliContext): void {
   command.addHelpText(
     'after',
     `
-A message takes as many slots as it needs: one slot holds a 32-byte message header and
+A message takes as many slots as it needs: one slot holds a ${SLOT_HEADER_LENGTH}-byte message header and
 --slot-size payload bytes (8-byte aligned), and a longer message takes consecutive slots. The
-largest message fills the whole ring: slots x (32 + slot size) - 32 bytes (9,568 for the
-defaults). The file is a header (12,288 bytes with room for 8 groups), one 4-byte sequence
-word per slot, then the slots, reserved on disk up front (at most 4 GiB).
+largest message fills the whole ring: slots x (${SLOT_HEADER_LENGTH} + slot size) - ${SLOT_HEADER_LENGTH} bytes (${DEFAULT_LARGEST} for
+the defaults). The file is a ${HEADER_BYTES}-byte header (identity, counters, the participant
+table and room for ${DEFAULT_GROUP_CAPACITY} consumer groups), one 4-byte sequence word per slot, then the slots,
+reserved on disk up front (at most 4 GiB): the defaults make a ${DEFAULT_FILE_BYTES}-byte file.
 
 Examples:
   mmapipc create                                   100 slots of 64 bytes at /tmp/mmap_shared

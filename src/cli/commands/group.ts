@@ -73,6 +73,10 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
 
   const ls = group.command('ls').description('list the groups');
   addFileOption(ls).option('--json', 'one JSON line per group');
+  examples(ls, [
+    ['mmapipc group ls', "the default ring's groups: kind, position, lag, redelivered, missed"],
+    ['mmapipc group ls --file ./q.ring --json', 'one JSON line per group'],
+  ]);
   ls.action((options: GroupCommonOptions) =>
     withRing(options, context, (ring) => {
       const tail = ring.ring.totals.sent;
@@ -89,6 +93,11 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
     .option('--from <where>', 'where it starts: latest (default), earliest, or a sequence number', parseGroupStart)
     .option('--lossy', 'never hold senders back')
     .option('--json', 'print the group as JSON');
+  examples(create, [
+    ['mmapipc group create audit', 'a lossless group that starts with the next message'],
+    ['mmapipc group create audit --from earliest', 'starts at the oldest message the ring still holds'],
+    ['mmapipc group create metrics --lossy', 'never holds senders back'],
+  ]);
   create.action((name: string, options: GroupCommonOptions & { from?: GroupStart; lossy?: boolean }) =>
     withRing(options, context, (ring) => {
       const info = ring.createGroup(name, { from: options.from, lossy: options.lossy });
@@ -98,6 +107,10 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
 
   const rm = group.command('rm <name>').description('remove a group: it stops holding senders back at once');
   addFileOption(rm).option('--json', 'print the removed group as JSON');
+  examples(rm, [
+    ['mmapipc group rm audit', 'its members get exit 7 on their next receive'],
+    ['mmapipc group rm audit --file ./q.ring --json', 'print what was removed'],
+  ]);
   rm.action((name: string, options: GroupCommonOptions) =>
     withRing(options, context, (ring) => {
       const info = ring.removeGroup(name);
@@ -109,6 +122,11 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
   addFileOption(reset)
     .requiredOption('--to <where>', 'earliest, latest, or a sequence number still in the ring', parseGroupStart)
     .option('--json', 'print the group as JSON');
+  examples(reset, [
+    ['mmapipc group reset audit --to earliest', 'replay what the ring still holds'],
+    ['mmapipc group reset audit --to latest', 'skip the backlog'],
+    ['mmapipc group reset audit --to 1200', 'from sequence number 1200'],
+  ]);
   reset.action((name: string, options: GroupCommonOptions & { to: GroupStart }) =>
     withRing(options, context, (ring) => {
       const position = ring.resetGroup(name, options.to);
@@ -119,6 +137,10 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
 
   const set = group.command('set <name>').description('make a group lossy or lossless');
   addFileOption(set).option('--lossy', 'never hold senders back').option('--lossless', 'hold senders back while behind').option('--json', 'print the group as JSON');
+  examples(set, [
+    ['mmapipc group set audit --lossy', 'stop holding senders back (it may then miss messages)'],
+    ['mmapipc group set audit --lossless', 'hold senders back again while it is behind'],
+  ]);
   set.action((name: string, options: GroupCommonOptions & { lossy?: boolean; lossless?: boolean }) =>
     withRing(options, context, (ring) => {
       if (Boolean(options.lossy) === Boolean(options.lossless)) throw new UsageError('group set: pass exactly one of --lossy and --lossless');
@@ -127,4 +149,10 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
     }),
   );
   for (const command of group.commands) command.exitOverride().configureOutput(program.configureOutput());
+}
+
+/** An Examples section for a subcommand's help: command lines and what each does. */
+function examples(command: Command, lines: ReadonlyArray<readonly [string, string]>): void {
+  const width = Math.max(...lines.map(([line]) => line.length)) + 2;
+  command.addHelpText('after', `\nExamples:\n${lines.map(([line, what]) => `  ${line.padEnd(width)}${what}`).join('\n')}`);
 }

@@ -6,6 +6,12 @@
  * same record `stat --json` prints, so a new figure is one more entry here. Each family is
  * written once, HELP and TYPE first, with one sample per ring (label `path`) and, for groups,
  * per group (label `group`), as the format requires.
+ *
+ * Counters only ever grow: each is a count the ring file stores as things happen (sent, finished
+ * by members, released, redelivered), never a difference of cursors, which group create, reset
+ * and rm move back. A group's counters start at 0 when the group is (re)created; its
+ * mmapipc_group_created_timestamp_seconds says when, as process_start_time_seconds does for a
+ * process. A ring that cannot be read has `mmapipc_up 0` and no other sample.
  */
 import type { RingSnapshot } from '../../ring-file/observe.js';
 import { statRecord, type StatRecord } from './stat-view.js';
@@ -25,10 +31,17 @@ export interface GroupFigures {
   readonly position: number;
   /** Times a lossy group found itself lapped. */
   readonly gaps: number;
+  /** Messages the group's members finished since it was created. */
+  readonly delivered: number;
+  /** When the group was created (ISO 8601), or null when unknown. */
+  readonly createdAt: string | null;
 }
 
 /** What stat reads from a ring. */
 export type PrometheusSnapshot = RingSnapshot;
+
+/** One ring of the exposition: its snapshot, or why it could not be read. */
+export type PrometheusRing = { readonly path: string; readonly snapshot: PrometheusSnapshot } | { readonly path: string; readonly error: Error };
 
 type Labels = Readonly<Record<string, string>>;
 interface Sample {
@@ -48,35 +61,72 @@ const byState = (counts: { alive: number; dead: number }): Sample[] => [
   { labels: { state: 'dead' }, value: counts.dead },
 ];
 
-const FAMILIES: ReadonlyArray<Family<StatRecord>> = [
-  { name: 'mmapipc_messages_sent_total', type: 'counter', help: 'Messages sent into the ring since it was created.', samples: (r) => [{ value: r.sent }] },
-  { name: 'mmapipc_messages_received_total', type: 'counter', help: 'Messages the slowest lossless group is past (all groups: see mmapipc_group_position).', samples: (r) => [{ value: r.received }] },
-  { name: 'mmapipc_messages_waiting', type: 'gauge', help: 'Messages the slowest lossless group has not finished: what holds senders back.', samples: (r) => [{ value: r.waiting }] },
-  { name: 'mmapipc_capacity_messages', type: 'gauge', help: 'Slots in the ring: the most messages it holds.', samples: (r) => [{ value: r.slots }] },
-  { name: 'mmapipc_slot_size_bytes', type: 'gauge', help: 'The largest message a slot holds, in bytes.', samples: (r) => [{ value: r.slotSize }] },
-  { name: 'mmapipc_senders', type: 'gauge', help: 'Senders attached to the ring, by whether their process is alive.', samples: (r) => byState(r.senders) },
-  { name: 'mmapipc_receivers', type: 'gauge', help: 'Receivers attached to the ring, by whether their process is alive.', samples: (r) => byState(r.receivers) },
+/** The reader's own version, for mmapipc_info. */
+interface RingFigures {
+  readonly record: StatRecord;
+  readonly version: string;
+}
+
+const FAMILIES: ReadonlyArray<Family<RingFigures>> = [
+  {
+    name: 'mmapipc_info',
+    type: 'gauge',
+    help: 'Always 1: the ring file format version, its slots and slot size, and the version of mmapipc that read it, as labels.',
+    samples: ({ record, version }) => [
+      { labels: { format_version: String(record.formatVersion), slots: String(record.slots), slot_size: String(record.slotSize), version }, value: 1 },
+    ],
+  },
+  { name: 'mmapipc_messages_sent_total', type: 'counter', help: 'Messages sent into the ring since it was created.', samples: ({ record: r }) => [{ value: r.sent }] },
+  {
+    name: 'mmapipc_messages_received_total',
+    type: 'counter',
+    help: 'Messages finished by the members of every group since the ring was created (a redelivered message counts again).',
+    samples: ({ record: r }) => [{ value: r.delivered }],
+  },
+  {
+    name: 'mmapipc_head_position',
+    type: 'gauge',
+    help: 'The oldest position the slowest lossless group has not finished (moves back when a group is created or reset earlier).',
+    samples: ({ record: r }) => [{ value: r.head }],
+  },
+  { name: 'mmapipc_messages_waiting', type: 'gauge', help: 'Messages the slowest lossless group has not finished: what holds senders back.', samples: ({ record: r }) => [{ value: r.waiting }] },
+  { name: 'mmapipc_capacity_messages', type: 'gauge', help: 'Slots in the ring: the most messages it holds.', samples: ({ record: r }) => [{ value: r.slots }] },
+  { name: 'mmapipc_slot_size_bytes', type: 'gauge', help: 'The largest message a slot holds, in bytes.', samples: ({ record: r }) => [{ value: r.slotSize }] },
+  { name: 'mmapipc_senders', type: 'gauge', help: 'Senders attached to the ring, by whether their process is alive.', samples: ({ record: r }) => byState(r.senders) },
+  { name: 'mmapipc_receivers', type: 'gauge', help: 'Receivers attached to the ring, by whether their process is alive.', samples: ({ record: r }) => byState(r.receivers) },
   {
     name: 'mmapipc_released_slots_total',
     type: 'counter',
     help: 'Claims released after their sender died while writing (recovery).',
-    samples: (r) => [{ value: r.releasedSlots }],
+    samples: ({ record: r }) => [{ value: r.releasedSlots }],
   },
   {
     name: 'mmapipc_redelivered_messages_total',
     type: 'counter',
     help: 'Messages handed to another receiver after the one holding them died.',
-    samples: (r) => [{ value: r.redelivered }],
+    samples: ({ record: r }) => [{ value: r.redelivered }],
   },
   {
     name: 'mmapipc_last_activity_timestamp_seconds',
     type: 'gauge',
     help: 'When a sender or receiver last marked activity, in seconds since the epoch.',
-    samples: (r) => (r.lastActivity === null ? [] : [{ value: Date.parse(r.lastActivity) / 1000 }]),
+    samples: ({ record: r }) => (r.lastActivity === null ? [] : [{ value: Date.parse(r.lastActivity) / 1000 }]),
   },
 ];
 
 const GROUP_FAMILIES: ReadonlyArray<Family<GroupFigures>> = [
+  {
+    name: 'mmapipc_group_delivered_messages_total',
+    type: 'counter',
+    help: "Messages the group's members finished since the group was created (a redelivered message counts again).",
+    samples: (g) => [{ value: g.delivered }],
+  },
+  {
+    name: 'mmapipc_group_created_timestamp_seconds',
+    type: 'gauge',
+    help: "When the group was created, in seconds since the epoch: the group's counters start at 0 then.",
+    samples: (g) => (g.createdAt === null ? [] : [{ value: Date.parse(g.createdAt) / 1000 }]),
+  },
   { name: 'mmapipc_group_lag_messages', type: 'gauge', help: 'Messages the group is behind the newest one.', samples: (g) => [{ value: g.lag }] },
   { name: 'mmapipc_group_in_flight_messages', type: 'gauge', help: "Messages taken by the group's members and not yet done.", samples: (g) => [{ value: g.inFlight }] },
   {
@@ -111,10 +161,26 @@ function familyLines<T>(family: Family<T>, sources: ReadonlyArray<{ labels: Labe
   return [`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`, ...samples];
 }
 
-/** The exposition of every ring in `snapshots`, one family after another, ending in a newline. */
-export function prometheusText(snapshots: readonly PrometheusSnapshot[]): string {
-  const rings = snapshots.map((snapshot) => ({ labels: { path: snapshot.path }, figures: statRecord(snapshot) }));
-  const groups = snapshots.flatMap((snapshot) => statRecord(snapshot).groups.map((group) => ({ labels: { path: snapshot.path, group: group.name }, figures: group })));
-  const lines = [...FAMILIES.flatMap((family) => familyLines(family, rings)), ...GROUP_FAMILIES.flatMap((family) => familyLines(family, groups))];
+const UP: Family<boolean> = {
+  name: 'mmapipc_up',
+  type: 'gauge',
+  help: '1 if the ring file could be read, 0 if not (the error is on stderr; the ring has no other sample).',
+  samples: (up) => [{ value: up ? 1 : 0 }],
+};
+
+/**
+ * The exposition of every ring in `rings` (readable or not), one family after another, ending
+ * in a newline. `version` is the reader's own (mmapipc_info).
+ */
+export function prometheusText(rings: readonly PrometheusRing[], version: string): string {
+  const readable = rings.flatMap((ring) => ('snapshot' in ring ? [{ path: ring.path, record: statRecord(ring.snapshot) }] : []));
+  const up = rings.map((ring) => ({ labels: { path: ring.path }, figures: 'snapshot' in ring }));
+  const figures = readable.map(({ path, record }) => ({ labels: { path }, figures: { record, version } }));
+  const groups = readable.flatMap(({ path, record }) => record.groups.map((group) => ({ labels: { path, group: group.name }, figures: group })));
+  const lines = [
+    ...familyLines(UP, up),
+    ...FAMILIES.flatMap((family) => familyLines(family, figures)),
+    ...GROUP_FAMILIES.flatMap((family) => familyLines(family, groups)),
+  ];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

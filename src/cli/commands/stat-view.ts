@@ -24,8 +24,10 @@ export interface StatRecord {
   head: number;
   tail: number;
   sent: number;
-  /** Positions the slowest lossless group is past (= head). */
+  /** Positions the slowest lossless group is past (= head): moves back when a group starts earlier. */
   received: number;
+  /** Messages finished by the members of every group since the ring was created: only grows. */
+  delivered: number;
   senders: { alive: number; dead: number };
   receivers: { alive: number; dead: number };
   participants: Array<{ pid: number; role: RoleName; alive: boolean; state: string; group: string | null; attachedAt: string | null }>;
@@ -39,6 +41,8 @@ export interface StatRecord {
     redelivered: number;
     missed: number;
     gaps: number;
+    delivered: number;
+    createdAt: string | null;
     members: { alive: number; dead: number; pids: number[] };
   }>;
   claims: Array<{ kind: 'send' | 'receive'; pid: number; state: string; group: string | null; from: number; count: number; ageMs: number | null }>;
@@ -76,6 +80,7 @@ export function statRecord(snapshot: RingSnapshot): StatRecord {
     tail: state.tail,
     sent: state.sent,
     received: state.gate,
+    delivered: snapshot.delivered,
     senders: countRole(snapshot.participants, ROLE_SENDER),
     receivers: countRole(snapshot.participants, ROLE_RECEIVER),
     participants: snapshot.participants.map((entry) => ({
@@ -99,6 +104,9 @@ export function statRecord(snapshot: RingSnapshot): StatRecord {
         redelivered: group.redelivered,
         missed: group.missed,
         gaps: group.gaps,
+        delivered: group.delivered,
+        // The default group is made with the ring and stores no time of its own: the ring's.
+        createdAt: isoTime(group.createdAt > 0 ? group.createdAt : header.createdAt),
         members: { alive: alive.length, dead: members.length - alive.length, pids: members.map((entry) => entry.pid) },
       };
     }),

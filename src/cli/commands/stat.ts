@@ -1,7 +1,8 @@
 /**
  * `mmapipc stat`: what a ring holds and who uses it, read from the file without taking part
  * (the observer takes no participant entry and keeps no lock). --watch redraws once a second;
- * --prometheus prints the figures for a scraper. --file may be repeated for several rings.
+ * --prometheus prints the figures for a scraper (stat-export.ts), or writes them atomically
+ * with --output. --file may be repeated for several rings.
  */
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,11 +10,11 @@ import { MmapipcError, UsageError } from '../../errors.js';
 import { RingObserver } from '../../ring-file/observe.js';
 import type { StatOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
-import { ringPath } from '../options.js';
+import { durationOption, ringPath } from '../options.js';
 import { write } from '../output.js';
 import { addLayoutOption } from '../classic/layout-option.js';
 import { statLines, statRecord } from './stat-view.js';
-import { prometheusText } from './stat-prometheus.js';
+import { exportPrometheus } from './stat-export.js';
 
 export const WATCH_INTERVAL_MS = 1000;
 /** ANSI: cursor up n lines, then clear to the end of the screen. */
@@ -36,7 +37,9 @@ export function registerStat(program: Command, context: CliContext): void {
   command
     .option('--json', 'print one JSON object (one line) with the fields listed below')
     .option('--prometheus', 'print the figures in the Prometheus text format, labelled with each ring\'s path')
-    .option('-w, --watch', `redraw every ${WATCH_INTERVAL_MS / 1000} s until interrupted (a new block or JSON line per second when piped)`);
+    .option('-o, --output <file>', 'with --prometheus: write the exposition to this file atomically (temp file + rename), for node_exporter\'s textfile collector')
+    .option('-w, --watch', `redraw every ${WATCH_INTERVAL_MS / 1000} s (or --interval) until interrupted (a new block or JSON line each time when piped; --prometheus: a new exposition)`)
+    .addOption(durationOption('-i, --interval <duration>', `with --watch: time between rounds; bare numbers are seconds (default ${WATCH_INTERVAL_MS / 1000})`));
   command.addHelpText(
     'after',
     `
@@ -48,9 +51,10 @@ stat only reads the file: it never shows up as a participant and never blocks an
 
 JSON fields (stable; see docs/stat.md):
   file, fileBytes, formatVersion, slots, slotSize, waiting, free, full, head, tail,
-  sent, received, senders {alive, dead}, receivers {alive, dead},
+  sent, received, delivered, senders {alive, dead}, receivers {alive, dead},
   participants [{pid, role, alive, state, group, attachedAt}],
-  groups [{name, lossy, position, floor, lag, inFlight, redelivered, missed, gaps, members}],
+  groups [{name, lossy, position, floor, lag, inFlight, redelivered, missed, gaps,
+  delivered, createdAt, members}],
   claims [{kind, pid, state, group, from, count, ageMs}], blockedBy,
   lastActivity, idleMs, releasedSlots, redelivered, creatorPid, creatorAlive, createdAt, time
 
@@ -59,10 +63,19 @@ Examples:
   mmapipc stat --watch --file ./q.ring       redraw every second; Ctrl-C to stop
   mmapipc stat --json | jq .waiting          the backlog, for scripts
   mmapipc stat --json --watch > stat.jsonl   one JSON line per second
-  mmapipc stat --prometheus --file a.ring --file b.ring > mmapipc.prom
-                                             for node_exporter's textfile collector
+  mmapipc stat --prometheus --file a.ring --file b.ring
+                                             both rings' figures for a scraper
+  mmapipc stat --prometheus --watch --interval 15 --file a.ring \
+      --output /var/lib/node_exporter/textfile/mmapipc.prom
+                                             keep node_exporter's textfile fresh
 
-Exit codes: 0 ok, 1 no such ring file, 3 not a ring file (or a corrupt one), 4 unsafe file, 130 Ctrl-C.`,
+Prometheus counters (*_total) only ever grow: they count what happened (messages sent,
+finished by members, released, redelivered); a group's counters start at 0 when it is
+(re)created, as mmapipc_group_created_timestamp_seconds shows. Every ring gets
+mmapipc_up (1, or 0 with its error on stderr: the other rings are still printed and
+the run exits with that error's code) and mmapipc_info. See docs/stat.md.
+
+Exit codes: 0 ok, 1 no such ring file, 2 usage, 3 not a ring file (or a corrupt one), 4 unsafe file, 130 Ctrl-C.`,
   );
   command.action((options: StatOptions) => stat(options, context));
 }
@@ -75,10 +88,10 @@ function statPaths(files: readonly string[] | undefined, env: NodeJS.ProcessEnv)
 /** Refuses options that cannot go together, naming them. */
 function checkCombination(options: StatOptions, paths: readonly string[]): void {
   if (options.prometheus && options.json) throw new UsageError('--prometheus and --json are two formats of the same figures; pick one');
-  if (options.prometheus && options.watch) {
-    throw new UsageError('--prometheus prints once; drop --watch (to keep a textfile fresh, run stat from a timer)');
-  }
-  if (options.layout === 'classic' && options.prometheus) throw new UsageError('--prometheus reads v1 rings only; drop --layout classic');
+  if (options.output !== undefined && !options.prometheus) throw new UsageError('--output writes the Prometheus exposition; add --prometheus');
+  if (options.interval !== undefined && !options.watch) throw new UsageError('--interval sets the time between --watch rounds; add --watch');
+  if (options.interval !== undefined && options.interval <= 0) throw new UsageError('--interval: expected a duration above 0');
+  if (options.layout === 'classic' && options.prometheus) throw new UsageError('--prometheus reads mmapipc ring files only; drop --layout classic');
   if (options.layout === 'classic' && paths.length > 1) throw new UsageError('--layout classic reads one file; pass --file once');
 }
 
@@ -88,6 +101,8 @@ export async function stat(options: StatOptions, context: CliContext): Promise<v
   if (options.layout === 'classic') {
     return (await import('../classic/inspect.js')).statClassic(paths[0]!, options, context);
   }
+  const intervalMs = options.interval ?? WATCH_INTERVAL_MS;
+  if (options.prometheus) return exportPrometheus(paths, { output: options.output, watch: Boolean(options.watch), intervalMs }, context);
   const observers: RingObserver[] = [];
   try {
     for (const path of paths) {
@@ -96,10 +111,6 @@ export async function stat(options: StatOptions, context: CliContext): Promise<v
       observer.validate(); // a slot no process of the ring could have written: exit 3, as openers refuse it
     }
     const out = context.output.out;
-    if (options.prometheus) {
-      write(out, prometheusText(observers.map((observer) => observer.snapshot())));
-      return;
-    }
     const inPlace = Boolean(options.watch) && out.isTTY && !options.json;
     let drawn = 0;
     for (let first = true; ; first = false) {
@@ -124,7 +135,7 @@ export async function stat(options: StatOptions, context: CliContext): Promise<v
       }
       if (!options.watch || context.signal.aborted) return;
       try {
-        await sleep(WATCH_INTERVAL_MS, undefined, { signal: context.signal });
+        await sleep(intervalMs, undefined, { signal: context.signal });
       } catch {
         return; // interrupted: main() exits 130 for SIGINT
       }
