@@ -24,7 +24,7 @@ const DEMO_INTERVAL_MS = 100;
 export async function sendClassic(messages: string[], options: SendOptions, context: CliContext): Promise<void> {
   const demo = options.demo ?? (messages.length === 0 && Boolean(context.stdin.isTTY));
   if (demo && messages.length > 0) throw new UsageError('--demo sends its own messages; drop the message arguments');
-  refuseForClassic(options, { slots: '--slots', slotSize: '--slot-size' });
+  refuseForClassic(options, { slots: '--slots', slotSize: '--slot-size', whole: '--whole', framing: '--framing' });
   const path = ringPath(options.file, context.env);
   const texts = textsFor(options.lang);
   const file = ClassicFile.open(path, { create: true, mode: options.mode });
