@@ -104,7 +104,7 @@ export class Framer {
         if (start < chunk.length) this.#append(chunk.subarray(start));
         return;
       }
-      this.#append(chunk.subarray(start, end));
+      this.#append(chunk.subarray(start, end), true);
       this.#complete(out);
       start = end + 1;
     }
@@ -165,13 +165,13 @@ export class Framer {
   /** length framing: payload bytes of the current record read so far (kept or skipped). */
   #read = 0;
 
-  /** Adds bytes to the open message, refusing it (or, with --truncate, cutting it) past the limit. */
-  #append(piece: Buffer): void {
+  /** Adds bytes to the open message (`ends`: they end it, so its size is known), refusing it (or, with --truncate, cutting it) past the limit. */
+  #append(piece: Buffer, ends = false): void {
     if (this.#skipping || piece.length === 0) return;
     const bound = this.#options.framing === 'jsonl' ? this.#options.limit * JSON_BYTES_PER_BYTE + JSON_LINE_SLACK : this.#options.limit;
     const total = this.#partsLength + piece.length;
     if (total > bound) {
-      if (!this.#options.truncate || this.#options.framing === 'jsonl') throw this.#options.tooLarge(this.#count + 1, total, false);
+      if (!this.#options.truncate || this.#options.framing === 'jsonl') throw this.#options.tooLarge(this.#count + 1, total, ends);
       // Keep one byte past the limit: truncateUtf8 looks at it to cut at a character boundary.
       piece = piece.subarray(0, bound + 1 - this.#partsLength);
       this.#skipping = true;
