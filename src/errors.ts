@@ -20,9 +20,28 @@ export const ExitCode = {
   /** `bridge`: the engine is reachable but not as the bridge needs it (no such stream, another writer). */
   engineConfig: 9,
   timeout: 124,
+  sighup: 129,
   sigint: 130,
   sigterm: 143,
 } as const;
+
+/** Each exit code in a few words, for `mmapipc --help` (README.md's table says more; a test keeps them in step). */
+export const EXIT_CODE_SUMMARY: Readonly<Record<ExitCodeValue, string>> = {
+  [ExitCode.ok]: 'ok',
+  [ExitCode.failure]: 'failure',
+  [ExitCode.usage]: 'usage',
+  [ExitCode.badRingFile]: 'not a valid ring file',
+  [ExitCode.unsafeFile]: 'unsafe file',
+  [ExitCode.messageTooLarge]: 'message too large',
+  [ExitCode.peerDied]: 'a cooperating process died',
+  [ExitCode.group]: 'consumer groups (no such group, bad name, conflicting options, table full)',
+  [ExitCode.engineUnavailable]: 'engine unreachable (bridge)',
+  [ExitCode.engineConfig]: 'engine not usable as asked (bridge)',
+  [ExitCode.timeout]: 'timeout',
+  [ExitCode.sighup]: 'SIGHUP',
+  [ExitCode.sigint]: 'SIGINT',
+  [ExitCode.sigterm]: 'SIGTERM',
+};
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export class MmapipcError extends Error {
@@ -81,8 +100,10 @@ export class MessageTooLargeError extends MmapipcError {
   readonly size: number;
   readonly limit: number;
 
-  constructor(size: number, limit: number, subject?: string, remedy = 'or create the ring with a larger --slot-size') {
-    super(`message of ${size} bytes does not fit a ${limit}-byte slot; shorten it, pass --truncate, ${remedy}`, { subject });
+  /** `slot`: the limit is one slot's (the classic layout), not a whole ring's largest message. */
+  constructor(size: number, limit: number, subject?: string, remedy = 'or create the ring with more room (--size)', slot = false) {
+    const what = slot ? `does not fit a ${limit}-byte slot` : `is larger than the largest message this ring takes (${limit} bytes)`;
+    super(`message of ${size} bytes ${what}; shorten it, pass --truncate, ${remedy}`, { subject });
     this.size = size;
     this.limit = limit;
   }

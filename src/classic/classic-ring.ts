@@ -78,7 +78,7 @@ export class ClassicRing {
    */
   trySend(message: Uint8Array): number {
     if (message.length > CLASSIC_MAX_MESSAGE_LENGTH) {
-      throw new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, this.#subject, CLASSIC_REMEDY);
+      throw new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, this.#subject, CLASSIC_REMEDY, true);
     }
     if (message.includes(NUL)) {
       throw new MmapipcError('a message holds a NUL byte; the classic layout stores C strings, which end at the first NUL', {

@@ -6,6 +6,8 @@
 import type { Layout } from './classic/layout-option.js';
 import type { RingCliOptions } from './ring-options.js';
 import type { Lang } from './texts.js';
+import type { InputFraming } from './input-framing.js';
+import type { OutputFraming } from './output-framing.js';
 
 export interface SendOptions extends RingCliOptions {
   count?: number;
@@ -15,6 +17,8 @@ export interface SendOptions extends RingCliOptions {
   quiet?: boolean;
   verbose?: boolean;
   null?: boolean;
+  whole?: boolean;
+  framing?: InputFraming;
   truncate?: boolean;
   demo?: boolean;
   sync?: boolean;
@@ -29,6 +33,10 @@ export interface ReceiveOptions extends RingCliOptions {
   interval?: number;
   json?: boolean;
   null?: boolean;
+  framing?: OutputFraming;
+  /** Take messages in runs into a pipe, without waiting for the reader (faster; see receive --help). */
+  batch?: boolean;
+  verbose?: boolean;
   demo?: boolean;
   lang?: Lang;
   layout?: Layout;

@@ -4,8 +4,10 @@
  * number. A second signal while shutting down exits at once (the ring is consistent between
  * operations, which is the only time a handler runs).
  */
+import { ExitCode } from '../errors.js';
+
 export type HandledSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
-const SIGNAL_EXIT: Record<HandledSignal, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+const SIGNAL_EXIT: Record<HandledSignal, number> = { SIGINT: ExitCode.sigint, SIGTERM: ExitCode.sigterm, SIGHUP: ExitCode.sighup };
 
 export interface Interrupt {
   readonly signal: AbortSignal;

@@ -3,6 +3,19 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CliContext } from './context.js';
 import { writeQuietly } from './output.js';
+import { EXIT_CODE_SUMMARY } from '../errors.js';
+
+/** "0 ok, 1 failure, ..." wrapped for help: the summary in src/errors.ts, never retyped. */
+function exitCodeHelp(): string {
+  const words = `Exit codes: ${Object.entries(EXIT_CODE_SUMMARY).map(([code, meaning]) => `${code} ${meaning}`).join(', ')}.`.split(' ');
+  const lines: string[] = [];
+  for (const word of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last]!.length + word.length < 88) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('\n');
+}
 
 type Register = (program: Command, context: CliContext) => void;
 
@@ -67,10 +80,7 @@ Examples:
 The ring file is --file, else $MMAPIPC_FILE, else /tmp/mmap_shared.
 Durations (--timeout, --interval, ...) are seconds, fractions allowed (5, 0.25),
 or carry a unit: 500ms, 2m, 1h.
-Exit codes: 0 ok, 1 failure, 2 usage, 3 not a valid ring file, 4 unsafe file,
-5 message too large, 6 a cooperating process died, 7 no such group or group table full,
-8 engine unreachable (bridge), 9 engine not usable as asked (bridge), 124 timeout,
-129/130/143 signals.`,
+${exitCodeHelp()}`,
     );
   // One after the other: no faster in Node, and jest's ESM loader fails on concurrent imports.
   for (const command of commandsFor(argv)) (await command.load())(program, context);

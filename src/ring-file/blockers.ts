@@ -88,9 +88,17 @@ export function whySendersWait(
     const claim = holders.find((h) => h.kind === 'send' && h.from === group.floor);
     if (claim) return `blocked by pid ${claim.pid || '?'} (${claim.state})${ageText(claim.ageMs)}, a sender that has not finished writing position ${claim.from}`;
     if (group.members.length === 0) return `blocked by group ${group.name}, which has no members and holds ${group.lag} message(s) (receive with --group ${group.name}, or mmapipc group rm ${group.name})`;
-    return `group ${group.name} is ${group.lag} message(s) behind`;
+    return `blocked by ${membersText(memory, geometry, group.members)}, ${group.members.length === 1 ? 'the member' : 'the members'} of group ${group.name}, ${group.lag} message(s) behind`;
   }
   return undefined;
+}
+
+/** "pid 4242 (stopped)" for each member (participant entry index) of a group, with its state. */
+function membersText(memory: Buffer, geometry: RingGeometry, members: readonly number[]): string {
+  const entries = new Map(listParticipants(viewsOf(memory, geometry)).map((entry) => [entry.index, entry]));
+  const described = members.map((index) => entries.get(index)).filter((entry): entry is Participant => entry !== undefined);
+  if (described.length === 0) return `${members.length} member(s)`;
+  return described.map((entry) => `pid ${entry.pid} (${processState(entry.pid, entry.startTicks)})`).join(', ');
 }
 
 /** Why a member of `group` finds nothing: a sender's unpublished claim at its cursor, if any. */

@@ -63,13 +63,16 @@ describe('usage errors: exit 2 and a one-line hint', () => {
   });
 });
 
-describe('a message longer than a slot', () => {
+// The default ring (100 slots of 64 bytes, 96 bytes each) takes messages of up to 100 × 96 − 32 = 9,568 bytes (docs/format.md §2).
+const LARGEST = 9568;
+
+describe('a message longer than the ring takes', () => {
   test('is refused with its size and the limit (exit 5), and none of the arguments is sent', async () => {
     const file = dir.file('too-long.ring');
-    const result = failure(await runCli(['send', '--file', file, 'fits', 'x'.repeat(65), 'also fits']), file);
+    const result = failure(await runCli(['send', '--file', file, 'fits', 'x'.repeat(LARGEST + 1), 'also fits']), file);
     expect(result).toEqual({
       code: ExitCode.messageTooLarge,
-      line: `mmapipc: ${file}: message 2 of 65 bytes does not fit a 64-byte slot; shorten it, pass --truncate, or create the ring with a larger --slot-size`,
+      line: `mmapipc: ${file}: message 2 of ${LARGEST + 1} bytes is larger than the largest message this ring takes (${LARGEST} bytes); shorten it, pass --truncate, or create the ring with more room (--size)`,
       stdout: '',
     });
     const after = await runCli(['receive', '--file', file, '--timeout', '0']);
@@ -78,20 +81,20 @@ describe('a message longer than a slot', () => {
 
   test('from stdin, it stops there: the lines before it are sent, none after', async () => {
     const file = dir.file('too-long-stdin.ring');
-    const result = failure(await runCli(['send', '--file', file], { input: `a\n${'é'.repeat(40)}\nb\n` }), file);
+    const result = failure(await runCli(['send', '--file', file], { input: `a\n${'é'.repeat(LARGEST / 2 + 1)}\nb\n` }), file);
     expect(result.code).toBe(ExitCode.messageTooLarge);
-    expect(result.line).toContain('message 2 of 80 bytes does not fit a 64-byte slot');
+    expect(result.line).toContain(`message 2 of ${LARGEST + 2} bytes is larger than the largest message this ring takes (${LARGEST} bytes)`);
     const after = await runCli(['receive', '--file', file, '--count', '2', '--timeout', '0']);
     expect(after).toMatchObject({ code: ExitCode.timeout, stdout: 'a\n' });
   });
 
   test('--truncate cuts it at a UTF-8 character boundary', async () => {
     const file = dir.file('truncate.ring');
-    const message = `${'a'.repeat(62)}é€🙂`; // the slot ends inside '€'
-    const sent = await runCli(['send', '--file', file, '--truncate', message, 'short']);
+    const message = `${'a'.repeat(LARGEST - 2)}é€🙂`; // the limit falls inside '€'
+    const sent = await runCli(['send', '--file', file, '--truncate', message]); // cut to the largest message: it fills the ring
     expect(sent).toMatchObject({ code: 0, stderr: '' });
-    const received = await runCli(['receive', '--file', file, '--count', '2']);
-    expect(received.stdoutBytes.equals(Buffer.from(`${'a'.repeat(62)}é\nshort\n`))).toBe(true);
+    const received = await runCli(['receive', '--file', file, '--count', '1']);
+    expect(received.stdoutBytes.equals(Buffer.from(`${'a'.repeat(LARGEST - 2)}é\n`))).toBe(true);
   });
 });
 
@@ -165,6 +168,23 @@ describe('paths that are not a usable ring', () => {
         args,
         code: ExitCode.badRingFile,
         line: `mmapipc: ${path}: ${VERSION_ONE_REASON}; remove it or pass --file`,
+        stdout: '',
+      });
+    }
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+  });
+
+  test('a ring of format version 2: exit 3 from every command that reads it, saying what it is and what to do; the file is left as it was', async () => {
+    const path = dir.file('version-2.ring');
+    expect((await runCli(['send', '--file', path, 'kept'])).code).toBe(0);
+    const bytes = readFileSync(path);
+    bytes.writeUInt32LE(2, 8); // docs/format.md §2.1: the format version at offset 8
+    writeFileSync(path, bytes);
+    for (const args of [['send', '--file', path, 'x'], ['receive', '--file', path, '--count', '1'], ['stat', '--file', path], ['peek', '--file', path]]) {
+      expect({ args, ...failure(await runCli(args), path) }).toEqual({
+        args,
+        code: ExitCode.badRingFile,
+        line: `mmapipc: ${path}: is a ring of format version 2, written by an earlier mmapipc; this mmapipc reads version 3 only: drain it with the mmapipc that made it, then remove it (mmapipc rm) and let a sender create it anew; remove it or pass --file`,
         stdout: '',
       });
     }

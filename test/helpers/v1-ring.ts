@@ -30,4 +30,4 @@ export function versionOneRing(slots: number, slotSize: number, waiting: readonl
 
 /** What a v2 reader says about it (after "mmapipc: <path>: "). */
 export const VERSION_ONE_REASON =
-  'is a ring of format version 1 (mmapipc 0.1); this mmapipc reads version 2 only: drain it with mmapipc 0.1, then remove it (mmapipc rm) and let a sender create it anew';
+  'is a ring of format version 1, written by an earlier mmapipc; this mmapipc reads version 3 only: drain it with the mmapipc that made it, then remove it (mmapipc rm) and let a sender create it anew';

@@ -92,7 +92,7 @@ describe('timeouts bound every wait', () => {
     expect(send.code).toBe(124);
     // The default group (lossless, from 0) holds both messages and has no member: it is named as the blocker.
     expect(send.stderr).toBe(
-      `mmapipc: ${file}: ring stayed full (2/2) for ${TIMEOUT_MS} ms; message 1 was not sent; ` +
+      `mmapipc: ${file}: ring stayed full (2/2) for ${TIMEOUT_MS} ms; message 1 was not sent (0 were); ` +
         'blocked by group default, which has no members and holds 2 message(s) (receive with --group default, or mmapipc group rm default)\n',
     );
     expect(sendElapsed).toBeGreaterThanOrEqual(TIMEOUT_MS);

@@ -24,7 +24,7 @@ const DEMO_INTERVAL_MS = 100;
 export async function sendClassic(messages: string[], options: SendOptions, context: CliContext): Promise<void> {
   const demo = options.demo ?? (messages.length === 0 && Boolean(context.stdin.isTTY));
   if (demo && messages.length > 0) throw new UsageError('--demo sends its own messages; drop the message arguments');
-  refuseForClassic(options, { slots: '--slots', slotSize: '--slot-size' });
+  refuseForClassic(options, { slots: '--slots', slotSize: '--slot-size', whole: '--whole', framing: '--framing' });
   const path = ringPath(options.file, context.env);
   const texts = textsFor(options.lang);
   const file = ClassicFile.open(path, { create: true, mode: options.mode });
@@ -77,7 +77,7 @@ class ClassicSender {
   fit(message: Buffer, index: number): Buffer {
     if (message.length <= CLASSIC_MAX_MESSAGE_LENGTH) return message;
     if (this.#options.truncate) return truncateUtf8(message, CLASSIC_MAX_MESSAGE_LENGTH);
-    const error = new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, this.#file.path, CLASSIC_REMEDY);
+    const error = new MessageTooLargeError(message.length, CLASSIC_MAX_MESSAGE_LENGTH, this.#file.path, CLASSIC_REMEDY, true);
     if (!this.#demo) error.message = error.message.replace(/^message /, `message ${index} `);
     throw error;
   }

@@ -63,11 +63,12 @@ function checkRingIsEmpty(path: string): void {
 }
 
 /** Relays the child's lines, labelled; calls `onClosed` once if our own output has gone (EPIPE). */
-function relay(child: ChildProcess, label: string, target: Stream, source: 'stdout' | 'stderr', onClosed: () => void): Promise<void> {
+function relay(child: ChildProcess, label: string, target: Stream, source: 'stdout' | 'stderr', onClosed: () => void, stopped = () => false): Promise<void> {
   const stream = child[source];
   if (!stream) return Promise.resolve();
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   lines.on('line', (line) => {
+    if (stopped()) return; // the demo stopped its children itself: their "interrupted" lines are no news
     try {
       write(target, `${label} ${line}\n`);
     } catch (error) {
@@ -135,9 +136,9 @@ export async function demo(options: DemoOptions, context: CliContext): Promise<v
   try {
     const relays = [
       relay(receiver, labels.receiver, out, 'stdout', onClosed),
-      relay(receiver, labels.receiver, err, 'stderr', onClosed),
+      relay(receiver, labels.receiver, err, 'stderr', onClosed, () => outputClosed),
       relay(sender, labels.sender, out, 'stdout', onClosed),
-      relay(sender, labels.sender, err, 'stderr', onClosed),
+      relay(sender, labels.sender, err, 'stderr', onClosed, () => outputClosed),
     ];
     const [receiverExit, senderExit] = await Promise.all([exitOf(receiver), exitOf(sender)]);
     await Promise.all(relays);

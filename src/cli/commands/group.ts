@@ -5,7 +5,7 @@
  * `set` makes a group lossy or lossless.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { GroupError, UsageError } from '../../errors.js';
 import type { GroupInfo, GroupStart } from '../../ring/groups.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
@@ -48,6 +48,21 @@ function report(options: GroupCommonOptions, context: CliContext, record: Record
   write(context.output.out, options.json ? `${JSON.stringify(record)}\n` : `${human}\n`);
 }
 
+/**
+ * `create` on an existing group: the same settings are a no-op, other ones an error that names
+ * the command that changes them (never silently dropped).
+ */
+function refuseConflicts(ring: RingFile, name: string, options: { from?: GroupStart; lossy?: boolean }): void {
+  const existing = ring.groups().find((group) => group.name === name);
+  if (!existing) return;
+  if (options.lossy && !existing.lossy) {
+    throw new GroupError(`group ${name} exists and is lossless; --lossy does not change it: mmapipc group set ${name} --lossy`, { subject: ring.path });
+  }
+  if (options.from !== undefined) {
+    throw new GroupError(`group ${name} exists (at position ${existing.dispatch}); --from applies only when creating: mmapipc group reset ${name} --to ${options.from}`, { subject: ring.path });
+  }
+}
+
 export function registerGroup(program: Command, context: CliContext): void {
   const group = program.command('group').description("list, create, remove, reset a ring's consumer groups");
   group.addHelpText(
@@ -67,8 +82,11 @@ Examples:
   mmapipc group set audit --lossy                stop holding senders back
   mmapipc group rm audit
 
-Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
-7 no such group, or the group table is full.`,
+create on a group that exists does nothing, unless --lossy or --from ask for something
+else than it has: that is an error (exit 7) naming the command that does it.
+
+Exit codes: 0 ok, 1 no such ring file, 2 bad option, 3 not a ring file, 7 no such group,
+a bad group name, an option that conflicts with an existing group, or the group table is full.`,
   );
 
   const ls = group.command('ls').description('list the groups');
@@ -88,7 +106,7 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
     }),
   );
 
-  const create = group.command('create <name>').description('create a group (no-op when it exists)');
+  const create = group.command('create <name>').description('create a group (no-op when it exists with the options given)');
   addFileOption(create)
     .option('--from <where>', 'where it starts: latest (default), earliest, or a sequence number', parseGroupStart)
     .option('--lossy', 'never hold senders back')
@@ -100,6 +118,7 @@ Exit codes: 0 ok, 1 no such ring file, 2 bad option or name, 3 not a ring file,
   ]);
   create.action((name: string, options: GroupCommonOptions & { from?: GroupStart; lossy?: boolean }) =>
     withRing(options, context, (ring) => {
+      refuseConflicts(ring, name, options);
       const info = ring.createGroup(name, { from: options.from, lossy: options.lossy });
       report(options, context, groupRecord(info, ring.ring.totals.sent), `group ${info.name}: ${info.lossy ? 'lossy' : 'lossless'}, starts at ${info.dispatch}`);
     }),

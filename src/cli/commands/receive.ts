@@ -12,6 +12,10 @@ import type { ReceiveOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { durationOption, parseCount, ringPath } from '../options.js';
 import { ClosedOutputError, note, printable, write } from '../output.js';
+import { jsonRecord, OUTPUT_FRAMINGS, outputFraming, trailerByte, trailerLength, writeHeader, type OutputFraming } from '../output-framing.js';
+import { PipeDelivery } from '../pipe-delivery.js';
+import { GapReport } from '../gap-report.js';
+import { WaitNotice } from '../wait-notice.js';
 import { addFileOption, addGroupOptions, addTimeoutOption, openFromOptions } from '../ring-options.js';
 import type { Gap } from '../../ring/member.js';
 import { addLangOption } from '../lang-option.js';
@@ -20,7 +24,7 @@ import { receiveClassic } from '../classic/receive.js';
 import { textsFor, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
 // bridge: messages a `bridge import` brought in carry an origin frame (src/bridge/origin.ts).
-import { decodeOrigin, frameHeaderLength, originRecord } from '../../bridge/origin.js';
+import { decodeOrigin, frameHeaderLength } from '../../bridge/origin.js';
 import { formatDuration } from '../duration.js';
 
 const DEFAULT_COUNT = 20;
@@ -38,7 +42,12 @@ export function registerReceive(program: Command, context: CliContext): void {
     .option('-F, --follow', 'take messages until interrupted (no count)')
     .addOption(durationOption('-i, --interval <duration>', `pause after each message, in seconds or with a unit (demo: ${DEMO_INTERVAL_MS}ms, else 0)`))
     .option('--json', 'print a JSON line per message: sequence, sender pid, time, message')
-    .option('-0, --null', 'end each message with a NUL byte instead of a newline')
+    .option('-0, --null', 'end each message with a NUL byte instead of a newline (--framing null)')
+    .addOption(
+      new Option('--framing <framing>', 'how messages are written: lines (default), null, length (4-byte little-endian length, then the bytes), jsonl (as --json)').choices(OUTPUT_FRAMINGS),
+    )
+    .option('--batch', 'into a pipe: take messages in runs, without waiting for the reader to read each (faster; a reader that stops early loses what it had not read)')
+    .option('-v, --verbose', 'say what a long wait waits for even when stderr is not a terminal')
     .option('--demo', "the tutorial's receiver: human lines, 150 ms between messages");
   addGroupOptions(command);
   addTimeoutOption(command, 'waiting for the ring or for a message');
@@ -50,7 +59,10 @@ export function registerReceive(program: Command, context: CliContext): void {
 Examples:
   mmapipc receive                        on a terminal: the tutorial's receiver
   mmapipc receive --count 1 --timeout 5s take one message; exit 124 if none comes in 5 s
-  mmapipc receive --follow | head -3     stream messages until the reader stops
+  mmapipc receive --follow | head -3     take exactly 3: the others stay in the ring
+  mmapipc receive --follow --batch | wc -l   runs at a time into a pipe: fastest
+  mmapipc receive --framing length --count 1 > msg.bin
+                                         one message of any bytes, with its length before it
   mmapipc receive --json --count 10      structured lines for scripts
   mmapipc receive --group audit --from earliest --follow
                                          a group of its own: sees every message, from the oldest kept
@@ -59,7 +71,13 @@ Examples:
 
 Groups: every group receives every message; members of one group share its messages.
 A lossless group (the default) holds senders back while it is behind; a lossy one
-skips what senders overwrote and reports it ("missed N messages") on stderr.`,
+skips what senders overwrote and reports it on stderr, one line per burst
+("group live missed 980 message(s) in 12 gaps between sequence ..."; --json: one record per gap).
+
+Into a pipe, a message is finished only once the reader has read it, so a reader that
+stops (| head -1) leaves the rest in the ring; --batch trades that for speed. On a
+terminal, a wait of more than a second (for the ring file, for a message) says so on
+stderr. Interrupted with --count, it says how many it received (exit 130, 143).`,
   );
   command.action((options: ReceiveOptions) => receive(options, context));
 }
@@ -67,25 +85,33 @@ skips what senders overwrote and reports it ("missed N messages") on stderr.`,
 export async function receive(options: ReceiveOptions, context: CliContext): Promise<void> {
   if (options.layout === 'classic') return receiveClassic(options, context);
   const path = ringPath(options.file, context.env);
+  const framing = outputFraming(options);
   if (options.count === 0 && !options.follow) return; // like head -n 0: nothing to take, nothing to wait for
   const demo = options.demo ?? context.output.out.isTTY;
-  const appeared = await waitForFile(path, { timeoutMs: options.timeout, signal: context.signal });
+  const err = context.output.err;
+  const notice = new WaitNotice(err, err.isTTY || options.verbose === true);
+  const appeared = await notice.during(
+    () => `mmapipc: ${path}: waiting for the ring to appear (no file there yet; mmapipc send or mmapipc create makes it)`,
+    () => waitForFile(path, { timeoutMs: options.timeout, signal: context.signal }),
+  );
   if (!appeared) {
     if (context.signal.aborted) return;
     throw new TimeoutError(`no ring appeared within ${formatDuration(options.timeout ?? 0)}`, { subject: path });
   }
+  const gaps = new GapReport(context.output, path);
   const onGap = (gap: Gap) => {
-    const line = options.json
-      ? JSON.stringify({ gap: true, group: gap.group, from: gap.from, count: gap.count })
-      : `mmapipc: ${path}: group ${gap.group} missed ${gap.count} message(s) from sequence ${gap.from} (senders overwrote them before it read them)`;
-    note(context.output, line);
+    if (options.json) note(context.output, JSON.stringify({ gap: true, group: gap.group, from: gap.from, count: gap.count }));
+    else gaps.add(gap);
   };
   const ring = openFromOptions(options, context, 'receiver', false, onGap);
+  const receiver = new Receiver(ring, options, context, textsFor(options.lang), demo, path, framing, notice, gaps);
   try {
-    await new Receiver(ring, options, context, textsFor(options.lang), demo, path).run();
+    await receiver.run();
   } finally {
     ring.close();
+    gaps.flush();
   }
+  if (context.signal.aborted && !options.follow) note(context.output, `mmapipc: ${path}: interrupted: ${receiver.received} of ${options.count ?? DEFAULT_COUNT} received`);
 }
 
 class Receiver {
@@ -97,10 +123,29 @@ class Receiver {
   readonly #path: string;
   readonly #limit: number;
   readonly #interval: number;
+  readonly #framing: OutputFraming;
+  readonly #notice: WaitNotice;
+  readonly #gaps: GapReport;
+  /** Set when stdout is a pipe and --batch is not: one message at a time, finished once read. */
+  readonly #pipe: PipeDelivery | undefined;
   #received = 0;
 
-  constructor(ring: RingFile, options: ReceiveOptions, context: CliContext, texts: Texts, demo: boolean, path: string) {
+  constructor(
+    ring: RingFile,
+    options: ReceiveOptions,
+    context: CliContext,
+    texts: Texts,
+    demo: boolean,
+    path: string,
+    framing: OutputFraming,
+    notice: WaitNotice,
+    gaps: GapReport,
+  ) {
     this.#ring = ring;
+    this.#framing = framing;
+    this.#notice = notice;
+    this.#gaps = gaps;
+    this.#pipe = options.batch ? undefined : PipeDelivery.for(context.output.out.fd);
     this.#options = options;
     this.#context = context;
     this.#texts = texts;
@@ -110,14 +155,19 @@ class Receiver {
     this.#interval = options.interval ?? (demo ? DEMO_INTERVAL_MS : 0);
   }
 
+  get received(): number {
+    return this.#received;
+  }
+
   async run(): Promise<void> {
-    const human = this.#demo && !this.#options.json;
+    const human = this.#demo && this.#framing !== 'jsonl';
     if (human) this.#line(this.#texts.receiverStart);
     // Without a pause between messages, take what is already there in one go.
     const batchLimit = this.#interval === 0 && !human ? Math.max(1, Math.floor(OUTPUT_BATCH_BYTES / (this.#ring.maxMessageLength + 1))) : 1;
     while (this.#received < this.#limit && !this.#context.signal.aborted) {
-      const taken = this.#take(Math.min(batchLimit, this.#limit - this.#received), human);
+      const taken = this.#pipe ? await this.#deliverOne(this.#pipe, human) : this.#take(Math.min(batchLimit, this.#limit - this.#received), human);
       if (taken === 0) {
+        this.#gaps.flush(); // caught up: the burst's gaps are one line
         if (!(await this.#wait())) return; // interrupted
         continue;
       }
@@ -132,7 +182,14 @@ class Receiver {
    * out. While stdout is a pipe, looks every READER_CHECK_MS whether its reader has gone (as
    * after `| head -3`), so an idle receiver ends then instead of at its next message.
    */
-  async #wait(): Promise<boolean> {
+  #wait(): Promise<boolean> {
+    return this.#notice.during(
+      () => this.#waitingLine(),
+      () => this.#waitLoop(),
+    );
+  }
+
+  async #waitLoop(): Promise<boolean> {
     const { timeout } = this.#options;
     const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
     const out = this.#context.output.out;
@@ -145,10 +202,7 @@ class Receiver {
         throw new TimeoutError(`no message arrived within ${formatDuration(timeout ?? 0)} (${this.#received} received)${blocked ? `; ${blocked}` : ''}`, { subject: this.#path });
       }
       const slice = out.isTTY ? remaining : Math.min(remaining, READER_CHECK_MS);
-      const arrived = await this.#ring.waitForMessage({
-        timeoutMs: slice === Infinity ? undefined : slice,
-        signal: this.#context.signal,
-      });
+      const arrived = await this.#ring.waitForMessage({ timeoutMs: slice === Infinity ? undefined : slice, signal: this.#context.signal });
       if (arrived) return true;
       if (this.#context.signal.aborted) return false;
       if (!out.isTTY && readerGone(out.fd)) throw new ClosedOutputError('output closed');
@@ -161,11 +215,11 @@ class Receiver {
    * has gone (EPIPE) — leaves them claimed, and the next receiver delivers them (at least once).
    */
   #take(max: number, human: boolean): number {
-    if (!human && !this.#options.json) return this.#takeRaw(max);
+    if (!human && this.#framing !== 'jsonl') return this.#takeRaw(max);
     const out = this.#context.output.out;
     const pieces: Array<Buffer | string> = [];
     const format = (view: Buffer, sequence: number, pid: number, sentAt: number) => {
-      if (this.#options.json) {
+      if (this.#framing === 'jsonl') {
         pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt, this.#ring.group, this.#ring.ring.deliveries))}\n`);
       } else {
         const payload = decodeOrigin(view).payload; // bridge: without the origin frame
@@ -178,9 +232,15 @@ class Receiver {
     return taken;
   }
 
-  /** Raw output, the common case in pipelines: copied into one reused buffer, one write per batch. */
+  /**
+   * Raw output, the common case in pipelines: small messages copied into one reused buffer, one
+   * write per batch; a message too large for it is written straight from its slot (no copy).
+   */
   #takeRaw(max: number): number {
-    const terminator = this.#options.null ? 0 : 0x0a;
+    const framing = this.#framing;
+    const trailer = trailerLength(framing);
+    const terminator = trailerByte(framing);
+    const out = this.#context.output.out;
     let used = 0;
     const taken = this.#ring.ring.tryReceiveBatchRaw(
       max,
@@ -189,19 +249,66 @@ class Receiver {
         const frame = frameHeaderLength(buffer, offset, length);
         offset += frame;
         length -= frame;
-        if (used + length + 1 > this.#outputBuffer.length) {
-          const grown = Buffer.allocUnsafe(Math.max(this.#outputBuffer.length * 2, used + length + 1));
-          this.#outputBuffer.copy(grown, 0, 0, used);
-          this.#outputBuffer = grown;
+        const record = length + 4 + trailer;
+        if (used + record > this.#outputBuffer.length) {
+          if (used > 0) write(out, this.#outputBuffer.subarray(0, used));
+          used = 0;
         }
+        if (record > this.#outputBuffer.length) {
+          write(out, this.#outputBuffer.subarray(0, writeHeader(framing, length, this.#outputBuffer, 0)));
+          write(out, buffer.subarray(offset, offset + length));
+          if (trailer > 0) write(out, framing === 'null' ? NUL : NEWLINE);
+          return;
+        }
+        used += writeHeader(framing, length, this.#outputBuffer, used);
         buffer.copy(this.#outputBuffer, used, offset, offset + length);
         used += length;
-        this.#outputBuffer[used++] = terminator;
+        if (trailer > 0) this.#outputBuffer[used++] = terminator;
       },
-      () => write(this.#context.output.out, this.#outputBuffer.subarray(0, used)),
+      () => {
+        if (used > 0) write(out, this.#outputBuffer.subarray(0, used));
+      },
     );
     if (taken > 0) this.#ring.ring.touch();
     return taken;
+  }
+
+  /**
+   * Into a pipe: takes one message, writes it, and finishes it only once the reader has read
+   * it. A reader that left before reading it (or a write that failed) leaves it unfinished: the
+   * ring hands it to the next receiver of the group when this process has exited. Interrupted
+   * while the reader has not read it yet, it stays unfinished too (at least once).
+   */
+  async #deliverOne(pipe: PipeDelivery, human: boolean): Promise<number> {
+    if (pipe.readerGone) throw new ClosedOutputError('output closed');
+    const held = this.#ring.hold(1);
+    if (held === null) return 0;
+    const message = held.messages[0]!;
+    const out = this.#context.output.out;
+    if (this.#framing === 'jsonl') {
+      write(out, `${JSON.stringify(jsonRecord(message.data, message.sequence, message.pid, message.sentAt, this.#ring.group, message.deliveries))}\n`);
+    } else if (human) {
+      const payload = decodeOrigin(message.data).payload;
+      const text = this.#texts.received(printable(payload.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
+      write(out, `${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
+    } else {
+      const payload = decodeOrigin(message.data).payload;
+      const header = Buffer.allocUnsafe(4);
+      const headerLength = writeHeader(this.#framing, payload.length, header, 0);
+      if (headerLength > 0) write(out, header.subarray(0, headerLength));
+      write(out, payload);
+      if (trailerLength(this.#framing) > 0) write(out, this.#framing === 'null' ? NUL : NEWLINE);
+    }
+    if (!(await pipe.drained(this.#context.signal))) return 0; // interrupted: left unfinished
+    held.ack();
+    this.#ring.ring.touch();
+    return 1;
+  }
+
+  /** What a long wait for a message says on a terminal. */
+  #waitingLine(): string {
+    const why = this.#ring.whyBlocked('receive');
+    return `mmapipc: ${this.#path}: waiting for a message for group ${this.#ring.group ?? 'default'} (${this.#received} received so far)${why ? `: ${why}` : ''}`;
   }
 
   #outputBuffer = Buffer.allocUnsafe(OUTPUT_BATCH_BYTES + 1024);
@@ -223,20 +330,5 @@ function joinPieces(pieces: Array<Buffer | string>): Buffer {
   return Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
 }
 
-/** A JSON record of a message: its text when it is valid UTF-8, else its bytes in base64. */
-function jsonRecord(message: Buffer, sequence: number, pid: number, sentAt: number, group?: string, deliveries = 0): Record<string, unknown> {
-  // bridge: an imported message's origin (engine, stream, sequence) is shown, its frame stripped
-  const { origin, payload: data } = decodeOrigin(message);
-  const text = data.toString('utf8');
-  const exact = Buffer.from(text).equals(data);
-  return {
-    sequence,
-    pid,
-    time: sentAt > 0 ? new Date(sentAt).toISOString() : null,
-    bytes: data.length,
-    group: group ?? null,
-    deliveries,
-    ...(exact ? { message: text } : { base64: data.toString('base64') }),
-    ...(origin ? { origin: originRecord(origin) } : {}),
-  };
-}
+const NUL = Buffer.from([0]);
+const NEWLINE = Buffer.from([0x0a]);

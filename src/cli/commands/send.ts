@@ -9,7 +9,7 @@ import type { RingFile } from '../../ring-file/ring-file.js';
 import type { SendOptions } from '../command-options.js';
 import type { CliContext } from '../context.js';
 import { durationOption, parseCount, ringPath } from '../options.js';
-import { printable, write } from '../output.js';
+import { ClosedOutputError, note, printable, write } from '../output.js';
 import { addCreateOptions, addFileOption, addTimeoutOption, openFromOptions } from '../ring-options.js';
 import { addLangOption } from '../lang-option.js';
 import { addLayoutOption } from '../classic/layout-option.js';
@@ -17,6 +17,8 @@ import { textsFor, type Texts } from '../texts.js';
 import { truncateUtf8 } from '../utf8.js';
 import { Progress } from '../progress.js';
 import { formatDuration } from '../duration.js';
+import { Framer, INPUT_FRAMINGS, type InputFraming } from '../input-framing.js';
+import { WaitNotice } from '../wait-notice.js';
 
 const DEMO_COUNT = 20;
 const DEMO_INTERVAL_MS = 100;
@@ -31,12 +33,18 @@ export function registerSend(program: Command, context: CliContext): void {
   command
     .addOption(new Option('-n, --count <n>', `how many messages to send (demo: ${DEMO_COUNT}; stdin: stop after n)`).argParser(parseCount))
     .addOption(durationOption('-i, --interval <duration>', `pause between messages, in seconds or with a unit (demo: ${DEMO_INTERVAL_MS}ms, else 0)`))
-    .option('-0, --null', 'stdin messages are separated by NUL bytes, not newlines')
+    .option('-0, --null', 'stdin messages are separated by NUL bytes, not newlines (--framing null)')
+    .option('--whole', 'all of stdin is one message (--framing whole)')
+    .addOption(
+      new Option('--framing <framing>', 'how stdin is cut into messages: lines (default), null, whole, length (4-byte little-endian length, then the bytes), jsonl ({"message":"text"} or {"base64":"..."} per line)').choices(
+        INPUT_FRAMINGS,
+      ),
+    )
     .option('--truncate', 'cut a message that does not fit a slot (at a UTF-8 character boundary) instead of refusing it')
     .option('--sync', 'flush the ring to its file (msync) after each message, so it is on disk before the next')
     .option('--json', 'print a JSON line per message sent, with its sequence number')
     .option('-q, --quiet', 'print nothing per message')
-    .option('-v, --verbose', 'print a line per message even when stdout is not a terminal')
+    .option('-v, --verbose', 'print a line per message, and what a long wait waits for, even when not on a terminal')
     .option('--demo', "the tutorial's sender: 20 messages 'Message #i: Hello!', 100 ms apart");
   addTimeoutOption(command, 'waiting for room in a full ring');
   addLangOption(command);
@@ -49,7 +57,15 @@ Examples:
   mmapipc send "hello" "world"               two messages
   printf 'a\\nb\\n' | mmapipc send             one message per line
   find . -print0 | mmapipc send --null       one message per NUL-terminated name
-  mmapipc send --json --file ./q.ring job1   a JSON line with the sequence number`,
+  mmapipc send --whole < report.pdf          all of stdin as one message
+  mmapipc receive --json | mmapipc send --framing jsonl --file ./copy.ring
+                                             copy messages exactly (newlines, NUL bytes and all)
+  mmapipc send --json --file ./q.ring job1   a JSON line with the sequence number
+
+A message larger than the ring's maximum is refused as soon as stdin passes it (exit 5;
+the messages before it are sent). On a terminal, a wait of more than a second for room
+says on stderr who holds the ring up. If send's stdout closes (| head), it goes on sending
+and exits 0: the report is not its job. Interrupted, it says how many it sent (exit 130, 143).`,
   );
   command.action((messages: string[], options: SendOptions) => send(messages, options, context));
 }
@@ -59,15 +75,25 @@ export async function send(messages: string[], options: SendOptions, context: Cl
   if (options.layout === 'classic') return (await import('../classic/send.js')).sendClassic(messages, options, context);
   const demo = options.demo ?? (messages.length === 0 && Boolean(context.stdin.isTTY));
   if (demo && messages.length > 0) throw new UsageError('--demo sends its own messages; drop the message arguments');
+  const framing = inputFraming(options);
   const ring = openFromOptions(options, context, 'sender', true);
+  const sender = new Sender(ring, options, context, textsFor(options.lang), demo);
   try {
-    const sender = new Sender(ring, options, context, textsFor(options.lang), demo);
     if (demo) await sender.demo();
     else if (messages.length > 0) await sender.sendAll(messages.map((text) => Buffer.from(text)));
-    else await sender.sendStream();
+    else await sender.sendStream(framing);
   } finally {
     ring.close();
   }
+  if (context.signal.aborted) note(context.output, `mmapipc: ${ringPath(options.file, context.env)}: interrupted: ${sender.interruptedReport}`);
+}
+
+/** --framing, or its short forms --null and --whole; two that disagree are a usage error. */
+function inputFraming(options: SendOptions): InputFraming {
+  const asked = [options.framing, options.null ? 'null' : undefined, options.whole ? 'whole' : undefined].filter((f): f is InputFraming => f !== undefined);
+  const distinct = [...new Set(asked)];
+  if (distinct.length > 1) throw new UsageError(`--null, --whole and --framing ask for different framings (${distinct.join(', ')}); pick one`);
+  return distinct[0] ?? 'lines';
 }
 
 class Sender {
@@ -78,6 +104,12 @@ class Sender {
   readonly #demo: boolean;
   readonly #path: string;
   readonly #human: boolean;
+  readonly #notice: WaitNotice;
+  /** Messages sent so far, and how many were asked for (undefined: stdin, not known). */
+  #sent = 0;
+  #total: number | undefined;
+  /** The reader of stdout went away: reports stop, sending goes on. */
+  #outputGone = false;
 
   constructor(ring: RingFile, options: SendOptions, context: CliContext, texts: Texts, demo: boolean) {
     this.#ring = ring;
@@ -87,10 +119,18 @@ class Sender {
     this.#demo = demo;
     this.#path = ringPath(options.file, context.env);
     this.#human = !options.quiet && !options.json && (demo || options.verbose === true || context.output.out.isTTY);
+    const err = context.output.err;
+    this.#notice = new WaitNotice(err, (err.isTTY && !options.quiet) || options.verbose === true);
+  }
+
+  /** What an interrupted send did not do: "98 of 1000 sent", or "98 sent, the rest of stdin not read". */
+  get interruptedReport(): string {
+    return this.#total === undefined ? `${this.#sent} sent, the rest of stdin not read` : `${this.#sent} of ${this.#total} sent`;
   }
 
   async demo(): Promise<void> {
     const count = this.#options.count ?? DEMO_COUNT;
+    this.#total = count;
     const interval = this.#options.interval ?? DEMO_INTERVAL_MS;
     if (!this.#options.quiet && !this.#options.json) this.#line(this.#texts.senderStart);
     for (let i = 0; i < count && !this.#context.signal.aborted; i++) {
@@ -104,106 +144,131 @@ class Sender {
   async sendAll(messages: Buffer[]): Promise<void> {
     const prepared = messages.map((message, i) => this.#fit(message, i + 1));
     const limit = Math.min(prepared.length, this.#options.count ?? prepared.length);
+    this.#total = limit;
     for (let i = 0; i < limit && !this.#context.signal.aborted; i++) {
       await this.#send(prepared[i]!, i + 1);
       if (i + 1 < limit) await this.#pause(this.#options.interval ?? 0);
     }
   }
 
-  /** Piped stdin: one message per line (or NUL), sent as it arrives. */
-  async sendStream(): Promise<void> {
+  /** Piped stdin, cut into messages by `framing` (input-framing.ts) and sent as they arrive. */
+  async sendStream(framing: InputFraming): Promise<void> {
     if (this.#context.signal.aborted) return;
-    const separator = this.#options.null ? 0 : 0x0a;
-    const limit = this.#options.count ?? Infinity;
     const interval = this.#options.interval ?? 0;
-    // Without per-message output, pauses or flushes, each chunk's lines go out as batches.
+    // Without per-message output, pauses or flushes, each chunk's messages go out as batches.
     const batched = interval === 0 && !this.#options.json && !this.#human && !this.#options.sync;
-    let pending: Buffer | undefined;
-    let index = 0;
+    const framer = new Framer({
+      framing,
+      limit: this.#ring.maxMessageLength,
+      truncate: this.#options.truncate === true,
+      max: this.#options.count ?? Infinity,
+      tooLarge: (index, size, exact) => this.#tooLarge(size, index, exact),
+    });
+    const sendSome = async (messages: Buffer[]): Promise<void> => {
+      if (batched) return this.#sendBatch(messages);
+      for (const message of messages) {
+        if (this.#context.signal.aborted) return;
+        await this.#send(message, this.#sent + 1);
+        if (interval > 0) await this.#pause(interval);
+      }
+    };
     let consumed = 0;
     const progress = this.#context.output.err.isTTY && !this.#options.quiet ? new Progress(this.#context.output.err) : undefined;
     const onAbort = () => this.#context.stdin.destroy();
     this.#context.signal.addEventListener('abort', onAbort);
     try {
       for await (const chunk of this.#context.stdin as AsyncIterable<Buffer>) {
-        const data = pending ? Buffer.concat([pending, chunk]) : chunk;
-        const lines: Buffer[] = [];
-        let start = 0;
+        const messages: Buffer[] = [];
         try {
-          for (let end = data.indexOf(separator); end !== -1; end = data.indexOf(separator, start)) {
-            if (index >= limit || this.#context.signal.aborted) break;
-            index++;
-            const line = this.#fit(data.subarray(start, end), index);
-            start = end + 1;
-            if (batched) {
-              lines.push(line);
-              continue;
-            }
-            await this.#send(line, index);
-            if (interval > 0) await this.#pause(interval);
-          }
+          framer.push(chunk, messages);
         } finally {
-          // Lines before a refused one still go out, in order.
-          if (lines.length > 0) await this.#sendBatch(lines, index - lines.length);
+          // Messages before a refused one still go out, in order.
+          await sendSome(messages);
         }
-        if (index >= limit || this.#context.signal.aborted) return;
-        pending = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+        if (framer.done || this.#context.signal.aborted) return;
         consumed += chunk.length;
-        progress?.update(index, consumed);
+        progress?.update(this.#sent, consumed);
       }
     } finally {
       progress?.done();
       this.#context.signal.removeEventListener('abort', onAbort);
     }
-    if (pending && index < limit && !this.#context.signal.aborted) {
-      index++;
-      await this.#send(this.#fit(pending, index), index);
-    }
+    if (this.#context.signal.aborted) return;
+    const last: Buffer[] = [];
+    framer.end(last);
+    await sendSome(last);
   }
 
-  /** Sends `lines` (message numbers from `first` + 1) a run of slots at a time, sleeping while full. */
-  async #sendBatch(lines: Buffer[], first: number): Promise<void> {
+  /** Sends `lines` a run of slots at a time, sleeping while full. */
+  async #sendBatch(lines: Buffer[]): Promise<void> {
     const ring = this.#ring;
     let sent = 0;
     while (sent < lines.length && !this.#context.signal.aborted) {
-      sent += ring.ring.trySendBatch(lines, sent);
+      const now = ring.ring.trySendBatch(lines, sent);
+      sent += now;
+      this.#sent += now;
       if (sent === lines.length) break;
-      const room = await ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal, length: lines[sent]!.length });
-      if (!room && !this.#context.signal.aborted) {
-        throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout ?? 0)}; message ${first + sent + 1} was not sent${blockedBy(ring)}`,
-          { subject: this.#path },
-        );
-      }
+      const room = await this.#notice.during(
+        () => this.#waitingLine(),
+        () => ring.waitForRoom({ timeoutMs: this.#options.timeout, signal: this.#context.signal, length: lines[sent]!.length }),
+      );
+      if (!room && !this.#context.signal.aborted) throw this.#fullTimeout(this.#sent + 1);
     }
     if (sent > 0) ring.ring.touch();
   }
 
-  /** The message as it will be sent: checked against the slot size, or cut with --truncate. */
+  /** What a long wait for room says on a terminal: where, how full, and who holds senders back. */
+  #waitingLine(): string {
+    const ring = this.#ring;
+    return `mmapipc: ${this.#path}: waiting for room (${ring.occupancy}/${ring.capacity} in the ring, ${this.#sent} sent so far): ${ring.whyBlocked('send') ?? 'the ring is full'}`;
+  }
+
+  #fullTimeout(index: number): TimeoutError {
+    const ring = this.#ring;
+    return new TimeoutError(
+      `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout ?? 0)}; message ${index} was not sent (${this.#sent} were)${blockedBy(ring)}`,
+      { subject: this.#path },
+    );
+  }
+
+  /** Message `index` does not fit; `exact` false: stdin was cut off once `size` bytes of it passed the limit. */
+  #tooLarge(size: number, index: number, exact = true): MessageTooLargeError {
+    // The subject stays the path (errors read `mmapipc: <path>: <reason>`); the reason names the message.
+    const error = new MessageTooLargeError(size, this.#ring.maxMessageLength, this.#path);
+    error.message = error.message.replace(/^message of /, `message ${this.#demo ? '' : `${index} `}of ${exact ? '' : 'at least '}`);
+    return error;
+  }
+
+  /** The message as it will be sent: checked against the ring's maximum, or cut with --truncate. */
   #fit(message: Buffer, index: number): Buffer {
     const limit = this.#ring.maxMessageLength;
     if (message.length <= limit) return message;
     if (this.#options.truncate) return truncateUtf8(message, limit);
-    // The subject stays the path (errors read `mmapipc: <path>: <reason>`); the reason names the message.
-    const error = new MessageTooLargeError(message.length, limit, this.#path);
-    if (!this.#demo) error.message = error.message.replace(/^message /, `message ${index} `);
-    throw error;
+    throw this.#tooLarge(message.length, index);
   }
 
   async #send(message: Buffer, index: number): Promise<void> {
     const ring = this.#ring;
     if (!ring.trySend(message)) {
-      const sent = await ring.sendAsync(message, { timeoutMs: this.#options.timeout, signal: this.#context.signal });
+      const sent = await this.#notice.during(
+        () => this.#waitingLine(),
+        () => ring.sendAsync(message, { timeoutMs: this.#options.timeout, signal: this.#context.signal }),
+      );
       if (!sent) {
         if (this.#context.signal.aborted) return;
-        throw new TimeoutError(
-          `ring stayed full (${ring.capacity}/${ring.capacity}) for ${formatDuration(this.#options.timeout ?? 0)}; message ${index} was not sent${blockedBy(ring)}`,
-          { subject: this.#path },
-        );
+        throw this.#fullTimeout(index);
       }
     }
+    this.#sent++;
     ring.ring.touch();
-    this.#report(message, index, ring.ring.lastSentSequence);
+    if (this.#outputGone) return;
+    try {
+      this.#report(message, index, ring.ring.lastSentSequence);
+    } catch (error) {
+      // `send --json | head -1`: the report's reader left; every message is still sent.
+      if (!(error instanceof ClosedOutputError)) throw error;
+      this.#outputGone = true;
+    }
   }
 
   #report(message: Buffer, index: number, sequence: number): void {
