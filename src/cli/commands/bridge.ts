@@ -3,9 +3,12 @@
  * Streams and back. Only the options live here; the engine clients are loaded when a bridge
  * actually runs (src/bridge/start.ts), so no other command pays for them.
  */
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parseSeconds } from '../../bridge/duration.js';
-import { listStatuses } from '../../bridge/files.js';
+import { bridgeDir, listStatuses } from '../../bridge/files.js';
+import { lookAtRing } from '../../bridge/ring-attach.js';
+import { MmapipcError } from '../../errors.js';
 import { resolveSettings, DEFAULT_BATCH, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_INFLIGHT, type BridgeCliOptions } from '../../bridge/options.js';
 import { bridgeLines, bridgeViews } from '../../bridge/stat-view.js';
 import type { CliContext } from '../context.js';
@@ -57,6 +60,7 @@ function addCommonOptions(command: Command, direction: 'export' | 'import'): Com
     .option('--json', 'log lines as JSON objects on stdout (else human lines on stderr)')
     .option('-v, --verbose', 'also a log line per committed batch')
     .option('--dry-run', 'check the connection, the stream and the sizes, print the plan, move nothing')
+    .option('--reset-state', 'forget this bridge\'s stored state (cursor, status) first, as for a new bridge')
     .addOption(new Option('--drain-timeout <duration>', `after SIGTERM, how long in-flight work may take (default ${DEFAULT_DRAIN_TIMEOUT_MS / 1000} s)`).argParser(parseSeconds));
   addCreateOptions(command);
   return command;
@@ -126,7 +130,20 @@ running bridge rewrites at most 4 times a second.`,
     )
     .action((options: { file?: string; json?: boolean }) => {
       const path = ringPath(options.file, context.env);
-      const views = bridgeViews(listStatuses(path));
+      const sight = lookAtRing(path);
+      if (sight === undefined) {
+        const left = existsSync(bridgeDir(path)) ? `; ${bridgeDir(path)} is bridge state left from a removed ring: remove it` : '';
+        throw new MmapipcError(`no such ring file${left}`, { subject: path });
+      }
+      const statuses = listStatuses(path);
+      const current = statuses.filter((status) => status.ringId === sight.header.id);
+      if (current.length < statuses.length) {
+        note(
+          context.output,
+          `mmapipc: ${bridgeDir(path)}: note: ${statuses.length - current.length} bridge status(es) left from an earlier ring at this path, not shown; they go when those bridges run again (or remove their .status.json files)`,
+        );
+      }
+      const views = bridgeViews(current);
       if (options.json) write(context.output.out, `${JSON.stringify(views)}\n`);
       else write(context.output.out, `${bridgeLines(views, path).join('\n')}\n`);
     });
@@ -134,6 +151,7 @@ running bridge rewrites at most 4 times a second.`,
 
 async function runBridgeCommand(direction: 'export' | 'import', options: BridgeCliOptions, context: CliContext): Promise<void> {
   const settings = resolveSettings(direction, options, context.env);
+  for (const warning of settings.warnings) note(context.output, warning);
   const path = ringPath(options.file, context.env);
   const { runBridge } = await import('../../bridge/start.js');
   const end = await runBridge(path, settings, {
