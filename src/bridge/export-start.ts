@@ -11,6 +11,7 @@
 import { basename } from 'node:path';
 import { DEFAULT_SLOT_SIZE } from '../layout/ring-layout.js';
 import { runExport, type ExportSink } from './export-loop.js';
+import { bridgeFault } from './fault.js';
 import type { BridgeSettings } from './options.js';
 import { attachExport, detachFailedExport, exportGroup, lookAtRing, provisionalOrigin, ringOrigin, settleDefault, type RingOrigin } from './ring-attach.js';
 import { RetryableError, type BridgeRuntime } from './runtime.js';
@@ -39,6 +40,7 @@ export async function startExport(ringPath: string, settings: BridgeSettings, ru
       runtime.bindRing(ring.header.id);
       // What a previous export died holding is handed over by recovery, before anything newer.
       ring.recover();
+      bridgeFault('export-attached');
       runtime.event('started', { direction: 'export', ring: ring.path, url: settings.display, ...engine.plan });
       const own = exportGroup(settings.name);
       return await runExport(ring, engine.sinkFor(ringOrigin(ring)), runtime, {

@@ -7,7 +7,8 @@
 import { chmodSync, existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { ExitCode } from '../../src/errors.js';
 import { RING_ID_LENGTH, RING_ID_OFFSET } from '../../src/layout/ring-layout.js';
-import { finished, killStragglers, startPeer } from '../helpers/bridge.js';
+import { finished, killStragglers, startBridge, startPeer } from '../helpers/bridge.js';
+import { waitStopped } from '../helpers/stopped.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { describeWith, freePort, NatsServer, RedisServer } from '../helpers/servers.js';
 import { tempDir } from '../helpers/temp.js';
@@ -87,6 +88,33 @@ describeWith('nats-server', 'a failed bridge start', () => {
         expect(await received(ring, 100)).toEqual([...WAITING, ...more]);
       }
     }, 120_000);
+
+    test('a start that fails after joining the ring removes the group it created, and only that', async () => {
+      const url = nats.urlWith('bridge', 'secret');
+      for (const [index, existing] of [false, true].entries()) {
+        const stream = `LATER${index}`;
+        const ring = dir.file(`later-${index}.ring`);
+        await ringWithWaiting(ring);
+        if (existing) expect((await runCli(['group', 'create', `bridge-export-nats-${stream}`, '--from', 'earliest', '--file', ring])).code).toBe(0);
+        const before = (await runCli(['group', 'ls', '--json', '--file', ring])).stdout;
+        expect(await finished(startPeer(['nats-stream', url, 'add', JSON.stringify({ name: stream, subjects: [stream] })]), 'stream')).toBe('ok');
+        // Stopped once it has joined the ring, before the loop asks the stream what it holds.
+        const bridge = startBridge(['export', '--file', ring, '--nats', '--stream', stream], { NATS_URL: url, MMAPIPC_BRIDGE_FAULT: 'export-attached' });
+        await waitStopped(bridge.pid, 'the export');
+        expect((await runCli(['group', 'ls', '--file', ring])).stdout).toMatch(new RegExp(`^bridge-export-nats-${stream}\t`, 'm'));
+        // Meanwhile another writer uses the stream: the loop's first question finds it, and the start fails.
+        expect(await finished(startPeer(['publish-nats', url, stream, stream, '0', '1']), 'publisher')).toBe('published 1');
+        bridge.kill('SIGCONT');
+        const exit = await bridge.exited;
+        expect({ existing, code: exit.code, error: bridge.stderr.trimEnd().split('\n').pop()!.slice(0, 200) }).toEqual({
+          existing,
+          code: ExitCode.engineConfig,
+          error: expect.stringContaining(`nats://127.0.0.1:${nats.port}: stream '${stream}' has another writer`),
+        });
+        expect({ existing, groups: (await runCli(['group', 'ls', '--json', '--file', ring])).stdout }).toEqual({ existing, groups: before });
+        expect(await received(ring, 3)).toEqual(WAITING);
+      }
+    });
 
     test('a failed start on a ring that does not exist creates neither the ring nor its bridge directory', async () => {
       const ring = dir.file('never.ring');
