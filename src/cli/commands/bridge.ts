@@ -38,13 +38,18 @@ Guarantees:
   both    the import skips what an export of the same ring put in the engine, and the
           export skips what the import brought from its own stream or key: no loop.
   The export reads as a consumer group of its own (bridge-<name>, lossless, from the oldest
-  message kept): other receivers and groups may share the ring.
+  message kept): other receivers and groups may share the ring. It replaces the ring's
+  default group only when that has no member and nothing waits for it.
+  start   the engine is checked before the ring is touched: a start that fails leaves the
+          ring exactly as it was. The cursor belongs to one ring (by its id): rm removes
+          <ring>.bridge/ with the ring; a cursor of another ring is refused (--reset-state).
 
 Exit codes: 0 done (--once, --dry-run, or SIGTERM after draining in-flight work),
-  1 failure (bridge already running), 2 usage (bad option or
+  1 failure (bridge already running; a cursor of another ring), 2 usage (bad option or
   URL), 5 message too large (for the engine, or for the ring's slots with its origin frame;
-  the bridge stops before it), 8 engine unreachable or credentials refused, 9 engine not
-  usable as asked (no such stream or key, another writer on a chained stream), 130 SIGINT.`;
+  the bridge stops before it), 8 engine unreachable, not the engine asked for, or
+  credentials refused, 9 engine not usable as asked (no such stream or key, another writer
+  on a chained stream), 130 SIGINT.`;
 
 function addCommonOptions(command: Command, direction: 'export' | 'import'): Command {
   addFileOption(command);
@@ -105,7 +110,7 @@ Examples:
       `${GUARANTEES}
 
 The start options apply only when there is no cursor yet: a restarted bridge resumes where
-its cursor says. Remove <ring>.bridge/<name>.cursor.json to start over.
+its cursor says. Pass --reset-state (or remove <ring>.bridge/<name>.cursor.json) to start over.
 
 Examples:
   mmapipc bridge import --file /tmp/jobs --nats nats://10.0.0.2:4222 --stream JOBS
@@ -125,8 +130,15 @@ Fields (JSON): name, direction, engine, url, stream, ring, pid, running, state (
 connected, reconnecting, blocked-ring-full, blocked-stream-full, stopped), messages,
 bytes, inFlight, lag, ringPosition, enginePosition, duplicatesSuppressed, loopSkipped,
 lostByRetention, resyncs, reconnects, lastError {message, at}, lastErrorAgeMs,
-statusAgeMs, startedAt, updatedAt. Read from <ring>.bridge/<name>.status.json, which a
-running bridge rewrites at most 4 times a second.`,
+statusAgeMs, startedAt, updatedAt, ringId. Read from <ring>.bridge/<name>.status.json, which a
+running bridge rewrites at most 4 times a second; statuses of an earlier ring at the path are
+left out (a note on stderr says how many).
+
+Examples:
+  mmapipc bridge stat --file /tmp/jobs
+  mmapipc bridge stat --file /tmp/jobs --json
+
+Exit codes: 0 shown, 1 no ring at the path (its bridge state may be left over: remove it).`,
     )
     .action((options: { file?: string; json?: boolean }) => {
       const path = ringPath(options.file, context.env);
