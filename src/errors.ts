@@ -157,3 +157,8 @@ export class BridgeMessageTooLargeError extends MmapipcError {
   override name = 'BridgeMessageTooLargeError';
   override readonly exitCode = ExitCode.messageTooLarge;
 }
+
+/** `bridge`: stored bridge state (a cursor) that belongs to another ring, or to a ring that is gone. */
+export class BridgeStateError extends MmapipcError {
+  override name = 'BridgeStateError';
+}

@@ -106,6 +106,9 @@ export async function runBridgeBench(options: { binPath: string; messages: numbe
       const source = join(dir, `${engine}-out.ring`);
       const sink = join(dir, `${engine}-in.ring`);
       const out = RingFile.open(source, { role: 'sender', slots: n, slotSize: SIZE });
+      // The ring feeds the export alone: its group holds the messages, not an idle `default`.
+      out.createGroup(`bridge-export-${engine}-${engine === 'nats' ? 'BENCH' : 'bench'}`, { from: 'earliest' });
+      out.removeGroup('default');
       for (let sent = 0; sent < n; ) {
         const batch: Buffer[] = [];
         for (let k = 0; k < 1024 && sent + k < n; k++) batch.push(payload(sent + k));

@@ -5,7 +5,7 @@
  * from `--creds FILE`: a NATS credentials file (JWT and seed), or a first line `user:password`
  * or a bare token / password. What is printed or recorded is the URL without its credentials.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { Engine } from './origin.js';
 
@@ -43,6 +43,44 @@ export function engineUrl(engine: Engine, value: string | true, env: NodeJS.Proc
 
 function badUrl(engine: Engine, url: string, expected: string): UsageError {
   return new UsageError(`option '--${engine}' expected ${expected}, got '${redactUrl(url)}'`);
+}
+
+/** What secret a URL carries, if any: `user:password@`, `token@`, or `?password=`. */
+function secretIn(engine: Engine, url: string): 'a password' | 'a token' | undefined {
+  for (const part of engine === 'nats' ? url.split(',') : [url]) {
+    const credentials = /^[a-z][a-z0-9+.-]*:\/\/([^@/]*)@/i.exec(part.trim())?.[1] ?? (engine === 'nats' ? /^([^@/]*)@/.exec(part.trim())?.[1] : undefined);
+    if (credentials !== undefined && credentials.includes(':')) {
+      if (credentials.slice(credentials.indexOf(':') + 1) !== '') return 'a password';
+    } else if (credentials !== undefined && credentials !== '' && engine === 'nats') {
+      return 'a token'; // a Redis URL's lone user name is no secret
+    }
+    if (/[?&]password=/.test(part)) return 'a password';
+  }
+  return undefined;
+}
+
+/**
+ * Warnings about how the credentials were given, one line each: a secret in a URL typed on the
+ * command line (any user sees it in ps; the environment variable keeps it out), and a --creds
+ * file that others may read.
+ */
+export function credentialWarnings(engine: Engine, value: string | true, credsFile: string | undefined): string[] {
+  const warnings: string[] = [];
+  const secret = value === true ? undefined : secretIn(engine, value);
+  if (secret !== undefined) {
+    const variable = engine === 'nats' ? 'NATS_URL' : 'REDIS_URL';
+    warnings.push(
+      `mmapipc: warning: the --${engine} URL holds ${secret}, which every user of this host can see in ps; put the URL in ${variable} and give --${engine} without a value, or pass --creds FILE`,
+    );
+  }
+  if (credsFile !== undefined) {
+    const mode = statSync(credsFile).mode & 0o777;
+    const readers = [mode & 0o040 ? 'its group' : '', mode & 0o004 ? 'everyone' : ''].filter(Boolean).join(' and ');
+    if (readers !== '') {
+      warnings.push(`mmapipc: ${credsFile}: warning: the credentials file is readable by ${readers} (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`);
+    }
+  }
+  return warnings;
 }
 
 /** A URL for display, with any password or token replaced by '***'. */

@@ -47,6 +47,8 @@ export interface ExportLoopOptions {
   /** Where the export writes: a message imported from there is not sent back (no loop). */
   readonly target: { readonly engine: Engine; readonly stream: string };
   readonly signal: AbortSignal;
+  /** Called once the engine has said what it holds, before the first message is taken: the start is over. */
+  readonly onConnected?: () => void;
 }
 
 export async function runExport(ring: RingFile, sink: ExportSink, runtime: BridgeRuntime, options: ExportLoopOptions): Promise<'drained' | 'once' | 'drain-timeout'> {
@@ -58,6 +60,7 @@ export async function runExport(ring: RingFile, sink: ExportSink, runtime: Bridg
   if (known === undefined) return 'drained';
   let stored = known;
   runtime.counters.ringPosition = stored < 0 ? null : stored;
+  options.onConnected?.();
   runtime.setState('connected');
   const max = options.batch * options.maxInflight;
   while (!signal.aborted) {

@@ -11,10 +11,15 @@
  *   <name>.status.json   what `bridge stat` shows, rewritten a few times a second (no fsync)
  * Export keeps no position of its own: the ring holds what is not yet acknowledged, and the
  * engine says what it stored (see nats-export.ts, redis-export.ts).
+ *
+ * The cursor and the status name the ring they belong to by its id (16 random bytes in its
+ * header, new at every creation): a ring removed and created again at the same path is another
+ * ring, and a cursor of the old one is never resumed on it (see readCursor). `mmapipc rm`
+ * removes the directory with the ring (removeBridgeState).
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { EngineConfigError, MmapipcError, UnsafeFileError, UsageError } from '../errors.js';
+import { BridgeStateError, EngineConfigError, MmapipcError, UnsafeFileError, UsageError } from '../errors.js';
 import { LOCK_EX, LOCK_NB, geteuid, lockFile } from '../sys/libc.js';
 import type { Engine } from './origin.js';
 
@@ -103,7 +108,9 @@ function readJson(path: string): unknown {
 // ---- the import cursor ----
 
 export interface Cursor {
-  readonly version: 1;
+  readonly version: 2;
+  /** The id of the ring the cursor's commits went into (hex). */
+  readonly ringId: string;
   readonly name: string;
   readonly engine: Engine;
   /** The NATS stream or the Redis key. */
@@ -121,12 +128,32 @@ export function cursorPath(ringPath: string, name: string): string {
   return join(bridgeDir(ringPath), `${name}.cursor.json`);
 }
 
-export function readCursor(ringPath: string, name: string, engine: Engine, stream: string): Cursor | undefined {
+/** What to do about state of another ring, said the same way everywhere. */
+const START_OVER = 'pass --reset-state to start over (as --from-start, --new or --start-... say), or remove the file';
+
+/**
+ * The cursor of bridge `name`, if any. `ringId` is the id of the ring now at `ringPath`
+ * (undefined: there is none). A cursor of another ring (the ring was removed and created again),
+ * of a ring that is gone, or from before cursors named their ring, is refused: resuming it
+ * would skip messages that this ring never got.
+ */
+export function readCursor(ringPath: string, name: string, engine: Engine, stream: string, ringId: string | undefined): Cursor | undefined {
   const path = cursorPath(ringPath, name);
-  const cursor = readJson(path) as Cursor | undefined;
+  const cursor = readJson(path) as (Omit<Cursor, 'version' | 'ringId'> & { version: number; ringId?: unknown }) | undefined;
   if (cursor === undefined) return undefined;
-  if (cursor.version !== 1 || typeof cursor.position !== 'string') {
+  if ((cursor.version !== 1 && cursor.version !== 2) || typeof cursor.position !== 'string') {
     throw new MmapipcError('is not a bridge cursor this mmapipc understands; remove it to start over', { subject: path });
+  }
+  if (typeof cursor.ringId !== 'string') {
+    throw new BridgeStateError(`was written by an older mmapipc and does not say which ring it belongs to; ${START_OVER}`, { subject: path });
+  }
+  if (ringId === undefined) {
+    throw new BridgeStateError(`belongs to ring ${cursor.ringId}, which is gone from ${ringPath}; ${START_OVER}`, { subject: path });
+  }
+  if (cursor.ringId !== ringId) {
+    throw new BridgeStateError(`belongs to ring ${cursor.ringId}, not to the ring now at ${ringPath} (${ringId}: created again since); ${START_OVER}`, {
+      subject: path,
+    });
   }
   if (cursor.engine !== engine || cursor.stream !== stream) {
     throw new EngineConfigError(
@@ -134,7 +161,59 @@ export function readCursor(ringPath: string, name: string, engine: Engine, strea
       { subject: path },
     );
   }
-  return cursor;
+  return cursor as Cursor;
+}
+
+/** --reset-state: forgets bridge `name`'s cursor and status (its lock stays: it is held). */
+export function resetBridgeState(ringPath: string, name: string): void {
+  for (const path of [cursorPath(ringPath, name), statusPath(ringPath, name)]) removeIfThere(path);
+}
+
+/**
+ * After a start that failed before its ring existed: removes this bridge's lock and status (a
+ * cursor stays: it is the user's to reset), and the directory when nothing else is left in it.
+ */
+export function forgetBridge(ringPath: string, name: string): void {
+  removeIfThere(statusPath(ringPath, name));
+  removeIfThere(join(bridgeDir(ringPath), `${name}.lock`));
+  try {
+    rmdirSync(bridgeDir(ringPath));
+  } catch {
+    // not empty (another bridge's files), or gone already
+  }
+}
+
+function removeIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new MmapipcError(`cannot remove bridge state: ${(error as Error).message}`, { subject: path, cause: error });
+    }
+  }
+}
+
+/** The files a bridge keeps in `<ring>.bridge/` (and the temporaries of their atomic replacement). */
+const STATE_FILE = /^(\.[A-Za-z0-9][A-Za-z0-9._-]*\.\d+\.tmp|[A-Za-z0-9][A-Za-z0-9._-]*\.(lock|cursor\.json|status\.json))$/;
+
+/**
+ * Removes `<ring>.bridge/` with the ring (`mmapipc rm`): the bridge files in it, then the
+ * directory. Returns what happened: 'none' (there was none), 'removed', or 'kept' when it is not
+ * a directory of ours or holds other files (they are left alone).
+ */
+export function removeBridgeState(ringPath: string): 'none' | 'removed' | 'kept' {
+  const dir = bridgeDir(ringPath);
+  const status = lstatSync(dir, { throwIfNoEntry: false });
+  if (!status) return 'none';
+  if (!status.isDirectory() || status.uid !== geteuid()) return 'kept';
+  for (const file of readdirSync(dir)) if (STATE_FILE.test(file)) removeIfThere(join(dir, file));
+  try {
+    rmdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (error as NodeJS.ErrnoException).code === 'EEXIST') return 'kept';
+    throw new MmapipcError(`cannot remove the bridge directory: ${(error as Error).message}`, { subject: dir, cause: error });
+  }
+  return 'removed';
 }
 
 /** Replaces the cursor (fsync'ed when `durable`). Call only after the ring commit it describes. */
@@ -147,6 +226,8 @@ export function writeCursor(ringPath: string, cursor: Cursor, durable: boolean):
 export type BridgeState = 'starting' | 'connected' | 'reconnecting' | 'blocked-ring-full' | 'blocked-stream-full' | 'stopping' | 'stopped';
 
 export interface BridgeStatus {
+  /** The id of the ring this status belongs to (hex, from the ring's header); null from an older mmapipc. */
+  readonly ringId: string | null;
   readonly name: string;
   readonly direction: 'export' | 'import';
   readonly engine: Engine;

@@ -7,10 +7,12 @@ import { AuthorizationError, connect, credsAuthenticator, type NatsConnection } 
 import { JetStreamApiError, jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { EngineConfigError, EngineUnavailableError } from '../errors.js';
 import type { NatsTarget } from './engine-url.js';
+import { expectEngine } from './engine-probe.js';
 import { RetryableError, type BridgeRuntime } from './runtime.js';
 
 /** How long a first connection, and each JetStream request, may take. */
 export const NATS_TIMEOUT_MS = 5000;
+const NATS_DEFAULT_PORT = 4222;
 
 export interface NatsSession {
   readonly nc: NatsConnection;
@@ -19,6 +21,11 @@ export interface NatsSession {
 }
 
 export async function connectNats(target: NatsTarget, name: string, runtime: BridgeRuntime | undefined): Promise<NatsSession> {
+  // One server: make sure it is NATS before the client waits 5 s for a greeting that never comes.
+  if (target.servers.length === 1) {
+    const url = new URL(target.servers[0]!);
+    await expectEngine('nats', { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port === '' ? NATS_DEFAULT_PORT : Number(url.port) }, target.display, NATS_TIMEOUT_MS);
+  }
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -51,12 +58,18 @@ export async function connectNats(target: NatsTarget, name: string, runtime: Bri
 function connectionError(target: NatsTarget, error: unknown): EngineUnavailableError {
   const message = (error as Error).message ?? String(error);
   if (error instanceof AuthorizationError) {
-    return new EngineUnavailableError(`the server refused the credentials (${message}); check the user and password in the URL, or --creds`, {
+    const given = target.user !== undefined || target.token !== undefined || target.creds !== undefined ? 'refused the credentials' : 'wants credentials and none were given';
+    return new EngineUnavailableError(`the server ${given} (${oneLine(message)}); set them in NATS_URL (nats://USER:PASSWORD@host:port), or pass --creds FILE`, {
       subject: target.display,
       cause: error,
     });
   }
-  return new EngineUnavailableError(`cannot connect: ${message}`, { subject: target.display, cause: error });
+  return new EngineUnavailableError(`cannot connect: ${oneLine(message)}`, { subject: target.display, cause: error });
+}
+
+/** A server's message, whole, on one line. */
+function oneLine(message: string): string {
+  return message.replace(/\s*\r?\n\s*/g, ' ').trim();
 }
 
 /** Mirrors connection events into the bridge's state. */

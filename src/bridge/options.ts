@@ -6,7 +6,7 @@
 import { UsageError } from '../errors.js';
 import { DEFAULT_SLOT_SIZE, slotCountForSize } from '../layout/ring-layout.js';
 import { checkBridgeName, defaultBridgeName } from './files.js';
-import { engineUrl, parseNatsTarget, parseRedisTarget, redactUrl, type NatsTarget, type RedisTarget } from './engine-url.js';
+import { credentialWarnings, engineUrl, parseNatsTarget, parseRedisTarget, redactUrl, type NatsTarget, type RedisTarget } from './engine-url.js';
 import type { Engine } from './origin.js';
 
 export interface BridgeCliOptions {
@@ -39,6 +39,7 @@ export interface BridgeCliOptions {
   slotSize?: number;
   size?: number;
   mode?: number;
+  resetState?: boolean;
 }
 
 export const DEFAULT_BATCH = 500;
@@ -70,6 +71,10 @@ export interface BridgeSettings {
   readonly maxlen: number | undefined;
   readonly start: { readonly kind: 'from-start' } | { readonly kind: 'new' } | { readonly kind: 'seq'; readonly seq: number } | { readonly kind: 'id'; readonly id: string };
   readonly creation: { readonly slots?: number; readonly slotSize?: number; readonly mode?: number };
+  /** Discard this bridge's stored state (cursor, status) before starting: --reset-state. */
+  readonly resetState: boolean;
+  /** Lines for stderr before the bridge starts (credentials given unsafely). */
+  readonly warnings: readonly string[];
 }
 
 /** Options that only make sense for one engine or one direction. */
@@ -109,6 +114,7 @@ export function resolveSettings(direction: 'export' | 'import', options: BridgeC
   if (starts > 1) throw new UsageError('give at most one of --from-start, --new, --start-seq, --start-id');
   const url = engineUrl(engine, (engine === 'nats' ? options.nats : options.redis)!, env);
   const target: EngineTarget = engine === 'nats' ? { engine, nats: parseNatsTarget(url, options.creds) } : { engine, redis: parseRedisTarget(url, options.creds) };
+  const warnings = credentialWarnings(engine, (engine === 'nats' ? options.nats : options.redis)!, options.creds);
   const display = engine === 'nats' ? (target as { nats: NatsTarget }).nats.display : (target as { redis: RedisTarget }).redis.display;
   if (options.startId !== undefined && !/^[0-9]+(-[0-9]+)?$/.test(options.startId)) {
     throw new UsageError(`option '--start-id' expected a stream entry ID such as 1700000000000-0, got '${options.startId}'`);
@@ -145,5 +151,7 @@ export function resolveSettings(direction: 'export' | 'import', options: BridgeC
       slotSize: options.slotSize,
       mode: options.mode,
     },
+    resetState: options.resetState ?? false,
+    warnings,
   };
 }

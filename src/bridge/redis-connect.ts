@@ -7,11 +7,17 @@
 import { Redis } from 'ioredis';
 import { EngineConfigError, EngineUnavailableError } from '../errors.js';
 import type { RedisTarget } from './engine-url.js';
+import { expectEngine } from './engine-probe.js';
 import { RetryableError, type BridgeRuntime } from './runtime.js';
 
 export const REDIS_TIMEOUT_MS = 5000;
 
 export async function connectRedis(target: RedisTarget, name: string, runtime: BridgeRuntime | undefined): Promise<Redis> {
+  // Make sure it is Redis before the client tries to parse another protocol (TLS: the handshake comes first; not probed).
+  if (!target.tls) {
+    const address = target.path !== undefined ? { path: target.path } : { host: target.host!, port: target.port! };
+    await expectEngine('redis', address, target.display, REDIS_TIMEOUT_MS);
+  }
   const redis = new Redis({
     host: target.host,
     port: target.port,
@@ -37,9 +43,10 @@ export async function connectRedis(target: RedisTarget, name: string, runtime: B
   } catch (error) {
     redis.disconnect();
     const cause = lastError ?? (error as Error);
-    const message = cause.message.split('\n')[0]!;
+    const message = cause.message.replace(/\s*\r?\n\s*/g, ' ').trim();
     if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(message)) {
-      throw new EngineUnavailableError(`the server refused the credentials (${message.slice(0, 80)}); check the password in the URL, or --creds`, {
+      const given = target.password !== undefined ? 'refused the credentials' : 'wants a password and none was given';
+      throw new EngineUnavailableError(`the server ${given} (${message}); set the password in REDIS_URL (redis://:PASSWORD@host:port), or pass --creds FILE`, {
         subject: target.display,
         cause,
       });

@@ -88,6 +88,8 @@ export class BridgeRuntime {
   readonly #startTicks = processStartTicks(getpid()) ?? 0;
   #timer: NodeJS.Timeout | undefined;
   #dirty = true;
+  /** The id of the ring the status belongs to; nothing is written before it is known. */
+  #ringId: string | undefined;
 
   constructor(options: RuntimeOptions) {
     this.options = options;
@@ -95,6 +97,11 @@ export class BridgeRuntime {
 
   get state(): BridgeState {
     return this.#state;
+  }
+
+  /** Binds the status to the ring whose id this is (a status is written only once bound). */
+  bindRing(id: string): void {
+    this.#ringId = id;
   }
 
   /** Starts the periodic status writes. */
@@ -159,7 +166,7 @@ export class BridgeRuntime {
       return;
     }
     const details = Object.entries(fields)
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .map(([key, value]) => `${key}=${logfmtValue(value)}`)
       .join(' ');
     log.line(`mmapipc bridge ${name}: ${event}${details ? ` ${details}` : ''}`);
   }
@@ -175,6 +182,7 @@ export class BridgeRuntime {
   status(): BridgeStatus {
     const { name, direction, engine, url, stream, ringPath } = this.options;
     return {
+      ringId: this.#ringId ?? null,
       name,
       direction,
       engine,
@@ -193,7 +201,7 @@ export class BridgeRuntime {
 
   flush(): void {
     this.#dirty = false;
-    if (!this.options.writeStatus) return;
+    if (!this.options.writeStatus || this.#ringId === undefined) return;
     try {
       writeStatus(this.options.ringPath, this.status());
     } catch (error) {
@@ -207,6 +215,15 @@ export class BridgeRuntime {
     const { messages, bytes, duplicatesSuppressed, loopSkipped, lostByRetention, resyncs, reconnects } = this.counters;
     return { messages, bytes, duplicatesSuppressed, loopSkipped, lostByRetention, resyncs, reconnects };
   }
+}
+
+/**
+ * A log value as logfmt writes it: bare when it is a plain word, else in double quotes with
+ * JSON escapes (spaces, `=`, quotes, backslashes, control characters, or nothing at all).
+ */
+export function logfmtValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  return text === '' || /[\s="\\\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text;
 }
 
 /** Waits `ms`, or less if `signal` aborts. */

@@ -1,9 +1,11 @@
 /**
  * Removing a ring file safely. Every process that has a ring open holds a shared flock on it,
  * so an exclusive non-blocking flock tells whether the ring is in use. A file that is not a
- * ring is never removed, not even with force: that is rm(1)'s job, not ours.
+ * ring is never removed, not even with force: that is rm(1)'s job, not ours. The ring's bridge
+ * state (`<ring>.bridge/`: cursors, statuses, locks) goes with it: it describes this ring only.
  */
 import { fstatSync, lstatSync, unlinkSync } from 'node:fs';
+import { removeBridgeState } from '../bridge/files.js';
 import { MmapipcError, RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
 import { checkHeader } from '../layout/header.js';
 import { PAGE_LENGTH } from '../layout/ring-layout.js';
@@ -27,6 +29,8 @@ export interface RemoveResult {
   readonly participants: readonly Participant[];
   /** True when the file had no ring header yet (its creator died before initialising it). */
   readonly uninitialised: boolean;
+  /** `<ring>.bridge/`: there was none, it was removed, or it was kept (not ours, or other files in it). */
+  readonly bridgeState: 'none' | 'removed' | 'kept';
 }
 
 /** The ring was in use and force was not given. */
@@ -117,7 +121,13 @@ export function removeRingFile(path: string, options: RemoveOptions = {}): Remov
       throw new MmapipcError('was replaced or removed by another process while being checked; nothing removed', { subject: path });
     }
     unlinkSync(path);
-    return { path, wasInUse: !locked, participants, uninitialised };
+    let bridgeState: RemoveResult['bridgeState'];
+    try {
+      bridgeState = removeBridgeState(path);
+    } catch {
+      bridgeState = 'kept'; // the ring is gone already; its stale state is refused where it matters
+    }
+    return { path, wasInUse: !locked, participants, uninitialised, bridgeState };
   } finally {
     closeFile(fd);
   }

@@ -16,11 +16,15 @@ const dir = tempDir('mmapipc-bridge-errors-');
 afterAll(() => dir.remove());
 afterEach(killStragglers);
 
-/** The error is one line, the last on stderr (a bridge that got as far as starting logs before it). */
+/**
+ * The error is one line, the last on stderr (a bridge that got as far as starting logs before
+ * it; warnings and notes, `mmapipc: ...warning: ...`, may come first).
+ */
 function expectOneLine(result: CliResult, code: number, pattern: RegExp): void {
   const lines = result.stderr.trimEnd().split('\n');
   expect({ code: result.code, error: lines[lines.length - 1] }).toMatchObject({ code, error: expect.stringMatching(pattern) });
-  expect(lines.filter((line) => line.startsWith('mmapipc: '))).toEqual([lines[lines.length - 1]]);
+  const errors = lines.filter((line) => line.startsWith('mmapipc: ') && !/^mmapipc: (\S+: )?(warning|note): /.test(line));
+  expect(errors).toEqual([lines[lines.length - 1]]);
 }
 
 describe('bridge usage', () => {

@@ -6,6 +6,7 @@
  * both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,14 +117,27 @@ export class NatsServer extends Server {
   }
 }
 
+/** A loopback TCP port nobody listens on right now (the kernel's pick). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 export interface RedisOptions {
   readonly password?: string;
+  /** Listen on a loopback TCP port too (`port`), not only on the Unix socket. */
+  readonly tcp?: boolean;
   /** Append-only file, so that a restart keeps the data. */
   readonly persistent?: boolean;
 }
 
 export class RedisServer extends Server {
   readonly #options: RedisOptions;
+  /** The TCP port with `tcp: true`, else 0. */
+  port = 0;
 
   private constructor(options: RedisOptions) {
     super('mmapipc-redis-');
@@ -132,6 +146,7 @@ export class RedisServer extends Server {
 
   static async start(options: RedisOptions = {}): Promise<RedisServer> {
     const server = new RedisServer(options);
+    if (options.tcp) server.port = await freePort();
     await server.#launch();
     return server;
   }
@@ -150,13 +165,13 @@ export class RedisServer extends Server {
 
   async #launch(): Promise<void> {
     rmSync(this.socket, { force: true });
-    const args = ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--dir', this.dir, '--save', ''];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--unixsocket', this.socket, '--unixsocketperm', '700', '--dir', this.dir, '--save', ''];
     if (this.#options.persistent) args.push('--appendonly', 'yes', '--appendfsync', 'everysec');
     if (this.#options.password) args.push('--requirepass', this.#options.password);
     this.launch('redis-server', args);
     await until(() => {
       if (this.child?.exitCode !== null) throw new Error(`redis-server exited (${this.child?.exitCode}) before it was ready: ${this.log}`);
-      return existsSync(this.socket);
+      return existsSync(this.socket) && (this.port === 0 || this.log.includes('Ready to accept connections'));
     }, 'redis-server opened its socket');
   }
 

@@ -82,6 +82,10 @@ async function exportKillLoop(engine: Engine, server: NatsServer | RedisServer):
   const ring = dir.file(`export-${engine}.ring`);
   const name = `KILL_EXPORT_${engine}`;
   await createRing(ring);
+  // The ring feeds the export alone, from its first message: the export's group exists before
+  // the senders start (a bridge replaces `default` only when nothing waits for it).
+  expect((await runCli(['group', 'create', `bridge-export-${engine}-${name}`, '--from', 'earliest', '--file', ring])).code).toBe(0);
+  expect((await runCli(['group', 'rm', 'default', '--file', ring])).code).toBe(0);
   const senders = Array.from({ length: SENDERS }, (_, sender) => startPeer(['send-loop', ring, String(sender), String(PER_TICK)], 'pipe'));
   const args = ['export', '--file', ring, ...engineArgs(engine, server, name), '--create-stream'];
   const started = performance.now();

@@ -59,6 +59,7 @@ describeWith('nats-server', 'bridge with NATS JetStream', () => {
     await createRing(a, 4096);
     await createRing(b, 1024);
     const exporter = startBridge(['export', '--file', a, '--nats', nats.url, '--stream', 'RT', '--create-stream']);
+    await exporter.waitForLine(/"state":"connected"/, EVENT_DEADLINE_MS, 'export ready');
     const sender = startPeer(['send', a, '0', String(N)]);
     await exporter.waitUntil(() => lastRingSequence(exporter) === N - 1, EVENT_DEADLINE_MS, 'export of 50,000 messages');
     await finished(sender, 'sender');
@@ -81,6 +82,7 @@ describeWith('nats-server', 'bridge with NATS JetStream', () => {
     await createRing(ring, 512);
     const count = 10_000;
     const exporter = startBridge(['export', '--file', ring, '--nats', nats.url, '--stream', 'RESTART_EXPORT', '--create-stream']);
+    await exporter.waitForLine(/"state":"connected"/, EVENT_DEADLINE_MS, 'export ready');
     const sender = startPeer(['send', ring, '0', String(count)]);
     await exporter.waitUntil(() => committed(exporter) >= 1000, EVENT_DEADLINE_MS, 'export before the restart');
     await nats.restart();
@@ -113,6 +115,7 @@ describeWith('nats-server', 'bridge with NATS JetStream', () => {
     await createRing(ring, 100);
     await natsStream('add', { name: 'FULL', subjects: ['full'], max_msgs: 300, discard: 'new' });
     const exporter = startBridge(['export', '--file', ring, '--nats', nats.url, '--stream', 'FULL', '--batch', '50']);
+    await exporter.waitForLine(/"state":"connected"/, EVENT_DEADLINE_MS, 'export ready');
     const sender = startPeer(['send', ring, '0', '1000']);
     await exporter.waitUntil(() => events(exporter, 'state').some((event) => event.state === 'blocked-stream-full'), EVENT_DEADLINE_MS, 'a full stream');
     // Every one of the 100 slots after the last batch the stream took is taken (held by the

@@ -55,6 +55,7 @@ describeWith('redis-server', 'bridge with Redis Streams', () => {
     await createRing(a, 4096);
     await createRing(b, 1024);
     const exporter = startBridge(['export', '--file', a, '--redis', redis.url, '--key', 'rt', '--create-stream']);
+    await exporter.waitForLine(/"state":"connected"/, EVENT_DEADLINE_MS, 'export ready');
     const sender = startPeer(['send', a, '0', String(N)]);
     await exporter.waitUntil(() => lastRingSequence(exporter) === N - 1, EVENT_DEADLINE_MS, 'export of 50,000 messages');
     await finished(sender, 'sender');
@@ -76,6 +77,7 @@ describeWith('redis-server', 'bridge with Redis Streams', () => {
     await createRing(ring, 512);
     const count = 10_000;
     const exporter = startBridge(['export', '--file', ring, '--redis', redis.url, '--key', 'restart-export', '--create-stream']);
+    await exporter.waitForLine(/"state":"connected"/, EVENT_DEADLINE_MS, 'export ready');
     const sender = startPeer(['send', ring, '0', String(count)]);
     await exporter.waitUntil(() => lastRingSequence(exporter) >= 1000, EVENT_DEADLINE_MS, 'export before the restart');
     await redis.restart();

@@ -3,9 +3,12 @@
  * Streams and back. Only the options live here; the engine clients are loaded when a bridge
  * actually runs (src/bridge/start.ts), so no other command pays for them.
  */
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parseSeconds } from '../../bridge/duration.js';
-import { listStatuses } from '../../bridge/files.js';
+import { bridgeDir, listStatuses } from '../../bridge/files.js';
+import { lookAtRing } from '../../bridge/ring-attach.js';
+import { MmapipcError } from '../../errors.js';
 import { resolveSettings, DEFAULT_BATCH, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_INFLIGHT, type BridgeCliOptions } from '../../bridge/options.js';
 import { bridgeLines, bridgeViews } from '../../bridge/stat-view.js';
 import type { CliContext } from '../context.js';
@@ -35,13 +38,18 @@ Guarantees:
   both    the import skips what an export of the same ring put in the engine, and the
           export skips what the import brought from its own stream or key: no loop.
   The export reads as a consumer group of its own (bridge-<name>, lossless, from the oldest
-  message kept): other receivers and groups may share the ring.
+  message kept): other receivers and groups may share the ring. It replaces the ring's
+  default group only when that has no member and nothing waits for it.
+  start   the engine is checked before the ring is touched: a start that fails leaves the
+          ring exactly as it was. The cursor belongs to one ring (by its id): rm removes
+          <ring>.bridge/ with the ring; a cursor of another ring is refused (--reset-state).
 
 Exit codes: 0 done (--once, --dry-run, or SIGTERM after draining in-flight work),
-  1 failure (bridge already running), 2 usage (bad option or
+  1 failure (bridge already running; a cursor of another ring), 2 usage (bad option or
   URL), 5 message too large (for the engine, or for the ring's slots with its origin frame;
-  the bridge stops before it), 8 engine unreachable or credentials refused, 9 engine not
-  usable as asked (no such stream or key, another writer on a chained stream), 130 SIGINT.`;
+  the bridge stops before it), 8 engine unreachable, not the engine asked for, or
+  credentials refused, 9 engine not usable as asked (no such stream or key, another writer
+  on a chained stream), 130 SIGINT.`;
 
 function addCommonOptions(command: Command, direction: 'export' | 'import'): Command {
   addFileOption(command);
@@ -57,6 +65,7 @@ function addCommonOptions(command: Command, direction: 'export' | 'import'): Com
     .option('--json', 'log lines as JSON objects on stdout (else human lines on stderr)')
     .option('-v, --verbose', 'also a log line per committed batch')
     .option('--dry-run', 'check the connection, the stream and the sizes, print the plan, move nothing')
+    .option('--reset-state', 'forget this bridge\'s stored state (cursor, status) first, as for a new bridge')
     .addOption(new Option('--drain-timeout <duration>', `after SIGTERM, how long in-flight work may take (default ${DEFAULT_DRAIN_TIMEOUT_MS / 1000} s)`).argParser(parseSeconds));
   addCreateOptions(command);
   return command;
@@ -111,7 +120,7 @@ Examples:
       `${GUARANTEES}
 
 The start options apply only when there is no cursor yet: a restarted bridge resumes where
-its cursor says. Remove <ring>.bridge/<name>.cursor.json to start over.
+its cursor says. Pass --reset-state (or remove <ring>.bridge/<name>.cursor.json) to start over.
 
 Examples:
   mmapipc bridge import --file /tmp/jobs --nats nats://10.0.0.2:4222 --stream JOBS
@@ -131,17 +140,33 @@ Fields (JSON): name, direction, engine, url, stream, ring, pid, running, state (
 connected, reconnecting, blocked-ring-full, blocked-stream-full, stopped), messages,
 bytes, inFlight, lag, ringPosition, enginePosition, duplicatesSuppressed, loopSkipped,
 lostByRetention, resyncs, reconnects, lastError {message, at}, lastErrorAgeMs,
-statusAgeMs, startedAt, updatedAt. Read from <ring>.bridge/<name>.status.json, which a
-running bridge rewrites at most 4 times a second.
+statusAgeMs, startedAt, updatedAt, ringId. Read from <ring>.bridge/<name>.status.json, which a
+running bridge rewrites at most 4 times a second; statuses of an earlier ring at the path are
+left out (a note on stderr says how many).
 
 Examples:
   mmapipc bridge stat                            the default ring's bridges
   mmapipc bridge stat --file ./q.ring --json     for scripts
-  mmapipc bridge stat --json | jq '.[].lag'      how far each bridge is behind`,
+  mmapipc bridge stat --json | jq '.[].lag'      how far each bridge is behind
+
+Exit codes: 0 shown, 1 no ring at the path (its bridge state may be left over: remove it).`,
     )
     .action((options: { file?: string; json?: boolean }) => {
       const path = ringPath(options.file, context.env);
-      const views = bridgeViews(listStatuses(path));
+      const sight = lookAtRing(path);
+      if (sight === undefined) {
+        const left = existsSync(bridgeDir(path)) ? `; ${bridgeDir(path)} is bridge state left from a removed ring: remove it` : '';
+        throw new MmapipcError(`no such ring file${left}`, { subject: path });
+      }
+      const statuses = listStatuses(path);
+      const current = statuses.filter((status) => status.ringId === sight.header.id);
+      if (current.length < statuses.length) {
+        note(
+          context.output,
+          `mmapipc: ${bridgeDir(path)}: note: ${statuses.length - current.length} bridge status(es) left from an earlier ring at this path, not shown; they go when those bridges run again (or remove their .status.json files)`,
+        );
+      }
+      const views = bridgeViews(current);
       if (options.json) write(context.output.out, `${JSON.stringify(views)}\n`);
       else write(context.output.out, `${bridgeLines(views, path).join('\n')}\n`);
     });
@@ -149,6 +174,7 @@ Examples:
 
 async function runBridgeCommand(direction: 'export' | 'import', options: BridgeCliOptions, context: CliContext): Promise<void> {
   const settings = resolveSettings(direction, options, context.env);
+  for (const warning of settings.warnings) note(context.output, warning);
   const path = ringPath(options.file, context.env);
   const { runBridge } = await import('../../bridge/start.js');
   const end = await runBridge(path, settings, {

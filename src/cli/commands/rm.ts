@@ -24,7 +24,8 @@ export function registerRm(program: Command, context: CliContext): void {
     `
 A ring is in use while any process has it open (each holds a shared lock on the file);
 rm then names the live senders and receivers and removes nothing. A file that is not a
-ring is never removed, not even with --force: use rm(1) for that.
+ring is never removed, not even with --force: use rm(1) for that. The ring's bridge state,
+<ring>.bridge/ (import cursors, statuses), is removed with it.
 
 Examples:
   mmapipc rm                            remove /tmp/mmap_shared
@@ -44,6 +45,9 @@ export async function rm(options: RmOptions, context: CliContext): Promise<void>
       context.output,
       `mmapipc: ${path}: removed while in use by ${who}; they keep the old ring until they close it, and the next sender makes a new one`,
     );
+  }
+  if (result.bridgeState === 'kept') {
+    note(context.output, `mmapipc: ${path}.bridge: note: not removed (not a directory of yours, or it holds files no bridge made); remove it yourself if it is stale`);
   }
   if (result.uninitialised) note(context.output, `mmapipc: ${path}: note: it had no ring header (its creator died before finishing)`);
   if (context.output.out.isTTY) write(context.output.out, `removed ${path}\n`);
