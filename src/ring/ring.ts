@@ -21,6 +21,7 @@ import {
   MEMBERS_WAITING_OFFSET,
   SENDERS_WAITING_OFFSET,
   SHAPE_EXTENSION_MASK,
+  SHAPE_KIND_SHIFT,
   SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
   SLOT_PID,
@@ -54,6 +55,10 @@ export interface Message {
   readonly sentAt: number;
   /** How many times this group delivered it before (0: first delivery; more after a member died). */
   readonly deliveries: number;
+  /** Its kind (docs/format.md §2.4): 0 a message, 1 a request, 2 a reply. */
+  readonly kind: number;
+  /** The metadata between its header and its payload (requests and replies; empty for messages). */
+  readonly extension: Buffer;
 }
 
 /**
@@ -124,6 +129,7 @@ export type MessageHandler = (view: Buffer, sequence: number, pid: number, sentA
 export type RawHandler = (buffer: Buffer, offset: number, length: number, position: number) => void;
 
 const MEMBERS_WAITING = MEMBERS_WAITING_OFFSET >> 2;
+const EMPTY = Buffer.alloc(0);
 const SENDERS_WAITING = SENDERS_WAITING_OFFSET >> 2;
 const LAST_ACTIVITY = LAST_ACTIVITY_OFFSET >> 3;
 
@@ -198,6 +204,11 @@ export class Ring {
   /** Sends one message if there is room: false when full. Throws MessageTooLargeError when it cannot fit. */
   trySend(message: Payload): boolean {
     return this.#sender.trySend(message);
+  }
+
+  /** Sends one message of `kind` with `extension` before its payload (requests and replies, docs/format.md §9a); false when full. */
+  trySendRecord(kind: number, extension: Uint8Array, payload: Uint8Array): boolean {
+    return this.#sender.trySendRecord(kind, extension, payload);
   }
 
   /** Sends as many of `messages` (from `start`) as fit now; returns how many. */
@@ -369,7 +380,12 @@ export class Ring {
   #message(buffer: Buffer, offset: number, length: number, position: number, slot: number, deliveries: number): Message {
     const data = Buffer.allocUnsafe(length);
     buffer.copy(data, 0, offset, offset + length);
-    return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries };
+    const shape = this.#words[(slot + SLOT_SHAPE) >> 2]!;
+    if (shape === 0) return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries, kind: 0, extension: EMPTY };
+    // The extension sits just before the payload: in the slot, or in the scratch copy (which holds the payload only).
+    const extensionLength = shape & SHAPE_EXTENSION_MASK;
+    const extension = Buffer.from(this.memory.subarray(slot + SLOT_HEADER_LENGTH, slot + SLOT_HEADER_LENGTH + extensionLength));
+    return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries, kind: (shape >>> SHAPE_KIND_SHIFT) & 0xff, extension };
   }
 
   /** The message the last take of tryReceive visited (null: a skip record, a lost or corrupt one). */

@@ -31,6 +31,8 @@ import {
   SLOT_OWNER,
   SLOT_PID,
   SLOT_SENT_AT,
+  SHAPE_EXTENSION_MASK,
+  SHAPE_KIND_SHIFT,
   SLOT_SHAPE,
   SLOT_SPAN,
   TAIL_OFFSET,
@@ -278,13 +280,13 @@ export class Sender {
   }
 
   /** The header words of a written message, its other slots' skip words, then its sequence word. */
-  #publish(position: number, slot: number, length: number, span: number, sentAt: number): void {
+  #publish(position: number, slot: number, length: number, span: number, sentAt: number, shape = 0): void {
     const words = this.#words;
     const base = slot >> 2;
     words[base + LENGTH_WORD] = length;
     words[base + SPAN_WORD] = span;
     words[base + PID_WORD] = this.#pid;
-    words[base + SHAPE_WORD] = 0;
+    words[base + SHAPE_WORD] = shape;
     this.#doubles[(slot + SLOT_SENT_AT) >> 3] = sentAt;
     for (let i = 1; i < span; i++) {
       const q = position + i;
@@ -348,6 +350,40 @@ export class Sender {
       }
       const position = start + plan.pad;
       this.#write(position, message, this.#lengths[0]!, this.#spans[0]!, now);
+      this.#finish(position, 1);
+      return true;
+    }
+  }
+
+  /**
+   * Sends one message of `kind` (docs/format.md §2.4, §9a) with `extension` (a multiple of 8
+   * bytes) before its payload, if there is room: false when full. For requests and replies.
+   */
+  trySendRecord(kind: number, extension: Uint8Array, payload: Uint8Array): boolean {
+    this.#assertNoClaim();
+    if (extension.length % 8 !== 0 || extension.length > SHAPE_EXTENSION_MASK) throw new RangeError(`an extension is a multiple of 8 bytes up to ${SHAPE_EXTENSION_MASK - 7}, got ${extension.length}`);
+    if (!Number.isInteger(kind) || kind < 0 || kind > 0xff) throw new RangeError(`a message kind is 0 to 255, got ${kind}`);
+    const length = payload.length;
+    if (extension.length + length > this.#maxLength) throw new MessageTooLargeError(extension.length + length, this.#maxLength);
+    const bytes = SLOT_HEADER_LENGTH + extension.length + length;
+    this.#lengths[0] = length;
+    this.#spans[0] = bytes <= this.#stride ? 1 : Math.ceil(bytes / this.#stride);
+    const now = this.#now();
+    for (;;) {
+      const plan = this.#claim(0, 1, now);
+      if (plan.positions === 0) return false;
+      const start = this.#claimStart;
+      if (plan.pad > 0) this.#pad(start, plan.pad);
+      if (plan.count === 0) {
+        this.#finish(this.#lastSent, 0);
+        continue;
+      }
+      const position = start + plan.pad;
+      const slot = this.#slotOf(position);
+      this.#words[(slot >> 2) + OWNER_WORD] = this.#owner;
+      this.#memory.set(extension, slot + SLOT_HEADER_LENGTH);
+      this.#memory.set(payload, slot + SLOT_HEADER_LENGTH + extension.length);
+      this.#publish(position, slot, length, this.#spans[0]!, now, extension.length | (kind << SHAPE_KIND_SHIFT));
       this.#finish(position, 1);
       return true;
     }
