@@ -152,7 +152,7 @@ export class EngineConfigError extends MmapipcError {
   override readonly exitCode = ExitCode.engineConfig;
 }
 
-/** `bridge`: a message that cannot cross (too large for the engine, or for the ring's slots). */
+/** `bridge`: a message that cannot cross (too large for the engine, or for the ring's largest message). */
 export class BridgeMessageTooLargeError extends MmapipcError {
   override name = 'BridgeMessageTooLargeError';
   override readonly exitCode = ExitCode.messageTooLarge;

@@ -124,7 +124,7 @@ export async function runImport(
       throw new BridgeMessageTooLargeError(
         `${options.engine === 'nats' ? 'stream' : 'key'} '${options.stream}' message ${message.position} takes ${needed} bytes${
           options.origin ? ' with its origin frame' : ''
-        }, the ring's slots ${slotSize}: create the ring with a larger --slot-size (the cursor stays before it)`,
+        }, more than the ${slotSize} bytes this ring takes: create the ring with more room (--size) (the cursor stays before it)`,
         { subject: options.ringPath },
       );
     }

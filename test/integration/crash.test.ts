@@ -254,7 +254,7 @@ test('`mmapipc receive` killed mid-stream: the next receive gets every unread me
 
   // It stops itself (fault injection) after writing its third batch out and before finishing it,
   // then dies there: deterministic, however fast it writes compared with the test's reading.
-  const first = new PeerProcess(BIN, ['receive', '--file', ring, '--follow'], { MMAPIPC_FAULT: 'receive-ack@3' });
+  const first = new PeerProcess(BIN, ['receive', '--file', ring, '--follow', '--batch'], { MMAPIPC_FAULT: 'receive-ack@3' });
   started.push(first);
   const pauseAfter = 2 * batch + 100;
   await waitStopped(first.pid, 'first receiver, holding its third batch');

@@ -149,14 +149,14 @@ const cases: Array<[string, () => Buffer, string]> = [
     `corrupt ring: slot 3 has sequence word ${3 + SLOTS + 1}, but with the tail at ${TAIL} it can only speak for position ${3 - SLOTS}`,
   ],
   [
-    'a slot length beyond the slot size',
+    'a message length beyond what its slots hold',
     edited((bytes) => void bytes.writeUInt32LE(SLOT_SIZE + 1, slot(1) + SLOT_LENGTH)),
-    `corrupt ring: slot 1 has length ${SLOT_SIZE + 1}, outside 0 to the ${SLOT_SIZE}-byte slot size`,
+    `corrupt ring: the message at slot 1 has length ${SLOT_SIZE + 1}, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
   ],
   [
-    'a negative slot length',
+    'a negative message length',
     edited((bytes) => void bytes.writeInt32LE(-1, slot(0) + SLOT_LENGTH)),
-    `corrupt ring: slot 0 has length -1, outside 0 to the ${SLOT_SIZE}-byte slot size`,
+    `corrupt ring: the message at slot 0 has length -1, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
   ],
 ];
 

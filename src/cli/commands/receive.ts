@@ -163,7 +163,7 @@ class Receiver {
     const human = this.#demo && this.#framing !== 'jsonl';
     if (human) this.#line(this.#texts.receiverStart);
     // Without a pause between messages, take what is already there in one go.
-    const batchLimit = this.#interval === 0 && !human ? Math.max(1, Math.floor(OUTPUT_BATCH_BYTES / (this.#ring.maxMessageLength + 1))) : 1;
+    const batchLimit = this.#interval === 0 && !human ? Math.max(1, Math.floor(OUTPUT_BATCH_BYTES / (this.#ring.header.slotSize + 1))) : 1;
     while (this.#received < this.#limit && !this.#context.signal.aborted) {
       const taken = this.#pipe ? await this.#deliverOne(this.#pipe, human) : this.#take(Math.min(batchLimit, this.#limit - this.#received), human);
       if (taken === 0) {
