@@ -5,7 +5,7 @@ import { readCursor } from './files.js';
 import type { BridgeSettings } from './options.js';
 import { FRAME_FIXED_LENGTH } from './origin.js';
 import { lookAtRing, provisionalOrigin, ringOrigin } from './ring-attach.js';
-import type { BridgeEnd, BridgeIo } from './start.js';
+import type { BridgeEnd, BridgeIo } from './io.js';
 
 export async function dryRun(ringPath: string, settings: BridgeSettings, io: Pick<BridgeIo, 'print'>): Promise<BridgeEnd> {
   const sight = lookAtRing(ringPath);

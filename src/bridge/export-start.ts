@@ -15,7 +15,7 @@ import { bridgeFault } from './fault.js';
 import type { BridgeSettings } from './options.js';
 import { attachExport, detachFailedExport, exportGroup, lookAtRing, provisionalOrigin, ringOrigin, settleDefault, type RingOrigin } from './ring-attach.js';
 import { RetryableError, type BridgeRuntime } from './runtime.js';
-import type { BridgeEnd, BridgeIo } from './start.js';
+import type { BridgeEnd, BridgeIo } from './io.js';
 
 /** The engine side, checked and ready: a sink for the ring's real origin once it is attached. */
 interface ExportEngine {

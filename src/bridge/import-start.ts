@@ -11,7 +11,7 @@ import { runImport, type ImportSource } from './import-loop.js';
 import type { BridgeSettings } from './options.js';
 import { lookAtRing, openForImport, ringOrigin } from './ring-attach.js';
 import type { BridgeRuntime } from './runtime.js';
-import type { BridgeEnd, BridgeIo } from './start.js';
+import type { BridgeEnd, BridgeIo } from './io.js';
 
 interface ImportEngine {
   readonly plan: Record<string, unknown>;

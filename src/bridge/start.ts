@@ -10,17 +10,10 @@ import { startExport } from './export-start.js';
 import { forgetBridge, lockBridge, resetBridgeState } from './files.js';
 import { startImport } from './import-start.js';
 import type { BridgeSettings } from './options.js';
-import { BridgeRuntime, type LogSink } from './runtime.js';
+import type { BridgeEnd, BridgeIo } from './io.js';
+import { BridgeRuntime } from './runtime.js';
 
-export interface BridgeIo {
-  readonly log: LogSink;
-  /** The plan of a dry run (stdout). */
-  readonly print: (text: string) => void;
-  readonly signal: AbortSignal;
-}
-
-/** How the run ended: 'once' (all moved), 'drained' (stopped by a signal, in-flight work done), 'drain-timeout'. */
-export type BridgeEnd = 'once' | 'drained' | 'drain-timeout' | 'dry-run';
+export type { BridgeEnd, BridgeIo } from './io.js';
 
 export async function runBridge(ringPath: string, settings: BridgeSettings, io: BridgeIo): Promise<BridgeEnd> {
   if (settings.dryRun) return dryRun(ringPath, settings, io);

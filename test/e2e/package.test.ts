@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/temp.js';
 
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = tempDir('mmapipc-package-');
 afterAll(() => dir.remove());
@@ -43,7 +45,7 @@ test('installing the tarball into a fresh prefix warns about nothing, and the in
   expect(install.status).toBe(0);
   expect(output.split('\n').filter((line) => /warn/i.test(line))).toEqual([]);
   const version = spawnSync(`${prefix}/bin/mmapipc`, ['--version'], { encoding: 'utf8' });
-  expect({ status: version.status, stdout: version.stdout, stderr: version.stderr }).toEqual({ status: 0, stdout: '0.1.0\n', stderr: '' });
+  expect({ status: version.status, stdout: version.stdout, stderr: version.stderr }).toEqual({ status: 0, stdout: `${PACKAGE_VERSION}\n`, stderr: '' });
   // The installed copy runs a real command from its own dist/ (no build happened at install).
   const created = spawnSync(`${prefix}/bin/mmapipc`, ['create', '--file', dir.file('q.ring')], { encoding: 'utf8' });
   expect({ status: created.status, stderr: created.stderr }).toEqual({ status: 0, stderr: '' });
