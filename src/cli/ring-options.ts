@@ -1,7 +1,7 @@
 /** Options shared by the commands that open a ring, and opening it from them. */
 import { Option, type Command } from 'commander';
 import { RingFile, type RingRole } from '../ring-file/ring-file.js';
-import { durationOption, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
+import { durationOption, parseFileGroup, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
 import type { GroupStart } from '../ring/groups.js';
 import type { Gap } from '../ring/member.js';
 import type { CliContext } from './context.js';
@@ -12,6 +12,8 @@ export interface RingCliOptions {
   slots?: number;
   slotSize?: number;
   mode?: number;
+  /** gid for a new ring file (--file-group). */
+  fileGroup?: number;
   timeout?: number;
   groups?: number;
   group?: string;
@@ -27,7 +29,8 @@ export function addCreateOptions(command: Command): Command {
   return command
     .addOption(new Option('--slots <n>', 'slot count, when creating the ring (default 100)').argParser(parseSlots))
     .addOption(new Option('--slot-size <bytes>', 'largest message in bytes, when creating the ring (default 64)').argParser(parseSlotSize))
-    .addOption(new Option('--mode <octal>', 'permissions of a new ring file (default 0600)').argParser(parseMode))
+    .addOption(new Option('--mode <octal>', 'permissions of a new ring file (default 0600; 0660 shares it with its group)').argParser(parseMode))
+    .addOption(new Option('--file-group <group>', 'group of a new ring file (a name or a number; one of yours); default: your group, or the directory\'s when it is setgid').argParser(parseFileGroup))
     .addOption(new Option('--groups <n>', 'how many consumer groups the ring can hold, when creating it (default 8, at most 64)').argParser(parseGroupCapacity));
 }
 
@@ -57,6 +60,7 @@ export function openFromOptions(
     slots: options.slots,
     slotSize: options.slotSize,
     mode: options.mode,
+    fileGroup: options.fileGroup,
     groups: options.groups,
     role,
     sync: options.sync,

@@ -6,12 +6,13 @@ import type { Command } from 'commander';
 import { lstatSync, statSync } from 'node:fs';
 import { MmapipcError } from '../../errors.js';
 import { RingFile } from '../../ring-file/ring-file.js';
+import { describeGroup } from '../../sys/accounts.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, ringPath } from '../options.js';
 import { note, write } from '../output.js';
 import { addCreateOptions, addFileOption, type RingCliOptions } from '../ring-options.js';
 
-export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'mode'>;
+export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'mode' | 'fileGroup'>;
 
 const DEFAULT_MODE = 0o600;
 const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
@@ -29,9 +30,12 @@ payload, 8-byte aligned), reserved on disk up front.
 Examples:
   mmapipc create                                   100 slots of 64 bytes at /tmp/mmap_shared
   mmapipc create --file ./q.ring --slots 1024 --slot-size 4096
-  mmapipc create --file /dev/shm/q --mode 0660     shared with your group
+  mmapipc create --file /dev/shm/q --mode 0660 --file-group staff
+                                                   shared with the members of group staff
+                                                   (docs/sharing.md)
 
-Exit codes: 0 created, 1 the path exists (or cannot be created), 2 bad option.`,
+Exit codes: 0 created, 1 the path exists (or cannot be created), 2 bad option (or a
+--file-group you are not a member of).`,
   );
   command.action((options: CreateOptions) => create(options, context));
 }
@@ -42,13 +46,15 @@ export async function create(options: CreateOptions, context: CliContext): Promi
     throw new MmapipcError('already exists; remove it first (mmapipc rm), or pass another --file', { subject: path });
   }
   const mode = options.mode ?? DEFAULT_MODE;
-  const ring = RingFile.create(path, { slots: options.slots, slotSize: options.slotSize, mode, role: 'observer' });
+  const ring = RingFile.create(path, { slots: options.slots, slotSize: options.slotSize, mode, fileGroup: options.fileGroup, role: 'observer' });
   const { slotCount, slotSize, fileLength } = ring.header;
   ring.close();
-  const actualMode = statSync(path).mode & 0o777;
+  const status = statSync(path);
+  const actualMode = status.mode & 0o777;
+  const group = (actualMode & 0o070) !== 0 ? `, group ${describeGroup(status.gid)}` : '';
   write(
     context.output.out,
-    `created ${path}: ${slotCount} slots × ${slotSize} bytes (${DEFAULT_SLOT_COUNT === slotCount && DEFAULT_SLOT_SIZE === slotSize ? 'the defaults, ' : ''}file ${fileLength.toLocaleString('en-US')} bytes), mode ${octal(actualMode)}\n`,
+    `created ${path}: ${slotCount} slots × ${slotSize} bytes (${DEFAULT_SLOT_COUNT === slotCount && DEFAULT_SLOT_SIZE === slotSize ? 'the defaults, ' : ''}file ${fileLength.toLocaleString('en-US')} bytes), mode ${octal(actualMode)}${group}\n`,
   );
   if (actualMode !== mode) {
     note(
