@@ -151,8 +151,23 @@ export function openExisting(path: string, access: FileAccess = 'read-write'): n
     return openFile(path, (access === 'read' ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     if (error instanceof SystemCallError && error.errno === 'ENOENT') return undefined;
+    if (error instanceof SystemCallError && error.errno === 'EACCES') refuseByRule(path, access);
     throw explainOpenError(error, path);
   }
+}
+
+/**
+ * The kernel refused the open: when the sharing rule refuses the file too (another user's ring
+ * not shared with us), say so in its words, which tell what to do; otherwise EACCES stands.
+ */
+function refuseByRule(path: string, access: FileAccess): void {
+  const found = lstatSync(path, { throwIfNoEntry: false });
+  if (!found || found.isSymbolicLink()) return;
+  checkFileSafety(
+    path,
+    { mode: found.mode, uid: found.uid, gid: found.gid, size: found.size, nlink: found.nlink, isRegular: found.isFile(), isDirectory: found.isDirectory() },
+    access,
+  );
 }
 
 /** Creates the file exclusively (no symlink), or returns undefined when someone else just did. */
