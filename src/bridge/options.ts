@@ -37,6 +37,7 @@ export interface BridgeCliOptions {
   slots?: number;
   slotSize?: number;
   mode?: number;
+  fileGroup?: number;
 }
 
 export const DEFAULT_BATCH = 500;
@@ -67,7 +68,7 @@ export interface BridgeSettings {
   readonly shared: boolean;
   readonly maxlen: number | undefined;
   readonly start: { readonly kind: 'from-start' } | { readonly kind: 'new' } | { readonly kind: 'seq'; readonly seq: number } | { readonly kind: 'id'; readonly id: string };
-  readonly creation: { readonly slots?: number; readonly slotSize?: number; readonly mode?: number };
+  readonly creation: { readonly slots?: number; readonly slotSize?: number; readonly mode?: number; readonly fileGroup?: number };
 }
 
 /** Options that only make sense for one engine or one direction. */
@@ -138,6 +139,6 @@ export function resolveSettings(direction: 'export' | 'import', options: BridgeC
         : options.startId !== undefined
           ? { kind: 'id', id: options.startId }
           : { kind: 'from-start' },
-    creation: { slots: options.slots, slotSize: options.slotSize, mode: options.mode },
+    creation: { slots: options.slots, slotSize: options.slotSize, mode: options.mode, fileGroup: options.fileGroup },
   };
 }

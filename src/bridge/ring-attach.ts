@@ -37,6 +37,8 @@ export interface RingCreation {
   readonly slots?: number;
   readonly slotSize?: number;
   readonly mode?: number;
+  /** gid for a new ring (--file-group). */
+  readonly fileGroup?: number;
 }
 
 /** Opens (creating if missing) the ring as the export's receiver (its group's member, with groups). */
