@@ -40,6 +40,7 @@ export interface BridgeCliOptions {
   size?: number;
   mode?: number;
   resetState?: boolean;
+  fileGroup?: number;
 }
 
 export const DEFAULT_BATCH = 500;
@@ -70,7 +71,7 @@ export interface BridgeSettings {
   readonly shared: boolean;
   readonly maxlen: number | undefined;
   readonly start: { readonly kind: 'from-start' } | { readonly kind: 'new' } | { readonly kind: 'seq'; readonly seq: number } | { readonly kind: 'id'; readonly id: string };
-  readonly creation: { readonly slots?: number; readonly slotSize?: number; readonly mode?: number };
+  readonly creation: { readonly slots?: number; readonly slotSize?: number; readonly mode?: number; readonly fileGroup?: number };
   /** Discard this bridge's stored state (cursor, status) before starting: --reset-state. */
   readonly resetState: boolean;
   /** Lines for stderr before the bridge starts (credentials given unsafely). */
@@ -150,6 +151,7 @@ export function resolveSettings(direction: 'export' | 'import', options: BridgeC
       slots: options.size !== undefined ? slotCountForSize(options.size, options.slotSize ?? DEFAULT_SLOT_SIZE) : options.slots,
       slotSize: options.slotSize,
       mode: options.mode,
+      fileGroup: options.fileGroup,
     },
     resetState: options.resetState ?? false,
     warnings,

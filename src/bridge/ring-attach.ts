@@ -77,6 +77,8 @@ export interface RingCreation {
   readonly slots?: number;
   readonly slotSize?: number;
   readonly mode?: number;
+  /** gid for a new ring (--file-group). */
+  readonly fileGroup?: number;
 }
 
 export interface ExportAttachment {

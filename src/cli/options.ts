@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, MAX_GROUP_CAPACITY, MAX_SLOT_COUNT, MAX_SLOT_SIZE, MIN_SLOT_COUNT } from '../layout/ring-layout.js';
 import type { GroupStart } from '../ring/groups.js';
+import { groupId } from '../sys/accounts.js';
 
 export const DEFAULT_RING_PATH = '/tmp/mmap_shared';
 
@@ -82,6 +83,13 @@ export function parseGroupStart(value: string): GroupStart {
   if (trimmed === 'earliest' || trimmed === 'latest') return trimmed;
   if (/^[0-9]+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed))) return Number(trimmed);
   throw new InvalidArgumentError(`expected earliest, latest or a sequence number, got '${value}'`);
+}
+
+/** A group for a new ring file: a name from /etc/group, or a number. */
+export function parseFileGroup(value: string): number {
+  const gid = groupId(value.trim());
+  if (gid === undefined) throw new InvalidArgumentError(`no group named '${value}' in /etc/group; pass a group name or a number (id -Gn lists yours)`);
+  return gid;
 }
 
 /** File permission bits in octal: 600, 0660. */

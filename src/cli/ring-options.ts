@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { RingFile, type RingRole } from '../ring-file/ring-file.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_SLOT_SIZE, MIN_SLOT_COUNT, slotCountForSize } from '../layout/ring-layout.js';
-import { durationOption, parseByteSize, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
+import { durationOption, parseByteSize, parseFileGroup, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
 import type { GroupStart } from '../ring/groups.js';
 import type { Gap } from '../ring/member.js';
 import type { CliContext } from './context.js';
@@ -16,6 +16,8 @@ export interface RingCliOptions {
   /** The ring's room in bytes (slots of slotSize): another way to give the slot count. */
   size?: number;
   mode?: number;
+  /** gid for a new ring file (--file-group). */
+  fileGroup?: number;
   timeout?: number;
   groups?: number;
   group?: string;
@@ -34,7 +36,8 @@ export function addCreateOptions(command: Command): Command {
     .addOption(
       new Option('--slot-size <bytes>', 'payload bytes one slot holds, when creating the ring (default 64); larger messages take several slots').argParser(parseSlotSize),
     )
-    .addOption(new Option('--mode <octal>', 'permissions of a new ring file (default 0600)').argParser(parseMode))
+    .addOption(new Option('--mode <octal>', 'permissions of a new ring file (default 0600; 0660 shares it with its group)').argParser(parseMode))
+    .addOption(new Option('--file-group <group>', 'group of a new ring file (a name or a number; one of yours); default: your group, or the directory\'s when it is setgid').argParser(parseFileGroup))
     .addOption(new Option('--groups <n>', 'how many consumer groups the ring can hold, when creating it (default 8, at most 64)').argParser(parseGroupCapacity));
 }
 
@@ -80,6 +83,7 @@ export function openFromOptions(
     slots,
     slotSize: options.slotSize,
     mode: options.mode,
+    fileGroup: options.fileGroup,
     groups: options.groups,
     role,
     sync: options.sync,

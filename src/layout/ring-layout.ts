@@ -115,6 +115,11 @@ export const PARTICIPANT_LENGTH = 128;
  *  24 generation (u32)        28 group word (index + 1 | group generation << 8; 0 = none)
  *  32 send intent start (u64) 40 send intent count    44 run count            48 run start (u64)
  *  56 run deliveries          60 reserved             64 intent since (f64)   72 run since (f64: its first message's stamp)
+ *  80 pid namespace (u64: inode of /proc/self/ns/pid, 0 unknown)                  88 uid (u32)   92 reserved
+ *
+ * Liveness: an entry whose pid word is not 0 belongs to a live process exactly while someone
+ * holds an open-file-description write lock on its first byte (1 byte at participantOffset(index));
+ * the pid is for people only (docs/format.md §5.2).
  */
 export const PARTICIPANT_PID = 0;
 export const PARTICIPANT_ROLE = 4;
@@ -129,6 +134,8 @@ export const PARTICIPANT_RUN_START = 48;
 export const PARTICIPANT_RUN_DELIVERIES = 56;
 export const PARTICIPANT_INTENT_SINCE = 64;
 export const PARTICIPANT_RUN_SINCE = 72;
+export const PARTICIPANT_PID_NAMESPACE = 80;
+export const PARTICIPANT_UID = 88;
 export const ROLE_SENDER = 1;
 export const ROLE_RECEIVER = 2;
 /** The group word: bits 0-7 group index + 1 (0: no group), bits 8-31 the group's generation. */

@@ -1,40 +1,35 @@
 /**
- * Opening a ring to look at it (stat, peek) without taking part: the file is validated as
- * openers do, mapped, and then left alone. An observer writes nothing to the ring, takes no
- * participant entry, and keeps no lock (it takes the shared lock only while it validates, to
- * wait out a creator), so it never shows up in `stat` nor makes `rm` think the ring is in use.
+ * Opening a ring to look at it (stat, peek) without taking part: the file is opened O_RDONLY
+ * (read permission is enough, docs/sharing.md), validated as openers do, mapped PROT_READ, and
+ * then left alone. An observer writes nothing to the ring, takes no participant entry, and keeps
+ * no lock (it takes the shared flock only while it validates, to wait out a creator), so it never
+ * shows up in `stat` nor makes `rm` think the ring is in use. It tests participants' liveness
+ * with F_OFD_GETLK, which works on its read-only descriptor.
  */
-import { RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
+import { RingFormatError, SystemCallError } from '../errors.js';
 import type { RingHeader } from '../layout/header.js';
-import { listParticipants, type Participant } from '../ring/participants.js';
+import { listParticipants, type IsAlive, type Liveness, type Participant } from '../ring/participants.js';
 import { findCorruptSlot, peekMessages, readRingState, type PeekedMessage, type RingState } from '../ring/inspect.js';
 import { viewsOf } from '../ring/views.js';
 import { ringDelivered } from '../ring/delivered.js';
 import { claimHolders, whySendersWait, type ClaimHolder } from './blockers.js';
-import {
-  LOCK_NB,
-  LOCK_SH,
-  LOCK_UN,
-  O_NOFOLLOW,
-  O_RDWR,
-  closeFile,
-  fileStatus,
-  lockFile,
-  mapShared,
-  openFile,
-  unmap,
-  type Mapping,
-} from '../sys/libc.js';
-import { processLiveness, processState, type Liveness, type ProcessState } from '../sys/process.js';
+import { ENOENT } from '../sys/errno.js';
+import { LOCK_NB, LOCK_SH, LOCK_UN, closeFile, fileStatus, lockFile, mapShared, unmap, type Mapping } from '../sys/libc.js';
+import { processLiveness, type Liveness as ProcessLiveness } from '../sys/process.js';
 import { sleepSync } from '../sys/sleep.js';
-import { DEFAULT_READY_TIMEOUT_MS, checkFileSafety, readHeader } from './open.js';
+import { fileLiveness } from './entry-locks.js';
+import { DEFAULT_READY_TIMEOUT_MS, checkFileSafety, openExisting, readHeader } from './open.js';
+import { describeParticipant, type ParticipantState, type PidNamespaceRelation } from './participant-state.js';
 
 const RETRY_MS = 5;
 
 export interface ParticipantView extends Participant {
+  /** From the entry's lock: alive, dead, or unknown (the lock cannot be tested here). */
   readonly liveness: Liveness;
-  /** running, stopped (SIGSTOP, Ctrl-Z, a debugger) or dead. */
-  readonly state: ProcessState;
+  /** running or stopped (SIGSTOP, Ctrl-Z, a debugger) in the viewer's PID namespace; alive in another; dead; unknown. */
+  readonly state: ParticipantState;
+  /** Whether `pid` is a pid of the viewer's PID namespace. */
+  readonly namespace: PidNamespaceRelation;
 }
 
 export interface RingSnapshot {
@@ -46,7 +41,8 @@ export interface RingSnapshot {
   readonly header: RingHeader;
   readonly state: RingState;
   readonly participants: readonly ParticipantView[];
-  readonly creatorLiveness: Liveness;
+  /** The creator's pid read through /proc (display only: it may be of another PID namespace). */
+  readonly creatorLiveness: ProcessLiveness;
   /** Open claims per owner (senders' unpublished positions, members' unfinished runs). */
   readonly holders: readonly ClaimHolder[];
   /** Why senders cannot go on, when the ring is full for them. */
@@ -57,33 +53,23 @@ export interface RingSnapshot {
   readonly delivered: number;
 }
 
-/** Turns the errors of open(2) into the one-line reasons the other openers give. */
+/** Opens read-only, with the one-line reasons the other openers give. */
 function openForObserving(path: string): number {
-  try {
-    return openFile(path, O_RDWR | O_NOFOLLOW);
-  } catch (error) {
-    if (!(error instanceof SystemCallError)) throw error;
-    if (error.errno === 'ENOENT') {
-      throw new SystemCallError('open', error.errnoNumber, error.errno, 'no such ring file (start a sender first, or create it with mmapipc create)', path);
-    }
-    if (error.errno === 'ELOOP') {
-      throw new UnsafeFileError('is a symbolic link; refusing to follow it (it could point anywhere). Pass the real path', { subject: path, cause: error });
-    }
-    if (error.errno === 'EISDIR') {
-      throw new RingFormatError('is a directory, not a ring file; pass --file with a file path', { subject: path, cause: error });
-    }
-    throw error;
+  const fd = openExisting(path, 'read');
+  if (fd === undefined) {
+    throw new SystemCallError('open', ENOENT, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
   }
+  return fd;
 }
 
 /** A reason to wait for a creator, or the validated header. */
 function validate(path: string, fd: number): RingHeader | string {
-  checkFileSafety(path, fileStatus(fd, path));
+  checkFileSafety(path, fileStatus(fd, path), 'read');
   if (!lockFile(fd, LOCK_SH | LOCK_NB, path)) return 'is locked by another process that is creating or removing it';
   try {
     const size = fileStatus(fd, path).size;
     if (size === 0) return 'is empty: it is not a ring file, or its creator died before initialising it; remove it';
-    const check = readHeader(fd, size, path);
+    const check = readHeader(fd, size, path, true);
     if (check.kind === 'invalid') throw new RingFormatError(`${check.reason}; remove it or pass --file`, { subject: path });
     if (check.kind === 'uninitialised') {
       return 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it';
@@ -100,6 +86,7 @@ export class RingObserver {
   readonly header: RingHeader;
   readonly #fd: number;
   readonly #mapping: Mapping;
+  readonly #isAlive: IsAlive;
   #closed = false;
 
   /** Opens an existing ring; throws the same errors (and exit codes) as the other openers. */
@@ -110,7 +97,7 @@ export class RingObserver {
       let header: RingHeader | string;
       try {
         header = validate(path, fd);
-        if (typeof header !== 'string') return new RingObserver(path, fd, header, mapShared(fd, header.fileLength, path));
+        if (typeof header !== 'string') return new RingObserver(path, fd, header, mapShared(fd, header.fileLength, path, true));
       } catch (error) {
         closeFile(fd);
         throw error;
@@ -126,9 +113,10 @@ export class RingObserver {
     this.header = header;
     this.#fd = fd;
     this.#mapping = mapping;
+    this.#isAlive = fileLiveness(fd);
   }
 
-  /** Everything `stat` shows, read now. Liveness costs a /proc read per participant. */
+  /** Everything `stat` shows, read now. Liveness costs a lock test per participant. */
   snapshot(): RingSnapshot {
     this.#assertOpen();
     const memory = this.#mapping.buffer;
@@ -137,7 +125,7 @@ export class RingObserver {
     const now = Date.now();
     const state = readRingState(memory, this.header);
     // One reading of the ring for the state, the open claims and what blocks senders.
-    const holders = claimHolders(memory, this.header, now, state);
+    const holders = claimHolders(memory, this.header, this.#isAlive, now, state);
     return {
       path: this.path,
       fileBytes: status.size,
@@ -145,10 +133,10 @@ export class RingObserver {
       header: this.header,
       state,
       holders,
-      blockedBy: whySendersWait(memory, this.header, now, state, holders),
+      blockedBy: whySendersWait(memory, this.header, this.#isAlive, now, state, holders),
       participants: listParticipants(viewsOf(memory, this.header)).map((entry) => {
-        const state = processState(entry.pid, entry.startTicks);
-        return { ...entry, state, liveness: state === 'dead' ? ('dead' as const) : ('alive' as const) };
+        const liveness = this.#isAlive(entry.index);
+        return { ...entry, liveness, ...describeParticipant(entry, liveness) };
       }),
       creatorLiveness: processLiveness(this.header.pid, this.header.startTicks),
       takenAt: now,

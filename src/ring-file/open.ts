@@ -1,15 +1,17 @@
 /**
- * Creating and opening ring files safely: no symlinks, regular files only, never someone
- * else's or a world-writable one, space reserved up front, the header validated against the
+ * Creating and opening ring files safely: no symlinks, regular files only, never a world-writable
+ * one nor one of another user that is not shared with the caller through its group (the sharing
+ * rule, docs/sharing.md), space reserved up front, the header validated against the
  * file's real length before anything is touched, and a bounded wait for a file that another
  * process is still initialising. Every process holds a shared flock while the ring is open, so
  * removal can tell that it is in use. See docs/safety.md.
  */
 import { fchmodSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
-import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError } from '../errors.js';
+import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError, UsageError } from '../errors.js';
 import { checkSlots } from '../layout/check-slots.js';
 import { checkHeader, publishHeader, writeHeader, type HeaderCheck, type RingHeader } from '../layout/header.js';
 import { DEFAULT_GROUP_CAPACITY, DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, PAGE_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
+import { describeGroup } from '../sys/accounts.js';
 import { ENOENT, errnoSentence } from '../sys/errno.js';
 import {
   LOCK_EX,
@@ -20,20 +22,23 @@ import {
   O_NOFOLLOW,
   O_NONBLOCK,
   O_RDWR,
+  O_RDONLY,
   allocateFile,
+  changeFileGroup,
   closeFile,
   fileStatus,
-  geteuid,
   getpid,
   lockFile,
   mapShared,
   openFile,
   unmap,
-  type FileStatus,
   type Mapping,
 } from '../sys/libc.js';
 import { processStartTicks } from '../sys/process.js';
 import { sleepSync } from '../sys/sleep.js';
+import { checkFileSafety, refuseByRule, type FileAccess } from './sharing-rule.js';
+
+export { checkFileSafety, type FileAccess } from './sharing-rule.js';
 
 export interface OpenRingOptions {
   /** Create the file when it does not exist (default true). */
@@ -48,6 +53,11 @@ export interface OpenRingOptions {
   readonly id?: Buffer;
   /** Permission bits for a new file (default 0o600; 0o660 shares it with the group). */
   readonly mode?: number;
+  /**
+   * The group (gid) a new file is given (fchown); the caller must be in it unless privileged.
+   * Default: the kernel's choice (the caller's group, or the directory's when it is setgid).
+   */
+  readonly fileGroup?: number;
   /** How long to wait for a file that another process is creating (default 2000 ms). */
   readonly readyTimeoutMs?: number;
 }
@@ -76,27 +86,6 @@ function closingOnError<T>(fd: number, work: () => T): T {
   }
 }
 
-/** Refuses paths that are not regular files, or that others could have planted or could alter. */
-export function checkFileSafety(path: string, status: FileStatus): void {
-  if (status.isDirectory) throw new RingFormatError('is a directory, not a ring file; pass --file with a file path', { subject: path });
-  if (!status.isRegular) {
-    throw new UnsafeFileError('is not a regular file (a device, FIFO or socket); refusing to map it', { subject: path });
-  }
-  const euid = geteuid();
-  if (status.uid !== euid) {
-    throw new UnsafeFileError(
-      `is owned by uid ${status.uid}, not by you (uid ${euid}); another user could change or truncate it under you. Use a file you own`,
-      { subject: path },
-    );
-  }
-  if ((status.mode & 0o002) !== 0) {
-    throw new UnsafeFileError(
-      `is writable by other users (mode ${(status.mode & 0o777).toString(8).padStart(4, '0')}); anyone could inject messages. Run chmod o-w on it`,
-      { subject: path },
-    );
-  }
-}
-
 function explainOpenError(error: unknown, path: string): unknown {
   if (!(error instanceof SystemCallError)) return error;
   if (error.errnoNumber === ENXIO) {
@@ -121,12 +110,13 @@ function explainOpenError(error: unknown, path: string): unknown {
 }
 
 /** Opens an existing file safely (no symlink, no blocking on a FIFO), or returns undefined when there is none. */
-export function openExisting(path: string): number | undefined {
+export function openExisting(path: string, access: FileAccess = 'read-write'): number | undefined {
   try {
     // O_NONBLOCK: opening a FIFO or a device must not block; it has no effect on a regular file.
-    return openFile(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK);
+    return openFile(path, (access === 'read' ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     if (error instanceof SystemCallError && error.errno === 'ENOENT') return undefined;
+    if (error instanceof SystemCallError && error.errno === 'EACCES') refuseByRule(path, access);
     throw explainOpenError(error, path);
   }
 }
@@ -183,22 +173,41 @@ function removeCreated(path: string, fd: number): void {
   }
 }
 
+/** fchown to `gid`; EPERM (not a member of it) becomes a one-line usage error. */
+function giveToGroup(fd: number, gid: number, path: string): void {
+  try {
+    changeFileGroup(fd, gid, path);
+  } catch (error) {
+    if (error instanceof SystemCallError && error.errno === 'EPERM') {
+      throw new UsageError(`cannot give the new ring to group ${describeGroup(gid)}: you are not a member of it (fchown: EPERM); pick one of your groups (id -Gn)`, {
+        subject: path,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 /**
  * Initialises a file we created: exclusive lock, exact mode, reserved space, header, then the
  * magic. On failure the file is removed again.
  */
-function initialise(path: string, fd: number, geometry: RingGeometry, mode: number, deadline: number, id?: Buffer): OpenedRing {
+function initialise(path: string, fd: number, geometry: RingGeometry, options: OpenRingOptions, deadline: number): OpenedRing {
+  const mode = options.mode ?? DEFAULT_MODE;
   let mapping: Mapping | undefined;
   try {
     // Openers that slipped in between creation and this lock see an empty file and back off.
     if (!lockBefore(fd, LOCK_EX, deadline, path)) {
       throw new MmapipcError('was created, but another process holds a lock on it; could not initialise it', { subject: path });
     }
+    // The group before the mode; a file made in a setgid directory already has the directory's
+    // group, which nothing here changes unless asked to.
+    if (options.fileGroup !== undefined) giveToGroup(fd, options.fileGroup, path);
     fchmodSync(fd, mode); // exactly the mode asked for (0600 unless told), whatever the umask
     reserveSpace(fd, geometry.fileLength, path);
     mapping = mapShared(fd, geometry.fileLength, path);
     const pid = getpid();
-    writeHeader(mapping.buffer, geometry, { pid, startTicks: processStartTicks(pid) ?? 0, createdAt: Date.now(), id });
+    writeHeader(mapping.buffer, geometry, { pid, startTicks: processStartTicks(pid) ?? 0, createdAt: Date.now(), id: options.id });
     publishHeader(mapping.buffer);
     lockFile(fd, LOCK_SH, path); // downgrade: now others may open it
     const check = checkHeader(mapping.buffer, geometry.fileLength);
@@ -220,8 +229,8 @@ function initialise(path: string, fd: number, geometry: RingGeometry, mode: numb
 const SLOT_CHECK_LIMIT = 16 * 1024 * 1024;
 
 /** Maps the header page of an open file of `size` bytes just long enough to check it. */
-export function readHeader(fd: number, size: number, path: string): HeaderCheck {
-  const headerMapping = mapShared(fd, Math.min(size, PAGE_LENGTH), path);
+export function readHeader(fd: number, size: number, path: string, readOnly = false): HeaderCheck {
+  const headerMapping = mapShared(fd, Math.min(size, PAGE_LENGTH), path, readOnly);
   try {
     return checkHeader(headerMapping.buffer, size);
   } finally {
@@ -289,7 +298,7 @@ export function openRingFile(path: string, options: OpenRingOptions = {}): Opene
         throw new SystemCallError('open', ENOENT, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
       }
       const created = createExclusive(path, options.mode ?? DEFAULT_MODE);
-      if (created !== undefined) return initialise(path, created, geometry, options.mode ?? DEFAULT_MODE, deadline, options.id);
+      if (created !== undefined) return initialise(path, created, geometry, options, deadline);
       reason = 'keeps appearing and disappearing (another process is creating and removing it)';
       if (performance.now() < deadline) continue; // lost a creation race: open the winner's file
     } else {

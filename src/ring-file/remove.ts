@@ -13,7 +13,7 @@ import { describeRole } from '../ring/inspect.js';
 import { ringViews } from '../ring/views.js';
 import { listParticipants, type Participant } from '../ring/participants.js';
 import { LOCK_EX, LOCK_NB, O_NOFOLLOW, O_RDWR, closeFile, fileStatus, lockFile, mapShared, openFile, unmap } from '../sys/libc.js';
-import { processLiveness } from '../sys/process.js';
+import { fileLiveness } from './entry-locks.js';
 import { checkFileSafety } from './open.js';
 
 export interface RemoveOptions {
@@ -90,7 +90,8 @@ function inspect(path: string, fd: number): { uninitialised: boolean; participan
   }
   const table = mapShared(fd, headerLength, path);
   try {
-    const live = listParticipants(ringViews(table.buffer, headerLength)).filter((entry) => processLiveness(entry.pid, entry.startTicks) === 'alive');
+    const isAlive = fileLiveness(fd);
+    const live = listParticipants(ringViews(table.buffer, headerLength)).filter((entry) => isAlive(entry.index) !== 'dead');
     return { uninitialised: false, participants: live };
   } finally {
     unmap(table);

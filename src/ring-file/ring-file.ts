@@ -18,13 +18,15 @@ import {
 } from '../ring/blocking.js';
 import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
 import { whyMemberWaits, whySendersWait } from './blockers.js';
-import { abandonParticipant, addParticipantRole, holdsClaim, registerParticipant, setParticipantGroup, unregisterParticipant } from '../ring/participants.js';
+import { addParticipantRole, holdsClaim, registerParticipant, setParticipantGroup, unregisterParticipant, type IsAlive } from '../ring/participants.js';
 import { Ring, type Gap, type HeldBatch, type HeldViews, type Message, type MessageClaim } from '../ring/ring.js';
 import { viewsOf, type RingViews } from '../ring/views.js';
 import { faultHook } from '../sys/fault-hook.js';
 import { bellSleeper, type RingSleeper } from '../sys/bell-sleeper.js';
-import { getpid, syncMapping } from '../sys/libc.js';
-import { processLiveness, processStartTicks } from '../sys/process.js';
+import { errnoName } from '../sys/errno.js';
+import { geteuid, getpid, syncMapping } from '../sys/libc.js';
+import { pidNamespaceId, processStartTicks } from '../sys/process.js';
+import { fileEntryLocks, fileLiveness, type FileEntryLocks } from './entry-locks.js';
 import { closeRingFile, openRingFile, type OpenRingOptions, type OpenedRing } from './open.js';
 
 export type { Message, HeldBatch, HeldViews, MessageView, MessageClaim, Gap } from '../ring/ring.js';
@@ -61,8 +63,6 @@ const ROLE_BITS: Record<RingRole, number> = {
   observer: 0,
 };
 
-const isAlive = (pid: number, start: number) => processLiveness(pid, start) === 'alive';
-
 export class RingFile implements AsyncIterable<Message> {
   readonly path: string;
   readonly header: RingHeader;
@@ -75,6 +75,8 @@ export class RingFile implements AsyncIterable<Message> {
   readonly #ring: Ring;
   readonly #sleeper: RingSleeper;
   readonly #participant: number;
+  /** Entry locks on this ring's descriptor; the lock of #participant is held until close. */
+  readonly #locks: FileEntryLocks;
   readonly #pid: number;
   readonly #sync: boolean;
   #nextRecovery = 0;
@@ -112,13 +114,25 @@ export class RingFile implements AsyncIterable<Message> {
     const role = options.role ?? 'both';
     const receives = role === 'receiver' || role === 'both' || options.group !== undefined;
     this.#participant = -1;
+    this.#locks = fileEntryLocks(opened.fd, opened.path);
     try {
-      const entry = registerParticipant(
-        this.#views,
-        { pid: this.#pid, role: ROLE_BITS[role], startTicks: processStartTicks(this.#pid) ?? 0, attachedAt: Date.now() },
-        isAlive,
-      );
+      const self = {
+        pid: this.#pid,
+        pidNamespace: pidNamespaceId(),
+        uid: geteuid(),
+        role: ROLE_BITS[role],
+        startTicks: processStartTicks(this.#pid) ?? 0,
+        attachedAt: Date.now(),
+      };
+      const entry = registerParticipant(this.#views, self, this.#locks);
       this.#participant = entry.index;
+      if (entry.refused === 'locks-unavailable' && role !== 'observer') {
+        const errno = this.#locks.lastUntestableErrno;
+        throw new MmapipcError(
+          `cannot take a participant entry: its file system refuses open-file-description locks (fcntl F_OFD_SETLK: ${errno === undefined ? '?' : errnoName(errno)}), which mmapipc needs to tell live processes from dead ones; put the ring on a local file system (/dev/shm, /tmp); network file systems are unsupported`,
+          { subject: this.path },
+        );
+      }
       if (entry.index < 0 && role !== 'observer') {
         throw new MmapipcError('every entry of the participant table (64) is held by a live process or by a dead one\'s unresolved claims; close some', { subject: this.path });
       }
@@ -138,7 +152,7 @@ export class RingFile implements AsyncIterable<Message> {
       });
     } catch (error) {
       unregisterParticipant(this.#views, this.#participant, this.#pid);
-      closeRingFile(opened);
+      closeRingFile(opened); // drops the entry lock with the descriptor
       if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: this.path });
       throw error;
     }
@@ -180,7 +194,7 @@ export class RingFile implements AsyncIterable<Message> {
   #recoverIfDue(): boolean {
     const now = performance.now();
     if (now < this.#nextRecovery) return this.#stuck;
-    const report = this.#ring.recover(isAlive);
+    const report = this.#ring.recover(this.#locks);
     this.#stuck = report.stuck || report.released > 0 || report.adopted > 0;
     this.#nextRecovery = now + (this.#stuck ? STUCK_RECOVERY_INTERVAL_MS : RECOVERY_INTERVAL_MS);
     return this.#stuck;
@@ -429,7 +443,10 @@ export class RingFile implements AsyncIterable<Message> {
   whyBlocked(side: 'send' | 'receive'): string | undefined {
     this.#assertOpen();
     const memory = this.#opened.mapping.buffer;
-    return side === 'send' ? whySendersWait(memory, this.header) : this.group ? whyMemberWaits(memory, this.header, this.group) : undefined;
+    // This descriptor sees no conflict with its own lock: its own entry is alive by definition.
+    const others = fileLiveness(this.#opened.fd);
+    const isAlive: IsAlive = (index) => (index === this.#participant ? 'alive' : others(index));
+    return side === 'send' ? whySendersWait(memory, this.header, isAlive) : this.group ? whyMemberWaits(memory, this.header, this.group, isAlive) : undefined;
   }
 
   /** Records that this process also sends or receives (for stat). */
@@ -448,9 +465,10 @@ export class RingFile implements AsyncIterable<Message> {
     if (this.#closed) return;
     this.#closed = true;
     // Messages it took and could not hand on (a closed output, a handler that threw) must not
-    // vanish with the entry: leave them to recovery, which hands them to another member.
-    if (holdsClaim(this.#views, this.#participant)) abandonParticipant(this.#views, this.#participant, this.#pid);
-    else unregisterParticipant(this.#views, this.#participant, this.#pid);
+    // vanish with the entry: the entry keeps them and, unlocked, reads as a dead process's, so
+    // recovery hands them to another member. Otherwise the entry is freed before it is unlocked.
+    if (!holdsClaim(this.#views, this.#participant)) unregisterParticipant(this.#views, this.#participant, this.#pid);
+    if (this.#participant >= 0) this.#locks.unlock(this.#participant);
     if (this.#pending === 0) this.#release();
     else this.#closing.abort(); // the last pending wait unmaps
   }

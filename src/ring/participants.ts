@@ -2,12 +2,18 @@
  * The participant table: one entry per process that has the ring open. An entry is how recovery
  * finds the owner of every claim: a sender records what it is about to claim (its intent) and a
  * group member the run it is about to take, in its own entry, before the compare-and-swap that
- * claims it. Pure: liveness is supplied by the caller.
+ * claims it. Pure: the entry locks are the caller's (EntryLocks).
+ *
+ * Liveness: every entry has a lock (in a file, an open-file-description lock on the entry's first
+ * byte) that its process holds for as long as it is attached. Invariant: an entry whose pid word
+ * is not 0 belongs to a live process exactly while its lock is held, because the lock is taken
+ * before the pid word is set and dropped only after it is cleared (or by the holder's death).
  *
  * Lifecycle: a free entry (pid 0), or a dead process's entry that holds no claim, is taken by
- * compare-and-swap of its pid word; the taker bumps the generation, then writes the rest. close()
- * swaps the pid back to 0. A dead process's entry that still holds claims is freed by recovery
- * once they are resolved (released, or handed to another member).
+ * taking its lock, then compare-and-swap of its pid word; the taker bumps the generation, then
+ * writes the rest. close() swaps the pid back to 0, then drops the lock. A dead process's entry
+ * that still holds claims is freed by recovery once they are resolved (released, or handed to
+ * another member).
  */
 import {
   GROUP_WORD_GENERATION_SHIFT,
@@ -20,12 +26,14 @@ import {
   PARTICIPANT_INTENT_SINCE,
   PARTICIPANT_INTENT_START,
   PARTICIPANT_PID,
+  PARTICIPANT_PID_NAMESPACE,
   PARTICIPANT_ROLE,
   PARTICIPANT_RUN_COUNT,
   PARTICIPANT_RUN_DELIVERIES,
   PARTICIPANT_RUN_SINCE,
   PARTICIPANT_RUN_START,
   PARTICIPANT_START,
+  PARTICIPANT_UID,
   RUN_COUNT_MASK,
   RUN_PENDING_BIT,
   participantOffset,
@@ -34,7 +42,11 @@ import { loadPosition, type RingViews } from './views.js';
 
 export interface Participant {
   readonly index: number;
+  /** For people only: a pid of the PID namespace `pidNamespace`, which may not be the reader's. */
   readonly pid: number;
+  /** Inode of the process's /proc/self/ns/pid; 0n unknown. */
+  readonly pidNamespace: bigint;
+  readonly uid: number;
   readonly role: number;
   readonly startTicks: number;
   readonly attachedAt: number;
@@ -48,7 +60,21 @@ export interface Participant {
   readonly run: { readonly start: number; readonly count: number; readonly pending: boolean; readonly deliveries: number; readonly since: number };
 }
 
-export type IsAlive = (pid: number, startTicks: number) => boolean;
+/** What a look at an entry's lock found: held by a live process, free (its process is dead), or not testable. */
+export type Liveness = 'alive' | 'dead' | 'unknown';
+
+/** Liveness of entry `index` (whose pid word is not 0), for those who only look. */
+export type IsAlive = (index: number) => Liveness;
+
+/**
+ * The entries' locks. tryLock takes entry `index`'s lock without waiting: 'taken', 'held' by
+ * another holder (a live process, or one recovering the entry), or 'unknown' when the lock cannot
+ * be tested (a file system without such locks). unlock drops a lock this holder took.
+ */
+export interface EntryLocks {
+  tryLock(index: number): 'taken' | 'held' | 'unknown';
+  unlock(index: number): void;
+}
 
 const w = (offset: number) => offset >> 2;
 
@@ -61,6 +87,8 @@ export function readParticipant(views: RingViews, index: number): Participant | 
   return {
     index,
     pid,
+    pidNamespace: views.longs[(base + PARTICIPANT_PID_NAMESPACE) >> 3]!,
+    uid: Atomics.load(words, w(base + PARTICIPANT_UID)) >>> 0,
     role: Atomics.load(words, w(base + PARTICIPANT_ROLE)),
     startTicks: doubles[(base + PARTICIPANT_START) >> 3]!,
     attachedAt: doubles[(base + PARTICIPANT_ATTACHED_AT) >> 3]!,
@@ -100,30 +128,47 @@ function holdsNothing(views: RingViews, base: number): boolean {
 }
 
 export interface Registration {
+  /** -1 when no entry could be taken. */
   readonly index: number;
   readonly generation: number;
+  /** Why index is -1: every entry is held, or the locks cannot be taken here. */
+  readonly refused?: 'full' | 'locks-unavailable';
+}
+
+export interface ParticipantSelf {
+  readonly pid: number;
+  readonly pidNamespace: bigint;
+  readonly uid: number;
+  readonly role: number;
+  readonly startTicks: number;
+  readonly attachedAt: number;
 }
 
 /**
- * Records this process in a free entry, or in a dead process's entry that holds no claim.
- * Returns the entry's index and new generation; index -1 when every entry belongs to a live
- * process or holds a dead one's unresolved claims.
+ * Records this process in a free entry, or in a dead process's entry that holds no claim. The
+ * entry's lock is taken first and stays held (the caller drops it after unregistering); a lock
+ * held by someone else means a live owner, or a recovery at work: skip. Returns the entry's
+ * index and new generation.
  */
-export function registerParticipant(
-  views: RingViews,
-  self: { pid: number; role: number; startTicks: number; attachedAt: number },
-  isAlive: IsAlive,
-): Registration {
+export function registerParticipant(views: RingViews, self: ParticipantSelf, locks: EntryLocks): Registration {
   const { words, doubles } = views;
+  let untestable = false;
   for (const pass of ['free', 'dead'] as const) {
     for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
       const base = participantOffset(index);
       const pidWord = w(base + PARTICIPANT_PID);
-      const pid = Atomics.load(words, pidWord);
-      if (pass === 'free' ? pid !== 0 : pid === 0 || isAlive(pid >>> 0, doubles[(base + PARTICIPANT_START) >> 3]!) || !holdsNothing(views, base)) {
+      const seen = Atomics.load(words, pidWord);
+      if (pass === 'free' ? seen !== 0 : seen === 0 || !holdsNothing(views, base)) continue;
+      const attempt = locks.tryLock(index);
+      if (attempt !== 'taken') {
+        untestable ||= attempt === 'unknown';
         continue;
       }
-      if (Atomics.compareExchange(words, pidWord, pid, self.pid) !== pid) continue;
+      // Lock held: nobody else can take the entry now, and a non-zero pid is a dead process's.
+      if (!holdsNothing(views, base) || Atomics.compareExchange(words, pidWord, seen, self.pid) !== seen) {
+        locks.unlock(index);
+        continue;
+      }
       // The generation first: from here on, tags of the former occupant no longer match.
       const generation = (Atomics.add(words, w(base + PARTICIPANT_GENERATION), 1) + 1) >>> 0;
       Atomics.store(words, w(base + PARTICIPANT_ROLE), self.role);
@@ -131,6 +176,8 @@ export function registerParticipant(
       Atomics.store(words, w(base + PARTICIPANT_INTENT_COUNT), 0);
       Atomics.store(words, w(base + PARTICIPANT_RUN_COUNT), 0);
       Atomics.store(words, w(base + PARTICIPANT_RUN_DELIVERIES), 0);
+      Atomics.store(words, w(base + PARTICIPANT_UID), self.uid | 0);
+      views.longs[(base + PARTICIPANT_PID_NAMESPACE) >> 3] = self.pidNamespace;
       doubles[(base + PARTICIPANT_START) >> 3] = self.startTicks;
       doubles[(base + PARTICIPANT_ATTACHED_AT) >> 3] = self.attachedAt;
       doubles[(base + PARTICIPANT_INTENT_SINCE) >> 3] = 0;
@@ -138,7 +185,7 @@ export function registerParticipant(
       return { index, generation };
     }
   }
-  return { index: -1, generation: 0 };
+  return { index: -1, generation: 0, refused: untestable ? 'locks-unavailable' : 'full' };
 }
 
 export function addParticipantRole(views: RingViews, index: number, role: number): void {
@@ -153,22 +200,14 @@ export function setParticipantGroup(views: RingViews, index: number, group: numb
   Atomics.store(views.words, w(participantOffset(index) + PARTICIPANT_GROUP), word | 0);
 }
 
-/** Frees the entry if it still belongs to `pid` (a clean close holds no claim). */
+/**
+ * Frees the entry if it still belongs to `pid` (a clean close holds no claim). The caller drops
+ * the entry's lock afterwards; an entry left with a claim is simply unlocked: it then reads as a
+ * dead process's, and recovery hands its claim on.
+ */
 export function unregisterParticipant(views: RingViews, index: number, pid: number): void {
   if (index < 0) return;
   Atomics.compareExchange(views.words, w(participantOffset(index) + PARTICIPANT_PID), pid, 0);
-}
-
-/**
- * Leaves the entry of a process that closes the ring while it still holds a claim (a run it could
- * not hand on, say) to recovery: its start time becomes one no process has (-1), so the entry now
- * reads as dead and recovery hands its run to another member, then frees it.
- */
-export function abandonParticipant(views: RingViews, index: number, pid: number): void {
-  if (index < 0) return;
-  const base = participantOffset(index);
-  if (Atomics.load(views.words, w(base + PARTICIPANT_PID)) >>> 0 !== pid >>> 0) return;
-  views.doubles[(base + PARTICIPANT_START) >> 3] = -1;
 }
 
 /** True when the entry holds a claim: a sender's intent or a member's run. */

@@ -1,10 +1,12 @@
 /**
- * Recovery: resolving the claims of processes that died. Pure: liveness is supplied.
+ * Recovery: resolving the claims of processes that died. Pure: the entry locks are supplied.
  *
- * Only a proven-dead owner loses a claim (pid + start time + entry generation; see
- * participants.ts). A live owner — running, slow, or stopped for as long as it likes — is waited
- * for; there is no stall timeout. A claim whose owner cannot be identified is reported, never
- * guessed at.
+ * Only a proven-dead owner loses a claim. An entry's process is dead when its pid word is not 0
+ * and its lock is free (participants.ts); recovery proves it by taking that lock, and holds it
+ * while it resolves the entry, so that nobody can take the entry over meanwhile (a new process
+ * may well have the same pid in another PID namespace). A live owner — running, slow, or stopped
+ * for as long as it likes — is waited for; there is no stall timeout. A claim whose owner cannot
+ * be identified, or whose lock cannot be tested, is reported, never guessed at.
  *
  * 1. Senders' claims. Every position q in [tail - N, tail) whose slot does not yet hold q's
  *    message was claimed by a sender that has not published it. Its possible owners are the
@@ -35,11 +37,11 @@ import {
 } from '../layout/ring-layout.js';
 import { confirmClaimer, groupIsCurrent, loadDispatch, readTail } from './groups.js';
 import type { Member } from './member.js';
-import { freeDeadEntry, readParticipant, type IsAlive, type Participant } from './participants.js';
+import { freeDeadEntry, readParticipant, type EntryLocks, type Participant } from './participants.js';
 import type { RingViews } from './views.js';
 
 export interface RecoveryOptions {
-  readonly isAlive: IsAlive;
+  readonly locks: EntryLocks;
   /** The recovering process's own entry (its claims are never looked at), -1 if none. */
   readonly self: number;
   /** When the recovering process is an idle member: its member side, to take dead members' runs. */
@@ -55,6 +57,8 @@ export interface RecoveryReport {
   readonly freed: number;
   /** Something waits on a live owner, or on one that cannot be identified: worth looking again soon. */
   readonly stuck: boolean;
+  /** Entries whose lock could not be tested (liveness unknown): nothing of theirs is touched. */
+  readonly untestable: number;
 }
 
 /**
@@ -86,16 +90,44 @@ export function messagesIn(views: RingViews, geometry: RingGeometry, start: numb
 }
 
 export function recoverClaims(views: RingViews, geometry: RingGeometry, options: RecoveryOptions): RecoveryReport {
-  const { words } = views;
+  const { locks } = options;
   const entries: (Participant | undefined)[] = [];
   const dead = new Set<number>();
+  let untestable = 0;
   for (let index = 0; index < PARTICIPANT_CAPACITY; index++) {
-    const entry = readParticipant(views, index);
+    let entry = readParticipant(views, index);
+    if (entry && index !== options.self) {
+      const attempt = locks.tryLock(index);
+      if (attempt === 'taken') {
+        // Dead, and ours to resolve until unlocked. Read again: it may have been closed or taken
+        // over between the first read and the lock.
+        entry = readParticipant(views, index);
+        if (entry) dead.add(index);
+        else locks.unlock(index);
+      } else if (attempt === 'unknown') {
+        untestable++;
+      }
+    }
     entries.push(entry);
-    if (entry && index !== options.self && !options.isAlive(entry.pid, entry.startTicks)) dead.add(index);
   }
+  try {
+    return resolve(views, geometry, options, entries, dead, untestable);
+  } finally {
+    for (const index of dead) locks.unlock(index);
+  }
+}
+
+function resolve(
+  views: RingViews,
+  geometry: RingGeometry,
+  options: RecoveryOptions,
+  entries: readonly (Participant | undefined)[],
+  dead: ReadonlySet<number>,
+  untestable: number,
+): RecoveryReport {
+  const { words } = views;
   let released = 0;
-  let stuck = false;
+  let stuck = untestable > 0;
 
   // 1. Unpublished sender claims among the last N positions.
   const tail = readTail(views).position;
@@ -165,5 +197,5 @@ export function recoverClaims(views: RingViews, geometry: RingGeometry, options:
     }
     if (freeDeadEntry(views, index, entry.pid)) freed++;
   }
-  return { released, adopted, freed, stuck };
+  return { released, adopted, freed, stuck, untestable };
 }

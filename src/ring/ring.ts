@@ -37,7 +37,7 @@ import { recoverClaims, type RecoveryReport } from './recovery.js';
 import { Sender, type Payload } from './sender.js';
 import { viewsOf, type RingViews } from './views.js';
 import { announce, takeSleepers } from './wait-word.js';
-import type { IsAlive } from './participants.js';
+import type { EntryLocks } from './participants.js';
 
 export type { Gap } from './member.js';
 
@@ -641,10 +641,10 @@ export class Ring {
    * Resolves claims of dead processes: releases dead senders' unpublished claims, takes over a
    * dead member's run of this group (when idle), frees dead entries. See ./recovery.ts.
    */
-  recover(isAlive: IsAlive): RecoveryReport {
+  recover(locks: EntryLocks): RecoveryReport {
     const member = this.#member;
     const report = recoverClaims(this.views, this.geometry, {
-      isAlive,
+      locks,
       self: this.#participant,
       member:
         member && this.#group

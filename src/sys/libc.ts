@@ -77,6 +77,7 @@ export function closeFile(fd: number): void {
 export interface FileStatus {
   readonly mode: number;
   readonly uid: number;
+  readonly gid: number;
   readonly size: number;
   readonly nlink: number;
   readonly isRegular: boolean;
@@ -88,6 +89,7 @@ const STAT_LENGTH = 144;
 const STAT_NLINK = 16;
 const STAT_MODE = 24;
 const STAT_UID = 28;
+const STAT_GID = 32;
 const STAT_SIZE = 48;
 
 export function fileStatus(fd: number, subject?: string): FileStatus {
@@ -97,11 +99,17 @@ export function fileStatus(fd: number, subject?: string): FileStatus {
   return {
     mode,
     uid: stat.readUInt32LE(STAT_UID),
+    gid: stat.readUInt32LE(STAT_GID),
     size: Number(stat.readBigInt64LE(STAT_SIZE)),
     nlink: Number(stat.readBigUInt64LE(STAT_NLINK)),
     isRegular: (mode & S_IFMT) === S_IFREG,
     isDirectory: (mode & S_IFMT) === S_IFDIR,
   };
+}
+
+/** fchown(fd, -1, gid): gives the file to group `gid`, leaving its owner. */
+export function changeFileGroup(fd: number, gid: number, subject?: string): void {
+  checked('fchown', [DataType.I32, DataType.I32, DataType.I32], [fd, -1, gid], subject);
 }
 
 export function truncateFile(fd: number, length: number, subject?: string): void {
@@ -135,12 +143,16 @@ export interface Mapping {
   readonly length: number;
 }
 
-export function mapShared(fd: number, length: number, subject?: string): Mapping {
+/**
+ * Maps `length` bytes of `fd` shared. `readOnly`: PROT_READ only, for a descriptor opened
+ * O_RDONLY (an observer); any store into such a mapping kills the process with SIGSEGV.
+ */
+export function mapShared(fd: number, length: number, subject?: string, readOnly = false): Mapping {
   const { value, errno } = callWithErrno<bigint>(
     'mmap',
     DataType.BigInt,
     [DataType.I64, DataType.U64, DataType.I32, DataType.I32, DataType.I32, DataType.I64],
-    [0, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0],
+    [0, length, readOnly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0],
   );
   // MAP_FAILED is (void *)-1; ffi-rs' isNullPointer does not recognise it, so read the address.
   if (value === -1n || value === 0xffffffffffffffffn) throw systemError('mmap', errno, subject);
@@ -164,6 +176,20 @@ export function getpid(): number {
 
 export function geteuid(): number {
   return call<number>('geteuid', DataType.I32, [], []);
+}
+
+export function getegid(): number {
+  return call<number>('getegid', DataType.I32, [], []);
+}
+
+/** NGROUPS_MAX on Linux. */
+const GROUPS_MAX = 65536;
+
+/** The supplementary groups of this process (getgroups(2)); the effective group is getegid's. */
+export function supplementaryGroups(): number[] {
+  const list = Buffer.alloc(GROUPS_MAX * 4);
+  const count = checked('getgroups', [DataType.I32, DataType.U8Array], [GROUPS_MAX, list]);
+  return Array.from({ length: count }, (_, i) => list.readUInt32LE(i * 4));
 }
 
 /** kill(pid, 0): true when the process exists (even if it belongs to someone else). */

@@ -3,9 +3,13 @@
  * /proc/PID/stat, in clock ticks since boot). A process is proven dead when its pid is gone, is a
  * zombie, or now belongs to a process that started at another time. A stopped process (SIGSTOP,
  * Ctrl-Z, a debugger, a frozen cgroup) is alive: its claims are waited for, never given away.
+ *
+ * All of this is seen through the viewer's PID namespace: a ring's liveness test is its entry
+ * locks (./ofd-lock.ts), and /proc serves only to describe (running or stopped) a process of the
+ * viewer's own namespace.
  */
-import { readFileSync } from 'node:fs';
-import { processExists } from './libc.js';
+import { readFileSync, statSync } from 'node:fs';
+import { getpid, processExists } from './libc.js';
 
 interface ProcStat {
   readonly state: string;
@@ -47,4 +51,39 @@ export function processState(pid: number, startTicks: number): ProcessState {
 /** Whether the process that recorded (pid, startTicks) still exists (running or stopped). */
 export function processLiveness(pid: number, startTicks: number): Liveness {
   return processState(pid, startTicks) === 'dead' ? 'dead' : 'alive';
+}
+
+let ownNamespace: bigint | undefined;
+
+/**
+ * This process's PID namespace: the inode of /proc/self/ns/pid (0n when it cannot be read).
+ * Pids recorded with another namespace's id mean nothing to /proc here.
+ */
+export function pidNamespaceId(): bigint {
+  if (ownNamespace === undefined) {
+    try {
+      ownNamespace = statSync('/proc/self/ns/pid', { bigint: true }).ino;
+    } catch {
+      ownNamespace = 0n;
+    }
+  }
+  return ownNamespace;
+}
+
+let procIsOwn: boolean | undefined;
+
+/**
+ * True when the /proc mounted here belongs to this process's PID namespace (it shows this
+ * process under its own pid). Not so under `unshare --pid --fork` without `--mount-proc`, where
+ * /proc/PID names the outer namespace's processes.
+ */
+export function procShowsOwnNamespace(): boolean {
+  if (procIsOwn === undefined) {
+    try {
+      procIsOwn = Number(readFileSync('/proc/self/stat', 'latin1').split(' ', 1)[0]) === getpid();
+    } catch {
+      procIsOwn = false;
+    }
+  }
+  return procIsOwn;
 }

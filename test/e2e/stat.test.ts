@@ -119,7 +119,7 @@ test('a sender killed while attached shows as a dead sender', async () => {
   sender.child.kill('SIGKILL');
   expect(await sender.exited).toEqual({ code: null, signal: 'SIGKILL' });
   const stat = await statJson(file);
-  expect(stat.participants).toEqual([{ pid: sender.child.pid, role: 'sender', alive: false, state: 'dead', group: null, attachedAt: expect.any(String) }]);
+  expect(stat.participants).toEqual([{ pid: sender.child.pid, pidNamespace: 'same', role: 'sender', alive: false, state: 'dead', group: null, attachedAt: expect.any(String) }]);
   expect(stat).toMatchObject({ senders: { alive: 0, dead: 1 }, receivers: { alive: 0, dead: 0 }, waiting: 2, full: true, claims: [] });
   const human = await ok(['stat', '--file', file]);
   expect(human).toMatch(new RegExp(`senders\\s+0 alive, 1 dead`));
@@ -134,7 +134,7 @@ test('a live receiver shows as alive, with its role', async () => {
   try {
     const stat = await statJson(file);
     expect(stat.participants).toEqual([
-      { pid: receiver.child.pid, role: 'receiver', alive: true, state: 'running', group: 'default', attachedAt: expect.any(String) },
+      { pid: receiver.child.pid, pidNamespace: 'same', role: 'receiver', alive: true, state: 'running', group: 'default', attachedAt: expect.any(String) },
     ]);
     expect(stat).toMatchObject({ receivers: { alive: 1, dead: 0 }, senders: { alive: 0, dead: 0 }, waiting: 0, sent: 1, received: 1 });
     expect(stat.groups).toEqual([expect.objectContaining({ name: 'default', position: 1, lag: 0, members: { alive: 1, dead: 0, pids: [receiver.child.pid] } })]);

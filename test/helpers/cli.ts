@@ -61,9 +61,13 @@ export class LiveCli {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #buffer = '';
 
-  /** `script`: another node program to run instead of bin/mmapipc.js (a test fixture). */
-  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore'; script?: string } = {}) {
-    this.child = spawn(process.execPath, [options.script ?? BIN, ...args], {
+  /**
+   * `script`: another node program to run instead of bin/mmapipc.js (a test fixture). `wrap`: a
+   * command that runs node for us (nsenter ..., runuser ...), prepended to the command line.
+   */
+  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore'; script?: string; wrap?: string[] } = {}) {
+    const command = [...(options.wrap ?? []), process.execPath, options.script ?? BIN, ...args];
+    this.child = spawn(command[0]!, command.slice(1), {
       env: cliEnv(options.env),
       cwd: options.cwd,
       stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],

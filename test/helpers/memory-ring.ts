@@ -20,9 +20,9 @@ import {
 } from '../../src/layout/ring-layout.js';
 import type { Fault } from '../../src/ring/fault.js';
 import { createGroup, type GroupStart } from '../../src/ring/groups.js';
-import { registerParticipant, setParticipantGroup } from '../../src/ring/participants.js';
+import { readParticipant, registerParticipant, setParticipantGroup, type EntryLocks } from '../../src/ring/participants.js';
 import { Ring } from '../../src/ring/ring.js';
-import { viewsOf } from '../../src/ring/views.js';
+import { viewsOf, type RingViews } from '../../src/ring/views.js';
 
 export const CREATOR = { pid: 4242, startTicks: 777, createdAt: 1_700_000_000_000 };
 
@@ -39,6 +39,25 @@ export function ringMemory(slots: number, slotSize: number, groups?: number): { 
   writeHeader(memory, geometry, CREATOR);
   publishHeader(memory);
   return { memory, geometry };
+}
+
+/**
+ * Entry locks over plain memory, as the lock test of a file would answer them: an entry's lock
+ * is held while its process (by pid, as the test decides) lives, and free once it is dead.
+ */
+export function pidLocks(views: RingViews, isAlive: (pid: number) => boolean): EntryLocks {
+  return {
+    tryLock: (index) => {
+      const entry = readParticipant(views, index);
+      return entry && isAlive(entry.pid) ? 'held' : 'taken';
+    },
+    unlock: () => {},
+  };
+}
+
+/** A participant as RingFile records itself (pid namespace and uid are made up). */
+export function selfRecord(pid: number, role: number, startTicks = 1) {
+  return { pid, pidNamespace: 4026531836n, uid: 1000, role, startTicks, attachedAt: 1 };
 }
 
 /** Pids handed to test participants that name none: every one a different process. */
@@ -71,7 +90,7 @@ export interface TestRing extends Ring {
 function register(memory: Buffer, geometry: RingGeometry, role: number, options: ParticipantOptions) {
   const pid = options.pid ?? nextPid++;
   const views = viewsOf(memory, geometry);
-  const entry = registerParticipant(views, { pid, role, startTicks: options.startTicks ?? 1, attachedAt: 1 }, () => true);
+  const entry = registerParticipant(views, selfRecord(pid, role, options.startTicks), pidLocks(views, () => true));
   if (entry.index < 0) throw new Error('the participant table is full');
   return { pid, views, entry };
 }

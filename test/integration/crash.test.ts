@@ -124,14 +124,14 @@ describe('a sender that stops between claim and publish', () => {
     expect(counters(ring)).toEqual({ released: 1, redelivered: 0 });
   });
 
-  test('a claim whose participant entry names a live pid with another start time (a reused pid) is given up at once', async () => {
+  test('a claim whose participant entry names a live pid but whose lock is free (a pid of another namespace, or reused) is given up at once', async () => {
     const ring = dir.file('reused-pid.ring');
     await send(ring, '--slots', '8', 'before');
-    const claimer = peer(['claim-reused', ring, TORN]);
+    const claimer = peer(['claim-unlocked', ring, TORN]);
     await claimer.waitForLine(/^claimed 1$/, DEADLINE_MS, 'claim');
     await send(ring, 'after');
     const start = performance.now();
-    // Only the start-time check can release the claim: its pid is alive.
+    // Only the lock test can release the claim: its pid is alive.
     const receiver = peer(['receive', ring, '2']);
     await receiver.waitForLine(/^done$/, DEADLINE_MS, 'messages around the claim');
 

@@ -74,13 +74,19 @@ describe('refuses unsafe paths', () => {
     }
   });
 
-  (isRoot ? test : test.skip)('a ring owned by another user, with exit 4 (needs root to chown)', async () => {
+  (isRoot ? test : test.skip)('a ring owned by another user whose group is not ours, with exit 4, even for root (needs root to chown)', async () => {
     const path = await validRing('foreign.ring');
     chownSync(path, 65534, 65534);
+    // Names as getent(1) gives them, or the bare number when the system has none.
+    const name = (db: string, kind: string) => {
+      const found = execFileSync('sh', ['-c', `getent ${db} 65534 | cut -d: -f1`], { encoding: 'utf8' }).trim();
+      return found ? `${found} (${kind} 65534)` : `${kind} 65534`;
+    };
     await expectRefused(
       path,
       ExitCode.unsafeFile,
-      `is owned by uid 65534, not by you (uid ${process.geteuid!()}); another user could change or truncate it under you. Use a file you own`,
+      `is owned by ${name('passwd', 'uid')} and group ${name('group', 'gid')}, mode 0600, and you (uid ${process.geteuid!()}) are not in that group; ` +
+        "another user's ring is used only through a group of yours that may read and write it. Ask its owner to chgrp it to a group you are in and chmod g+rw, or use a ring of your own",
     );
   });
 

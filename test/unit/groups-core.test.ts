@@ -12,6 +12,7 @@ import { recoverClaims } from '../../src/ring/recovery.js';
 import { Ring, type Gap } from '../../src/ring/ring.js';
 import { viewsOf, type RingViews } from '../../src/ring/views.js';
 import type { FaultStep } from '../../src/ring/fault.js';
+import { pidLocks, selfRecord } from '../helpers/memory-ring.js';
 
 interface TestRing {
   memory: Buffer;
@@ -36,7 +37,7 @@ let nextPid = 100;
 /** A process on the ring: a participant entry, and a Ring that sends and (with a group) receives. */
 function join(t: TestRing, group?: string, options: { lossy?: boolean; from?: 'earliest' | 'latest' | number; fault?: (step: FaultStep) => void } = {}) {
   const pid = nextPid++;
-  const entry = registerParticipant(t.views, { pid, role: group ? 2 : 1, startTicks: 1, attachedAt: 0 }, (p) => t.isAlive(p));
+  const entry = registerParticipant(t.views, selfRecord(pid, group ? 2 : 1), pidLocks(t.views, (p) => t.isAlive(p)));
   let joined: { index: number; generation: number; name: string } | undefined;
   if (group) {
     const info = createGroup(t.views, t.geometry, group, { lossy: options.lossy, from: options.from });
@@ -44,7 +45,7 @@ function join(t: TestRing, group?: string, options: { lossy?: boolean; from?: 'e
     setParticipantGroup(t.views, entry.index, info.index, info.generation);
   }
   const r = new Ring(t.memory, t.geometry, { identity: { pid, participant: entry.index, generation: entry.generation }, group: joined, fault: options.fault });
-  return { pid, entry: entry.index, ring: r, recover: () => r.recover((p) => t.isAlive(p)) };
+  return { pid, entry: entry.index, ring: r, recover: () => r.recover(pidLocks(t.views, (p) => t.isAlive(p))) };
 }
 
 const text = (m: { data: Buffer } | null) => (m ? m.data.toString() : null);
@@ -225,5 +226,5 @@ test('recovery does not look at its caller\'s own claims, and frees dead entries
   t.dead.add(gone.pid);
   expect(member.recover().freed).toBe(1);
   expect(readParticipant(t.views, gone.entry)).toBeUndefined();
-  expect(recoverClaims(t.views, t.geometry, { isAlive: () => true, self: member.entry })).toMatchObject({ released: 0, freed: 0 });
+  expect(recoverClaims(t.views, t.geometry, { locks: pidLocks(t.views, () => true), self: member.entry })).toMatchObject({ released: 0, freed: 0 });
 });

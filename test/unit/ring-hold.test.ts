@@ -1,5 +1,6 @@
 /** Ring.hold: messages taken without being finished, finished by ack (the bridge's export). */
-import { memberRing, memoryRing, ringMemory } from '../helpers/memory-ring.js';
+import { memberRing, memoryRing, pidLocks, ringMemory } from '../helpers/memory-ring.js';
+import { viewsOf } from '../../src/ring/views.js';
 
 describe('Ring.hold', () => {
   test('holds copies in order and keeps the group floor on them until ack', () => {
@@ -25,7 +26,7 @@ describe('Ring.hold', () => {
     for (let i = 0; i < 6; i++) dead.trySend(`m${i}`);
     expect(dead.hold(4)!.messages).toHaveLength(4); // never acked: its holder "dies"
     const next = memberRing(memory, geometry);
-    expect(next.recover((pid) => pid !== dead.pid).adopted).toBe(4);
+    expect(next.recover(pidLocks(viewsOf(memory, geometry), (pid) => pid !== dead.pid)).adopted).toBe(4);
     const again = next.hold(10)!;
     expect(again.messages.map((message) => [message.data.toString(), message.deliveries])).toEqual([
       ['m0', 1], ['m1', 1], ['m2', 1], ['m3', 1],

@@ -40,6 +40,9 @@ function snapshot(path: string, sent: number, groups: FakeGroup[] = []): Prometh
       participants.push({
         index: participants.length,
         pid: 1000 + participants.length,
+        pidNamespace: 4026531836n,
+        uid: 0,
+        namespace: 'same',
         role: 2,
         startTicks: 1,
         attachedAt: CREATOR.createdAt,

@@ -7,12 +7,13 @@ import { lstatSync, statSync } from 'node:fs';
 import { MmapipcError } from '../../errors.js';
 import { DEFAULT_GROUP_CAPACITY, SLOT_HEADER_LENGTH, headerLengthFor, ringGeometry, type RingGeometry } from '../../layout/ring-layout.js';
 import { RingFile } from '../../ring-file/ring-file.js';
+import { describeGroup } from '../../sys/accounts.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, ringPath } from '../options.js';
 import { note, write } from '../output.js';
 import { addCreateOptions, addFileOption, creationSlots, type RingCliOptions } from '../ring-options.js';
 
-export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'size' | 'mode' | 'groups'>;
+export type CreateOptions = Pick<RingCliOptions, 'file' | 'slots' | 'slotSize' | 'size' | 'mode' | 'groups' | 'fileGroup'>;
 
 const DEFAULT_MODE = 0o600;
 const HEADER_BYTES = headerLengthFor(DEFAULT_GROUP_CAPACITY).toLocaleString('en-US');
@@ -39,9 +40,12 @@ Examples:
   mmapipc create                                   100 slots of 64 bytes at /tmp/mmap_shared
   mmapipc create --file ./q.ring --size 64MiB      room for about 64 MiB of messages
   mmapipc create --file ./q.ring --slots 1024 --slot-size 4096
-  mmapipc create --file /dev/shm/q --mode 0660     shared with your group
+  mmapipc create --file /dev/shm/q --mode 0660 --file-group staff
+                                                   shared with the members of group staff
+                                                   (docs/sharing.md)
 
-Exit codes: 0 created, 1 the path exists (or cannot be created), 2 bad option.`,
+Exit codes: 0 created, 1 the path exists (or cannot be created), 2 bad option (or a
+--file-group you are not a member of).`,
   );
   command.action((options: CreateOptions) => create(options, context));
 }
@@ -53,13 +57,15 @@ export async function create(options: CreateOptions, context: CliContext): Promi
   }
   const mode = options.mode ?? DEFAULT_MODE;
   const slots = creationSlots(options);
-  const ring = RingFile.create(path, { slots, slotSize: options.slotSize, groups: options.groups, mode, role: 'observer' });
+  const ring = RingFile.create(path, { slots, slotSize: options.slotSize, groups: options.groups, mode, fileGroup: options.fileGroup, role: 'observer' });
   const { slotCount, slotSize, fileLength, maxMessageLength } = ring.header;
   ring.close();
-  const actualMode = statSync(path).mode & 0o777;
+  const status = statSync(path);
+  const actualMode = status.mode & 0o777;
+  const group = (actualMode & 0o070) !== 0 ? `, group ${describeGroup(status.gid)}` : '';
   write(
     context.output.out,
-    `created ${path}: ${slotCount} slots × ${slotSize} bytes (${DEFAULT_SLOT_COUNT === slotCount && DEFAULT_SLOT_SIZE === slotSize ? 'the defaults, ' : ''}largest message ${maxMessageLength.toLocaleString('en-US')} bytes, file ${fileLength.toLocaleString('en-US')} bytes), mode ${octal(actualMode)}\n`,
+    `created ${path}: ${slotCount} slots × ${slotSize} bytes (${DEFAULT_SLOT_COUNT === slotCount && DEFAULT_SLOT_SIZE === slotSize ? 'the defaults, ' : ''}largest message ${maxMessageLength.toLocaleString('en-US')} bytes, file ${fileLength.toLocaleString('en-US')} bytes), mode ${octal(actualMode)}${group}\n`,
   );
   if (actualMode !== mode) {
     note(

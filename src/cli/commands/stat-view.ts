@@ -30,7 +30,16 @@ export interface StatRecord {
   delivered: number;
   senders: { alive: number; dead: number };
   receivers: { alive: number; dead: number };
-  participants: Array<{ pid: number; role: RoleName; alive: boolean; state: string; group: string | null; attachedAt: string | null }>;
+  participants: Array<{
+    pid: number;
+    /** Whether `pid` is a pid of the viewer's PID namespace (its liveness comes from the entry's lock either way). */
+    pidNamespace: 'same' | 'other' | 'unknown';
+    role: RoleName;
+    alive: boolean;
+    state: string;
+    group: string | null;
+    attachedAt: string | null;
+  }>;
   groups: Array<{
     name: string;
     lossy: boolean;
@@ -45,7 +54,16 @@ export interface StatRecord {
     createdAt: string | null;
     members: { alive: number; dead: number; pids: number[] };
   }>;
-  claims: Array<{ kind: 'send' | 'receive'; pid: number; state: string; group: string | null; from: number; count: number; ageMs: number | null }>;
+  claims: Array<{
+    kind: 'send' | 'receive';
+    pid: number;
+    pidNamespace: 'same' | 'other' | 'unknown';
+    state: string;
+    group: string | null;
+    from: number;
+    count: number;
+    ageMs: number | null;
+  }>;
   blockedBy: string | null;
   lastActivity: string | null;
   idleMs: number | null;
@@ -61,7 +79,7 @@ const isoTime = (ms: number): string | null => (ms > 0 && Number.isFinite(ms) ? 
 
 function countRole(participants: readonly ParticipantView[], bit: number): { alive: number; dead: number } {
   const holders = participants.filter((entry) => (entry.role & bit) !== 0);
-  const alive = holders.filter((entry) => entry.liveness === 'alive').length;
+  const alive = holders.filter((entry) => entry.liveness !== 'dead').length;
   return { alive, dead: holders.length - alive };
 }
 
@@ -85,15 +103,16 @@ export function statRecord(snapshot: RingSnapshot): StatRecord {
     receivers: countRole(snapshot.participants, ROLE_RECEIVER),
     participants: snapshot.participants.map((entry) => ({
       pid: entry.pid,
+      pidNamespace: entry.namespace,
       role: roleName(entry.role),
-      alive: entry.liveness === 'alive',
+      alive: entry.liveness !== 'dead',
       state: entry.state,
       group: state.groups.find((g) => g.index === entry.group && (g.generation & 0xffffff) === entry.groupGeneration)?.name ?? null,
       attachedAt: isoTime(entry.attachedAt),
     })),
     groups: state.groups.map((group) => {
       const members = snapshot.participants.filter((entry) => group.members.includes(entry.index));
-      const alive = members.filter((entry) => entry.liveness === 'alive');
+      const alive = members.filter((entry) => entry.liveness !== 'dead');
       return {
         name: group.name,
         lossy: group.lossy,
@@ -113,6 +132,7 @@ export function statRecord(snapshot: RingSnapshot): StatRecord {
     claims: snapshot.holders.map((holder) => ({
       kind: holder.kind,
       pid: holder.pid,
+      pidNamespace: holder.namespace,
       state: holder.state,
       group: holder.group ?? null,
       from: holder.from,
@@ -189,9 +209,11 @@ export function statLines(record: StatRecord, color: ChalkInstance): string[] {
   ];
   for (const entry of record.participants) {
     const since = entry.attachedAt ? `  since ${localTime(entry.attachedAt)}` : '';
-    const state = entry.state === 'stopped' ? color.yellow('stopped') : alive(entry.alive);
+    const state =
+      entry.state === 'stopped' ? color.yellow('stopped') : entry.state === 'unknown' ? color.yellow('liveness unknown') : alive(entry.alive);
     const group = entry.group ? `  group ${entry.group}` : '';
-    lines.push(`  ${label('')}pid ${String(entry.pid).padEnd(8)} ${ROLE_WORDS[entry.role].padEnd(16)} ${state}${since}${group}`);
+    const namespace = entry.pidNamespace === 'other' ? ` ${color.dim('(another pid namespace)')}` : '';
+    lines.push(`  ${label('')}pid ${String(entry.pid).padEnd(8)} ${ROLE_WORDS[entry.role].padEnd(16)} ${state}${since}${group}${namespace}`);
   }
   for (const group of record.groups) {
     const kind = group.lossy ? 'lossy' : 'lossless';
@@ -204,7 +226,9 @@ export function statLines(record: StatRecord, color: ChalkInstance): string[] {
   for (const claim of record.claims) {
     const what = claim.kind === 'send' ? `sender claim at ${grouped(claim.from)}` : `run of group ${claim.group ?? '?'} from ${grouped(claim.from)}`;
     const age = claim.ageMs === null ? '' : `, for ${formatDuration(claim.ageMs)}`;
-    const who = claim.pid === 0 ? color.red('owner unknown') : `pid ${claim.pid} (${claim.state === 'running' ? claim.state : color.yellow(claim.state)})`;
+    const state = claim.state === 'running' ? claim.state : color.yellow(claim.state === 'unknown' ? 'liveness unknown' : claim.state);
+    const who =
+      claim.pid === 0 ? color.red('owner unknown') : `pid ${claim.pid} (${claim.pidNamespace === 'other' ? 'another pid namespace, ' : ''}${state})`;
     lines.push(`  ${label('claim')}${what}: ${claim.count} position(s), ${who}${age}`);
   }
   if (record.blockedBy) lines.push(`  ${label('blocked')}${color.yellow(record.blockedBy)}`);
