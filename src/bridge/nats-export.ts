@@ -194,6 +194,17 @@ export class NatsExportSink implements ExportSink {
   }
 
   async store(messages: readonly Outgoing[]): Promise<void> {
+    // A message of several slots can pass the server's limit although one slot does not: stop
+    // before it (its batch stays unfinished in the ring), naming it.
+    const limit = this.#plan.maxPayload;
+    for (const message of messages) {
+      if (message.data.length + HEADER_OVERHEAD > limit) {
+        throw new BridgeMessageTooLargeError(
+          `ring message ${message.sequence} has ${message.data.length} bytes; with its headers it passes the ${limit} bytes the server takes (max_payload): raise the limit, or send smaller messages`,
+          { subject: this.#session.target.display },
+        );
+      }
+    }
     if (this.#plan.mode === 'shared') return this.#storeShared(messages);
     const { nc } = this.#session;
     const subject = this.#plan.subject;

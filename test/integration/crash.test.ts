@@ -266,11 +266,18 @@ test('`mmapipc receive` killed mid-stream: the next receive gets every unread me
   const second = new PeerProcess(BIN, ['receive', '--file', ring, '--follow']);
   started.push(second);
   const seen = new Set(firstLines);
+  // The batch it was holding (written, not finished) comes again from the second receiver once its
+  // recovery takes the dead run over: wait for those lines too, not only for every message once.
+  const held = firstLines.slice(2 * batch);
+  const secondSeen = new Set<string>();
   let read = 0;
   await second.waitUntil(
     () => {
-      for (; read < second.lines.length; read++) seen.add(second.lines[read]!);
-      return seen.size >= total;
+      for (; read < second.lines.length; read++) {
+        seen.add(second.lines[read]!);
+        secondSeen.add(second.lines[read]!);
+      }
+      return seen.size >= total && held.every((line) => secondSeen.has(line));
     },
     DEADLINE_MS,
     'second receiver',

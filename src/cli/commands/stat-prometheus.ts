@@ -91,7 +91,8 @@ const FAMILIES: ReadonlyArray<Family<RingFigures>> = [
   },
   { name: 'mmapipc_messages_waiting', type: 'gauge', help: 'Messages the slowest lossless group has not finished: what holds senders back.', samples: ({ record: r }) => [{ value: r.waiting }] },
   { name: 'mmapipc_capacity_messages', type: 'gauge', help: 'Slots in the ring: the most messages it holds.', samples: ({ record: r }) => [{ value: r.slots }] },
-  { name: 'mmapipc_slot_size_bytes', type: 'gauge', help: 'The largest message a slot holds, in bytes.', samples: ({ record: r }) => [{ value: r.slotSize }] },
+  { name: 'mmapipc_slot_size_bytes', type: 'gauge', help: 'The payload a one-slot message holds, in bytes (longer messages take several slots).', samples: ({ record: r }) => [{ value: r.slotSize }] },
+  { name: 'mmapipc_max_message_bytes', type: 'gauge', help: 'The largest message the ring takes, in bytes (one that fills every slot).', samples: ({ record: r }) => [{ value: r.maxMessageBytes }] },
   { name: 'mmapipc_senders', type: 'gauge', help: 'Senders attached to the ring, by whether their process is alive.', samples: ({ record: r }) => byState(r.senders) },
   { name: 'mmapipc_receivers', type: 'gauge', help: 'Receivers attached to the ring, by whether their process is alive.', samples: ({ record: r }) => byState(r.receivers) },
   {

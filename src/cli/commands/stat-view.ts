@@ -17,6 +17,8 @@ export interface StatRecord {
   formatVersion: number;
   slots: number;
   slotSize: number;
+  /** The largest message the ring takes (one that fills every slot). */
+  maxMessageBytes: number;
   waiting: number;
   free: number;
   full: boolean;
@@ -91,6 +93,7 @@ export function statRecord(snapshot: RingSnapshot): StatRecord {
     formatVersion: header.version,
     slots: header.slotCount,
     slotSize: header.slotSize,
+    maxMessageBytes: header.maxMessageLength,
     waiting: state.waiting,
     free: header.slotCount - state.waiting,
     full: state.waiting >= header.slotCount,
@@ -200,7 +203,7 @@ export function statLines(record: StatRecord, color: ChalkInstance): string[] {
     return `${counts.alive} alive${dead}`;
   };
   const lines = [
-    `${color.bold(record.file)}  ring format v${record.formatVersion}, ${grouped(record.slots)} slots × ${grouped(record.slotSize)} bytes, file ${grouped(record.fileBytes)} bytes`,
+    `${color.bold(record.file)}  ring format v${record.formatVersion}, ${grouped(record.slots)} slots × ${grouped(record.slotSize)} bytes, largest message ${grouped(record.maxMessageBytes)} bytes, file ${grouped(record.fileBytes)} bytes`,
     `  ${label('waiting')}${grouped(record.waiting)} of ${grouped(record.slots)}  ${occupancyBar(record.waiting, record.slots, color)}`,
     `  ${label('positions')}tail ${grouped(record.tail)}, slowest lossless group at ${grouped(record.head)}`,
     `  ${label('totals')}${grouped(record.sent)} sent`,

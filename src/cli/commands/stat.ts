@@ -50,7 +50,7 @@ alive/dead, time since the last activity, recovery counters, and who created the
 stat only reads the file: it never shows up as a participant and never blocks anyone.
 
 JSON fields (stable; see docs/stat.md):
-  file, fileBytes, formatVersion, slots, slotSize, waiting, free, full, head, tail,
+  file, fileBytes, formatVersion, slots, slotSize, maxMessageBytes, waiting, free, full, head, tail,
   sent, received, delivered, senders {alive, dead}, receivers {alive, dead},
   participants [{pid, role, alive, state, group, attachedAt}],
   groups [{name, lossy, position, floor, lag, inFlight, redelivered, missed, gaps,
