@@ -18,7 +18,9 @@ import {
   PARTICIPANT_RUN_START,
   POSITION_MASK,
   SLOT_COUNT_OFFSET,
+  SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
+  SLOT_SPAN,
   SLOT_STRIDE_OFFSET,
   TAIL_OFFSET,
   VERSION_OFFSET,
@@ -149,14 +151,29 @@ const cases: Array<[string, () => Buffer, string]> = [
     `corrupt ring: slot 3 has sequence word ${3 + SLOTS + 1}, but with the tail at ${TAIL} it can only speak for position ${3 - SLOTS}`,
   ],
   [
-    'a message length beyond what its slots hold',
-    edited((bytes) => void bytes.writeUInt32LE(SLOT_SIZE + 1, slot(1) + SLOT_LENGTH)),
-    `corrupt ring: the message at slot 1 has length ${SLOT_SIZE + 1}, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
+    'a message length its one slot cannot hold',
+    edited((bytes) => void bytes.writeUInt32LE(geometry.slotStride - SLOT_HEADER_LENGTH + 1, slot(1) + SLOT_LENGTH)),
+    `corrupt ring: the message at slot 1 has length ${geometry.slotStride - SLOT_HEADER_LENGTH + 1}, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
   ],
   [
     'a negative message length',
-    edited((bytes) => void bytes.writeInt32LE(-1, slot(0) + SLOT_LENGTH)),
-    `corrupt ring: the message at slot 0 has length -1, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
+    edited((bytes) => void bytes.writeInt32LE(-1, slot(1) + SLOT_LENGTH)),
+    `corrupt ring: the message at slot 1 has length -1, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
+  ],
+  [
+    'a message span that passes the end of the ring',
+    edited((bytes) => void bytes.writeUInt32LE(SLOTS - 1 + 1, slot(1) + SLOT_SPAN)),
+    `corrupt ring: the message at slot 1 spans ${SLOTS} slots; 1 to ${SLOTS - 1} fit before the end of the ring`,
+  ],
+  [
+    'a message span of 0',
+    edited((bytes) => void bytes.writeUInt32LE(0, slot(2) + SLOT_SPAN)),
+    `corrupt ring: the message at slot 2 spans 0 slots; 1 to ${SLOTS - 2} fit before the end of the ring`,
+  ],
+  [
+    'a sequence word with bit 31 set',
+    edited((bytes) => void bytes.writeUInt32LE((bytes.readUInt32LE(sequenceOffsetOf(geometry, 1)) | 0x80000000) >>> 0, sequenceOffsetOf(geometry, 1))),
+    `corrupt ring: slot 1 has sequence word ${(2 | 0x80000000) >>> 0}, but with the tail at ${TAIL} it can only speak for position 1 or ${1 - SLOTS}`,
   ],
 ];
 

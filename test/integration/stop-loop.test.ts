@@ -17,6 +17,11 @@ const STOPS_MS = Number(process.env.MMAPIPC_STOP_MS ?? 8_000);
 const SENDERS = 3;
 const PER_SENDER = 2000;
 const SLOTS = 8;
+/**
+ * Mixed sizes (format v3): every fifth message is long, up to 600 bytes — up to 7 of the ring's
+ * 8 slots of 64 bytes (stride 96) — so stops land inside multi-slot claims and runs too.
+ */
+const line = (s: number, i: number) => `s${s}:${i}${i % 5 === 4 ? `:${'x'.repeat((i * 37 + s) % 600)}` : ''}`;
 
 const temp = tempDir('mmapipc-stop-');
 afterAll(() => temp.remove());
@@ -37,7 +42,7 @@ test(`random SIGSTOP/SIGCONT of senders and members: every message exactly once 
   const senders = Array.from({ length: SENDERS }, (_, s) => {
     // Paced (2 ms a message), so the stops land while messages still flow, however fast the machine.
     const sender = new LiveCli(['send', '--file', file, '--interval', '2ms']);
-    sender.child.stdin!.end(Array.from({ length: PER_SENDER }, (_, i) => `s${s}:${i}\n`).join(''));
+    sender.child.stdin!.end(Array.from({ length: PER_SENDER }, (_, i) => `${line(s, i)}\n`).join(''));
     return sender;
   });
   const everyone = [...senders, ...members.default, ...members.audit];
@@ -67,15 +72,15 @@ test(`random SIGSTOP/SIGCONT of senders and members: every message exactly once 
   for (const member of [...members.default, ...members.audit]) member.child.kill('SIGTERM');
   await Promise.all([...members.default, ...members.audit].map((member) => member.exited));
 
-  const expected = new Set(Array.from({ length: SENDERS }, (_, s) => Array.from({ length: PER_SENDER }, (_, i) => `s${s}:${i}`)).flat());
+  const expected = new Set(Array.from({ length: SENDERS }, (_, s) => Array.from({ length: PER_SENDER }, (_, i) => line(s, i))).flat());
   for (const [name, list] of Object.entries(members)) {
     const got = list.flatMap((member) => member.lines);
     expect({ group: name, count: got.length }).toEqual({ group: name, count: total });
     expect(new Set(got)).toEqual(expected);
     for (const member of list) {
       const last = new Map<string, number>();
-      for (const line of member.lines) {
-        const [sender, index] = line.split(':');
+      for (const received of member.lines) {
+        const [sender, index] = received.split(':');
         expect(Number(index)).toBeGreaterThan(last.get(sender!) ?? -1);
         last.set(sender!, Number(index));
       }
@@ -84,6 +89,6 @@ test(`random SIGSTOP/SIGCONT of senders and members: every message exactly once 
   // Nothing was released or taken over: everyone stopped was alive.
   expect(stat.releasedSlots).toBe(0);
   expect(stat.redelivered).toBe(0);
-  console.info(`stop loop: ${stops} stops of senders and members, ${total} messages, every one exactly once in both groups (seed ${SEED})`);
+  console.info(`stop loop: ${stops} stops of senders and members, ${total} messages, every one exactly once in both groups, one in five of up to 7 slots (seed ${SEED})`);
   expect(stops).toBeGreaterThan(3);
 }, 180_000);
