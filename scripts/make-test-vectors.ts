@@ -36,9 +36,9 @@ import {
   type RingGeometry,
 } from '../src/layout/ring-layout.js';
 import { createGroup, removeGroup } from '../src/ring/groups.js';
-import { registerParticipant, setParticipantGroup, unregisterParticipant } from '../src/ring/participants.js';
+import { readParticipant, registerParticipant, setParticipantGroup, unregisterParticipant, type EntryLocks } from '../src/ring/participants.js';
 import { Ring } from '../src/ring/ring.js';
-import { viewsOf } from '../src/ring/views.js';
+import { viewsOf, type RingViews } from '../src/ring/views.js';
 
 // ---- fixed identities and times ----
 const CREATOR_PID = 1000;
@@ -240,10 +240,22 @@ interface Participant {
   readonly entry: number;
 }
 
+/** Entry locks as a file would answer them: held while the entry's process (by pid, as the script decides) lives. */
+function locksWhere(views: RingViews, isAlive: (pid: number) => boolean): EntryLocks {
+  return {
+    tryLock: (index) => {
+      const entry = readParticipant(views, index);
+      return entry && isAlive(entry.pid) ? 'held' : 'taken';
+    },
+    unlock: () => {},
+  };
+}
+
 function attach(built: Built, pid: number, options: { startTicks?: number; group?: string; from?: number | 'earliest' | 'latest'; lossy?: boolean } = {}): Participant {
   const { memory, geometry, views, model } = built;
   const role = options.group ? ROLE_SENDER | ROLE_RECEIVER : ROLE_SENDER;
-  const entry = registerParticipant(views, { pid, role, startTicks: options.startTicks ?? LIVE_START_TICKS, attachedAt: CREATED_AT }, () => true);
+  const self = { pid, pidNamespace: 0n, uid: 0, role, startTicks: options.startTicks ?? LIVE_START_TICKS, attachedAt: CREATED_AT };
+  const entry = registerParticipant(views, self, locksWhere(views, () => true));
   let group: { index: number; generation: number; name: string } | undefined;
   if (options.group) {
     const known = model.groups.has(options.group);
@@ -440,7 +452,7 @@ function deadClaim(vector: number, recover: boolean): Vector {
   send(built, sender, 'm7');
   let released = 0;
   if (recover) {
-    const report = sender.ring.recover((pid) => pid !== DEAD_PID);
+    const report = sender.ring.recover(locksWhere(built.views, (pid) => pid !== DEAD_PID));
     released = built.model.release();
     if (report.released !== released) throw new Error(`recovery released ${report.released}, the format says ${released}`);
   }

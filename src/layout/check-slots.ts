@@ -56,7 +56,7 @@ export function checkSlots(memory: Buffer, geometry: RingGeometry): string | und
     const length = memory.readInt32LE(slot + SLOT_LENGTH);
     const extension = memory.readInt32LE(slot + SLOT_SHAPE) & SHAPE_EXTENSION_MASK;
     if (length < 0 || extension % 8 !== 0 || SLOT_HEADER_LENGTH + extension + length > span * slotStride) {
-      return `the message at slot ${index} has length ${length}, more than its ${span} slot(s) of ${slotStride} bytes hold`;
+      return `the message at slot ${index} has length ${length}; its ${span} slot(s) hold ${Math.max(0, span * slotStride - SLOT_HEADER_LENGTH - extension)} bytes of payload`;
     }
   }
   for (let index = 0; index < geometry.groupCapacity; index++) {

@@ -161,7 +161,7 @@ export function findCorruptSlot(memory: Buffer, geometry: RingGeometry): string 
         const length = Atomics.load(views.words, (slot + SLOT_LENGTH) >> 2);
         if (span < 1 || span > N - index) problem = `the message at slot ${index} spans ${span} slots; 1 to ${N - index} fit before the end of the ring`;
         else if (length < 0 || SLOT_HEADER_LENGTH + length > span * geometry.slotStride) {
-          problem = `the message at slot ${index} has length ${length}, more than its ${span} slot(s) hold`;
+          problem = `the message at slot ${index} has length ${length}; its ${span} slot(s) hold ${span * geometry.slotStride - SLOT_HEADER_LENGTH} bytes of payload`;
         }
       }
     }

@@ -203,7 +203,7 @@ test('a corrupt slot is reported with exit 3, naming the slot; the file is left 
   writeFileSync(file, bytes);
   expect(await runCli(['stat', '--file', file])).toMatchObject({
     code: 3,
-    stderr: `mmapipc: ${file}: corrupt ring: the message at slot 2 has length 17, more than its 1 slot(s) hold\n`,
+    stderr: `mmapipc: ${file}: corrupt ring: the message at slot 2 has length 17; its 1 slot(s) hold 16 bytes of payload\n`,
   });
   expect(readFileSync(file).equals(bytes)).toBe(true);
 });

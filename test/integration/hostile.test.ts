@@ -153,12 +153,12 @@ const cases: Array<[string, () => Buffer, string]> = [
   [
     'a message length its one slot cannot hold',
     edited((bytes) => void bytes.writeUInt32LE(geometry.slotStride - SLOT_HEADER_LENGTH + 1, slot(1) + SLOT_LENGTH)),
-    `corrupt ring: the message at slot 1 has length ${geometry.slotStride - SLOT_HEADER_LENGTH + 1}, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
+    `corrupt ring: the message at slot 1 has length ${geometry.slotStride - SLOT_HEADER_LENGTH + 1}; its 1 slot(s) hold ${geometry.slotStride - SLOT_HEADER_LENGTH} bytes of payload`,
   ],
   [
     'a negative message length',
     edited((bytes) => void bytes.writeInt32LE(-1, slot(1) + SLOT_LENGTH)),
-    `corrupt ring: the message at slot 1 has length -1, more than its 1 slot(s) of ${geometry.slotStride} bytes hold`,
+    `corrupt ring: the message at slot 1 has length -1; its 1 slot(s) hold ${geometry.slotStride - SLOT_HEADER_LENGTH} bytes of payload`,
   ],
   [
     'a message span that passes the end of the ring',

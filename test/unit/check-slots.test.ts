@@ -154,9 +154,9 @@ test('refuses a length word larger than the message\'s slots, or negative', () =
   const { memory } = ring(2, 0);
   const stride = 32 + SLOT_SIZE; // docs/format.md §2: align8(32 + S)
   memory.writeUInt32LE(SLOT_SIZE + 1, slotOffsetOf(geometry, 1) + SLOT_LENGTH);
-  expect(checkSlots(memory, geometry)).toBe(`the message at slot 1 has length ${SLOT_SIZE + 1}, more than its 1 slot(s) of ${stride} bytes hold`);
+  expect(checkSlots(memory, geometry)).toBe(`the message at slot 1 has length ${SLOT_SIZE + 1}; its 1 slot(s) hold ${stride - 32} bytes of payload`);
   memory.writeInt32LE(-1, slotOffsetOf(geometry, 1) + SLOT_LENGTH);
-  expect(checkSlots(memory, geometry)).toBe(`the message at slot 1 has length -1, more than its 1 slot(s) of ${stride} bytes hold`);
+  expect(checkSlots(memory, geometry)).toBe(`the message at slot 1 has length -1; its 1 slot(s) hold ${stride - 32} bytes of payload`);
 });
 
 describe('the group table', () => {

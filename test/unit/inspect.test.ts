@@ -206,7 +206,7 @@ test('findCorruptSlot names a slot no process could have written, and passes eve
   expect(findCorruptSlot(memory, geometry)).toBe('slot 1 has sequence word 12345, which no process of this ring writes (tail 4)');
   memory.writeInt32LE(good, sequence);
   memory.writeInt32LE(17, slotOffsetOf(geometry, 2) + SLOT_LENGTH);
-  expect(findCorruptSlot(memory, geometry)).toBe('the message at slot 2 has length 17, more than its 1 slot(s) hold');
+  expect(findCorruptSlot(memory, geometry)).toBe('the message at slot 2 has length 17; its 1 slot(s) hold 16 bytes of payload');
 });
 
 test('peek racing a sender and a member on another thread only ever returns consistent messages', async () => {

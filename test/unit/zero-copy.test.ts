@@ -5,7 +5,7 @@
  * 16 bytes takes one slot, up to 64 two, up to 112 three (docs/format.md §2).
  */
 import { MESSAGES_SENT_OFFSET, SEQUENCE_SKIP_BIT, TAIL_OFFSET, POSITION_MASK, seqValue } from '../../src/layout/ring-layout.js';
-import { memberRing, ringMemory, senderRing, sequenceFor } from '../helpers/memory-ring.js';
+import { memberRing, pidLocks, ringMemory, senderRing, sequenceFor } from '../helpers/memory-ring.js';
 import type { Ring } from '../../src/ring/ring.js';
 
 function setup() {
@@ -135,7 +135,7 @@ describe('tryClaim', () => {
     const live = senderRing(memory, geometry);
     live.trySend('later');
     expect(member.tryReceive()).toBeNull(); // position 0 is unpublished
-    expect(member.recover((pid) => pid !== dead.pid).released).toBe(2);
+    expect(member.recover(pidLocks(member.views, (pid) => pid !== dead.pid)).released).toBe(2);
     expect([0, 1].map(word)).toEqual([0, 1].map((q) => seqValue(q) | SEQUENCE_SKIP_BIT));
     expect(drain(member)).toEqual([[2, 'later']]);
     expect(tail()).toBe(3);
