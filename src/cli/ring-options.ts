@@ -3,11 +3,12 @@ import { Option, type Command } from 'commander';
 import { RingFile, type RingRole } from '../ring-file/ring-file.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_SLOT_SIZE, MIN_SLOT_COUNT, slotCountForSize } from '../layout/ring-layout.js';
-import { durationOption, parseByteSize, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
+import { GROUP_START_NAMES, durationOption, parseByteSize, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
 import type { GroupStart } from '../ring/groups.js';
 import type { Gap } from '../ring/member.js';
 import type { CliContext } from './context.js';
 import { note } from './output.js';
+import { offerValues } from './completion-values.js';
 
 export interface RingCliOptions {
   file?: string;
@@ -42,7 +43,9 @@ export function addCreateOptions(command: Command): Command {
 export function addGroupOptions(command: Command): Command {
   return command
     .option('-g, --group <name>', 'consumer group to receive for (default: "default"); created if missing. Every group sees every message')
-    .addOption(new Option('--from <where>', 'where a new group starts: latest (default), earliest, or a sequence number').argParser(parseGroupStart))
+    .addOption(
+      offerValues(new Option('--from <where>', 'where a new group starts: latest (default), earliest, or a sequence number').argParser(parseGroupStart), GROUP_START_NAMES),
+    )
     .option('--lossy', 'a new group never holds senders back: it skips what they overwrite and reports each gap');
 }
 
