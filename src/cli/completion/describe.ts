@@ -6,7 +6,7 @@
  * CLI.
  */
 import type { Command, Help, Option } from 'commander';
-import { offeredValues } from '../completion-values.js';
+import { isRepeatable, offeredValues } from '../completion-values.js';
 
 export interface ValueSpec {
   /** What the value is called in help: path, n, duration... */
@@ -25,6 +25,8 @@ export interface OptionSpec {
   readonly description: string;
   /** Undefined for a flag. */
   readonly value?: ValueSpec;
+  /** May be given more than once (stat --file). */
+  readonly repeatable: boolean;
 }
 
 export interface CommandSpec {
@@ -58,6 +60,7 @@ function optionSpec(option: Option): OptionSpec {
       option.required || option.optional
         ? { name, required: option.required, files: isFileValue(name), ...(words === undefined ? {} : { words }) }
         : undefined,
+    repeatable: isRepeatable(option),
   };
 }
 

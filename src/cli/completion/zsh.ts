@@ -23,9 +23,10 @@ function valueSpec(option: OptionSpec): string {
 function optionSpecs(options: readonly OptionSpec[]): string[] {
   return options.map((option) => {
     const rest = `[${bracketText(option.description)}]${valueSpec(option)}`;
-    if (option.names.length === 1) return quote(`${option.names[0]}${rest}`);
-    // Either name, offered once: '(-f --file)'{-f,--file}'[ring file]:path:_files'
-    return `${quote(`(${option.names.join(' ')})`)}{${option.names.join(',')}}${quote(rest)}`;
+    // '*' offers it again after it was given; else either name is offered once: (-f --file).
+    const once = option.repeatable ? '*' : option.names.length > 1 ? `(${option.names.join(' ')})` : '';
+    if (option.names.length === 1) return quote(`${once}${option.names[0]}${rest}`);
+    return `${quote(once)}{${option.names.join(',')}}${quote(rest)}`;
   });
 }
 
