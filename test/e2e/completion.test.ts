@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/program.js';
@@ -70,6 +71,15 @@ describe('bash', () => {
   test('completes commands, subcommands, each level’s options and their values', () => {
     const offered = complete(COMMON.map(([line]) => bashWords(line)));
     expect(COMMON.map(([line], i) => [line, offered[i]])).toEqual(COMMON);
+  });
+
+  test('sourcing the script registers its function for mmapipc', () => {
+    const result = spawnSync('bash', ['--norc', '--noprofile', '-c', `source ${scripts.bash} && complete -p mmapipc`], { encoding: 'utf8' });
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      status: 0,
+      stdout: 'complete -F _mmapipc_completion mmapipc\n',
+      stderr: '',
+    });
   });
 
   test('completes --option=value as bash splits it at "="', () => {

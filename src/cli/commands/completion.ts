@@ -25,19 +25,18 @@ export function registerCompletion(program: Command, context: CliContext): void 
     'after',
     `
 The script completes commands and subcommands (group <TAB>), each one's options
-(bridge export --n<TAB>) and the values some options take (--file: file names;
---layout, --framing, --from, --to: their names).
+(bridge export --n<TAB>) and option values: file names for --file, --creds, --output;
+the names --layout, --framing, --from and --to take.
 
 Install:
-  bash  source <(mmapipc completion bash)                 in this shell (or in ~/.bashrc)
-        mmapipc completion bash > ~/.local/share/bash-completion/completions/mmapipc
-                                                          every new shell (needs the bash-completion package)
-  zsh   source <(mmapipc completion zsh)                  in this shell, after compinit (or in ~/.zshrc)
-        mmapipc completion zsh > "\${fpath[1]}/_mmapipc"   every new shell (a directory on $fpath; then
-                                                          rm -f ~/.zcompdump; compinit)
-  fish  mmapipc completion fish | source                  in this shell
-        mmapipc completion fish > ~/.config/fish/completions/mmapipc.fish
-                                                          every new shell
+  bash  this shell:  source <(mmapipc completion bash)        (or put that line in ~/.bashrc)
+        every shell: mmapipc completion bash > ~/.local/share/bash-completion/completions/mmapipc
+                     (loaded on demand by the bash-completion package)
+  zsh   this shell:  source <(mmapipc completion zsh)         (after compinit, as in ~/.zshrc)
+        every shell: mmapipc completion zsh > "\${fpath[1]}/_mmapipc"
+                     (any directory on $fpath; then rm -f ~/.zcompdump and start a new zsh)
+  fish  this shell:  mmapipc completion fish | source
+        every shell: mmapipc completion fish > ~/.config/fish/completions/mmapipc.fish
 
 Examples:
   source <(mmapipc completion bash)                 completion in this bash
