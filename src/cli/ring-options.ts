@@ -3,12 +3,13 @@ import { Option, type Command } from 'commander';
 import { RingFile, type RingRole } from '../ring-file/ring-file.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_SLOT_SIZE, MIN_SLOT_COUNT, slotCountForSize } from '../layout/ring-layout.js';
-import { GROUP_START_NAMES, durationOption, parseByteSize, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
+import { durationOption, parseByteSize, parseGroupCapacity, parseGroupStart, parseMode, parseSlotSize, parseSlots, ringPath } from './options.js';
 import type { GroupStart } from '../ring/groups.js';
 import type { Gap } from '../ring/member.js';
 import type { CliContext } from './context.js';
 import { note } from './output.js';
 import { offerValues } from './completion-values.js';
+import { GROUP_START_NAMES } from './options.js';
 
 export interface RingCliOptions {
   file?: string;
