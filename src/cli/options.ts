@@ -78,9 +78,12 @@ export function durationOption(flags: string, description: string): Option {
 }
 
 /** Where a group starts or is moved to: earliest, latest, or a sequence number. */
+/** The names --from and --to take besides a sequence number. */
+export const GROUP_START_NAMES = ['earliest', 'latest'] as const;
+
 export function parseGroupStart(value: string): GroupStart {
   const trimmed = value.trim();
-  if (trimmed === 'earliest' || trimmed === 'latest') return trimmed;
+  if ((GROUP_START_NAMES as readonly string[]).includes(trimmed)) return trimmed as GroupStart;
   if (/^[0-9]+$/.test(trimmed) && Number.isSafeInteger(Number(trimmed))) return Number(trimmed);
   throw new InvalidArgumentError(`expected earliest, latest or a sequence number, got '${value}'`);
 }

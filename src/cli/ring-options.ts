@@ -8,6 +8,8 @@ import type { GroupStart } from '../ring/groups.js';
 import type { Gap } from '../ring/member.js';
 import type { CliContext } from './context.js';
 import { note } from './output.js';
+import { offerValues } from './completion-values.js';
+import { GROUP_START_NAMES } from './options.js';
 
 export interface RingCliOptions {
   file?: string;
@@ -45,7 +47,9 @@ export function addCreateOptions(command: Command): Command {
 export function addGroupOptions(command: Command): Command {
   return command
     .option('-g, --group <name>', 'consumer group to receive for (default: "default"); created if missing. Every group sees every message')
-    .addOption(new Option('--from <where>', 'where a new group starts: latest (default), earliest, or a sequence number').argParser(parseGroupStart))
+    .addOption(
+      offerValues(new Option('--from <where>', 'where a new group starts: latest (default), earliest, or a sequence number').argParser(parseGroupStart), GROUP_START_NAMES),
+    )
     .option('--lossy', 'a new group never holds senders back: it skips what they overwrite and reports each gap');
 }
 

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { CLASSIC_SLOT_COUNT, CLASSIC_SLOT_LENGTH } from '../../classic/classic-layout.js';
 import { CLASSIC_POLL_MS } from '../../classic/poll.js';
+import { offerValues } from '../completion-values.js';
 
 export const LAYOUTS = ['ring', 'classic'] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -25,13 +26,16 @@ export function parseLayout(value: string, warn: (text: string) => void = (text)
 
 export function addLayoutOption(command: Command): Command {
   return command.addOption(
-    new Option(
-      '--layout <layout>',
-      `file layout: ring (mmapipc's ring file) or classic (the tutorial's struct message_buffer: ${CLASSIC_SLOT_COUNT} slots of ${CLASSIC_SLOT_LENGTH} bytes, ` +
-        `one sender and one receiver, waits by polling every ${CLASSIC_POLL_MS} ms; see docs/classic-layout.md); ${DEPRECATED_RING_NAME} is an old name for ring (choices: "ring", "classic")`,
-    )
-      .argParser((value: string) => parseLayout(value))
-      .default('ring'),
+    offerValues(
+      new Option(
+        '--layout <layout>',
+        `file layout: ring (mmapipc's ring file) or classic (the tutorial's struct message_buffer: ${CLASSIC_SLOT_COUNT} slots of ${CLASSIC_SLOT_LENGTH} bytes, ` +
+          `one sender and one receiver, waits by polling every ${CLASSIC_POLL_MS} ms; see docs/classic-layout.md); ${DEPRECATED_RING_NAME} is an old name for ring (choices: "ring", "classic")`,
+      )
+        .argParser((value: string) => parseLayout(value))
+        .default('ring'),
+      LAYOUTS,
+    ),
   );
 }
 

@@ -9,6 +9,7 @@ import { MmapipcError } from '../../errors.js';
 import { TRANSPORTS, type Transport } from '../../bench/protocol.js';
 import type { CliContext } from '../context.js';
 import { note, write } from '../output.js';
+import { offerValues } from '../completion-values.js';
 
 export interface BenchOptions {
   quick?: boolean;
@@ -38,7 +39,7 @@ export function registerBench(program: Command, context: CliContext): void {
     .option('--quick', 'a short run that checks every transport works (figures are rough)')
     .option('--json', 'print the results as JSON')
     .option('--chart <file>', 'also write an SVG chart of the results to <file>')
-    .addOption(new Option('--transports <list>', `only these transports (default: ${TRANSPORTS.join(',')})`).argParser(parseTransports))
+    .addOption(offerValues(new Option('--transports <list>', `only these transports (default: ${TRANSPORTS.join(',')})`).argParser(parseTransports), TRANSPORTS))
     .option('--no-cli', 'skip the CLI figures (pipeline, start-up, memory)')
     .option('--bridge', 'instead: msg/s through mmapipc bridge each way, with a local nats-server and redis-server (not in the default run)')
     .addHelpText(

@@ -4,12 +4,13 @@
  * senders back at once), `reset` moves a group's cursor (replay, or skip to the newest),
  * `set` makes a group lossy or lossless.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { GroupError, UsageError } from '../../errors.js';
 import type { GroupInfo, GroupStart } from '../../ring/groups.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
-import { parseGroupStart, ringPath } from '../options.js';
+import { GROUP_START_NAMES, parseGroupStart, ringPath } from '../options.js';
+import { offerValues } from '../completion-values.js';
 import { write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
 
@@ -108,7 +109,7 @@ a bad group name, an option that conflicts with an existing group, or the group 
 
   const create = group.command('create <name>').description('create a group (no-op when it exists with the options given)');
   addFileOption(create)
-    .option('--from <where>', 'where it starts: latest (default), earliest, or a sequence number', parseGroupStart)
+    .addOption(offerValues(new Option('--from <where>', 'where it starts: latest (default), earliest, or a sequence number').argParser(parseGroupStart), GROUP_START_NAMES))
     .option('--lossy', 'never hold senders back')
     .option('--json', 'print the group as JSON');
   examples(create, [
@@ -139,7 +140,9 @@ a bad group name, an option that conflicts with an existing group, or the group 
 
   const reset = group.command('reset <name>').description("move a group's cursor: replay from earliest or a sequence, or skip to latest");
   addFileOption(reset)
-    .requiredOption('--to <where>', 'earliest, latest, or a sequence number still in the ring', parseGroupStart)
+    .addOption(
+      offerValues(new Option('--to <where>', 'earliest, latest, or a sequence number still in the ring').argParser(parseGroupStart).makeOptionMandatory(), GROUP_START_NAMES),
+    )
     .option('--json', 'print the group as JSON');
   examples(reset, [
     ['mmapipc group reset audit --to earliest', 'replay what the ring still holds'],

@@ -4,7 +4,7 @@
  * --prometheus prints the figures for a scraper (stat-export.ts), or writes them atomically
  * with --output. --file may be repeated for several rings.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MmapipcError, UsageError } from '../../errors.js';
 import { RingObserver } from '../../ring-file/observe.js';
@@ -15,6 +15,7 @@ import { write } from '../output.js';
 import { addLayoutOption } from '../classic/layout-option.js';
 import { statLines, statRecord } from './stat-view.js';
 import { exportPrometheus } from './stat-export.js';
+import { repeatable } from '../completion-values.js';
 
 export const WATCH_INTERVAL_MS = 1000;
 /** ANSI: cursor up n lines, then clear to the end of the screen. */
@@ -28,10 +29,12 @@ function rowsOf(lines: readonly string[], columns: number): number {
 
 export function registerStat(program: Command, context: CliContext): void {
   const command = program.command('stat').description('show what a ring holds and who is using it');
-  command.option(
-    '-f, --file <path>',
-    'ring file; repeat for several rings (default: $MMAPIPC_FILE or /tmp/mmap_shared)',
-    (path: string, previous: string[] | undefined) => [...(previous ?? []), path],
+  command.addOption(
+    repeatable(
+      new Option('-f, --file <path>', 'ring file; repeat for several rings (default: $MMAPIPC_FILE or /tmp/mmap_shared)').argParser(
+        (path: string, previous: string[] | undefined) => [...(previous ?? []), path],
+      ),
+    ),
   );
   addLayoutOption(command);
   command
