@@ -107,7 +107,7 @@ export class Requester {
         reject: (error) => end(() => reject(error)),
       });
       if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => end(() => reject(timedOut(ring.path, timeoutMs, 'no reply came'))), Math.max(0, deadline - Date.now()));
+        timer = setTimeout(() => end(() => reject(timedOut(ring.path, timeoutMs, 'the server is slow, stopped or busy; it skips the request when it gets to it'))), Math.max(0, deadline - Date.now()));
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#startLoop();
@@ -236,5 +236,5 @@ export function noResponders(path: string, group: string): NoRespondersError {
 }
 
 function timedOut(path: string, timeoutMs: number, what: string): TimeoutError {
-  return new TimeoutError(`no reply within ${timeoutMs / 1000} s: ${what}`, { subject: path });
+  return new TimeoutError(`no reply within ${timeoutMs / 1000} s (${what})`, { subject: path });
 }

@@ -67,11 +67,11 @@ export class ServedRequest {
     return this.#answer(ReplyStatus.error, Buffer.from(text));
   }
 
-  /** Finishes the request with no reply (the client times out). */
-  drop(): void {
+  /** Finishes the request with no reply (the client times out); `expired` when it is dropped for its deadline. */
+  drop(reason: 'dropped' | 'expired' = 'dropped'): void {
     if (this.#answered) return;
     this.#answered = true;
-    this.#settle('dropped');
+    this.#settle(reason);
   }
 
   async #answer(status: ReplyStatusValue, payload: Uint8Array): Promise<RequestOutcome> {
