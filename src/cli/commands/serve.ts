@@ -52,8 +52,8 @@ Examples:
   mmapipc serve -- tr a-z A-Z                 each request through tr: mmapipc request hello prints HELLO
   mmapipc serve --concurrency 4 -- ./handler.sh
                                               four requests at once, one run of the script each
-  mmapipc serve --lines -- python3 -u worker.py
-                                              one worker for all requests, a line in, a line out
+  mmapipc serve --lines -- ./worker          one worker for all requests, a line in, a line out
+                                              (it must flush each reply line)
   mmapipc serve --json -- wc -c               a JSON record per request handled
 
 A command that exits non-zero sends an error reply (its last stderr line, or "exit N"): the
