@@ -75,7 +75,7 @@ export async function runRequestReplyBench(options: { quick: boolean; progress?:
   const dir = mkdtempSync(join(tmpdir(), 'mmapipc-bench-rr-'));
   const rows: RequestReplyRow[] = [];
   const latencyCount = options.quick ? 500 : 5000;
-  const throughputCount = options.quick ? 4000 : 40_000;
+  const throughputCount = options.quick ? 2000 : 10_000;
   try {
     for (const transport of REQUEST_REPLY_TRANSPORTS) {
       const plans: ClientConfig[] = [

@@ -251,20 +251,18 @@ export class Server implements AsyncIterable<ServedRequest> {
  * throw an error reply with the error's message. Up to the server's concurrency run at once.
  */
 export async function serveWith(server: Server, handler: RequestHandler): Promise<void> {
-  const running = new Set<Promise<void>>();
+  // The iterator ends once the server has stopped and every member has let go of what it held
+  // (unanswered requests go to another server): a handler still running then answers nobody.
   for await (const request of server) {
-    const work = (async () => {
+    void (async () => {
       try {
         const reply = await handler(request);
         if (!request.answered) await request.respond(reply ?? Buffer.alloc(0));
       } catch (error) {
-        if (!request.answered) await request.fail(error instanceof Error ? error.message : String(error));
+        if (!request.answered) await request.fail(error instanceof Error ? error.message : String(error)).catch(() => {});
       }
     })();
-    running.add(work);
-    void work.finally(() => running.delete(work));
   }
-  await Promise.all(running);
 }
 
 /** The largest request payload a ring takes. */
