@@ -19,6 +19,12 @@ export const ExitCode = {
   engineUnavailable: 8,
   /** `bridge`: the engine is reachable but not as the bridge needs it (no such stream, another writer). */
   engineConfig: 9,
+  /** `request`: no live server reads the ring's serving group. */
+  noResponders: 10,
+  /** `request`: the server answered with an error (its text on stderr). */
+  errorReply: 11,
+  /** `request`: the server died holding the request and no other server took it over. */
+  serverDied: 12,
   timeout: 124,
   sighup: 129,
   sigint: 130,
@@ -37,6 +43,9 @@ export const EXIT_CODE_SUMMARY: Readonly<Record<ExitCodeValue, string>> = {
   [ExitCode.group]: 'consumer groups (no such group, bad name, conflicting options, table full)',
   [ExitCode.engineUnavailable]: 'engine unreachable (bridge)',
   [ExitCode.engineConfig]: 'engine not usable as asked (bridge)',
+  [ExitCode.noResponders]: 'no responders (request)',
+  [ExitCode.errorReply]: 'error reply (request)',
+  [ExitCode.serverDied]: 'server died (request)',
   [ExitCode.timeout]: 'timeout',
   [ExitCode.sighup]: 'SIGHUP',
   [ExitCode.sigint]: 'SIGINT',
@@ -161,4 +170,33 @@ export class BridgeMessageTooLargeError extends MmapipcError {
 /** `bridge`: stored bridge state (a cursor) that belongs to another ring, or to a ring that is gone. */
 export class BridgeStateError extends MmapipcError {
   override name = 'BridgeStateError';
+}
+
+/** `request`: nobody serves the ring's serving group (no group, or no live member in it). */
+export class NoRespondersError extends MmapipcError {
+  override name = 'NoRespondersError';
+  override readonly exitCode = ExitCode.noResponders;
+}
+
+/** `request`: the server handled the request and answered with an error; `text` is its own words. */
+export class ErrorReplyError extends MmapipcError {
+  override name = 'ErrorReplyError';
+  override readonly exitCode = ExitCode.errorReply;
+  readonly text: string;
+
+  constructor(text: string, options: { subject?: string } = {}) {
+    super(`the server answered with an error: ${text}`, options);
+    this.text = text;
+  }
+}
+
+/** `request`: the server died holding the request, and no server is left to take it over (or it was given up). */
+export class ServerDiedError extends MmapipcError {
+  override name = 'ServerDiedError';
+  override readonly exitCode = ExitCode.serverDied;
+}
+
+/** A request's signal aborted, or its ring was closed, before the reply came. */
+export class AbortError extends MmapipcError {
+  override name = 'AbortError';
 }

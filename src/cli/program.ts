@@ -27,6 +27,8 @@ type Register = (program: Command, context: CliContext) => void;
 const COMMANDS: ReadonlyArray<{ readonly names: readonly string[]; readonly load: () => Promise<Register> }> = [
   { names: ['send'], load: async () => (await import('./commands/send.js')).registerSend },
   { names: ['receive'], load: async () => (await import('./commands/receive.js')).registerReceive },
+  { names: ['request'], load: async () => (await import('./commands/request.js')).registerRequest },
+  { names: ['serve'], load: async () => (await import('./commands/serve.js')).registerServe },
   { names: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemo },
   { names: ['bench'], load: async () => (await import('./commands/bench.js')).registerBench },
   { names: ['stat'], load: async () => (await import('./commands/stat.js')).registerStat },

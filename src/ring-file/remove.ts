@@ -2,10 +2,12 @@
  * Removing a ring file safely. Every process that has a ring open holds a shared flock on it,
  * so an exclusive non-blocking flock tells whether the ring is in use. A file that is not a
  * ring is never removed, not even with force: that is rm(1)'s job, not ours. The ring's bridge
- * state (`<ring>.bridge/`: cursors, statuses, locks) goes with it: it describes this ring only.
+ * state (`<ring>.bridge/`: cursors, statuses, locks) goes with it: it describes this ring only;
+ * so do the reply rings of its clients (`<ring>.replies/`) that nobody holds open.
  */
 import { fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { removeBridgeState } from '../bridge/files.js';
+import { removeRepliesDir } from '../reqrep/reply-ring.js';
 import { MmapipcError, RingFormatError, SystemCallError, UnsafeFileError } from '../errors.js';
 import { checkHeader } from '../layout/header.js';
 import { PAGE_LENGTH } from '../layout/ring-layout.js';
@@ -127,6 +129,11 @@ export function removeRingFile(path: string, options: RemoveOptions = {}): Remov
       bridgeState = removeBridgeState(path);
     } catch {
       bridgeState = 'kept'; // the ring is gone already; its stale state is refused where it matters
+    }
+    try {
+      removeRepliesDir(path); // reply rings of clients still running stay until they close
+    } catch {
+      // the ring is gone already; a stale reply ring is harmless
     }
     return { path, wasInUse: !locked, participants, uninitialised, bridgeState };
   } finally {

@@ -18,7 +18,8 @@ import {
 } from '../ring/blocking.js';
 import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
 import { whyMemberWaits, whySendersWait } from './blockers.js';
-import { addParticipantRole, holdsClaim, registerParticipant, setParticipantGroup, unregisterParticipant, type IsAlive } from '../ring/participants.js';
+import { addParticipantRole, holdsClaim, registerParticipant, setParticipantGroup, unregisterParticipant, type IsAlive, type Liveness } from '../ring/participants.js';
+import type { RecoveryReport } from '../ring/recovery.js';
 import { Ring, type Gap, type HeldBatch, type HeldViews, type Message, type MessageClaim } from '../ring/ring.js';
 import { viewsOf, type RingViews } from '../ring/views.js';
 import { faultHook } from '../sys/fault-hook.js';
@@ -28,10 +29,16 @@ import { geteuid, getpid, syncMapping } from '../sys/libc.js';
 import { pidNamespaceId, processStartTicks } from '../sys/process.js';
 import { fileEntryLocks, fileLiveness, type FileEntryLocks } from './entry-locks.js';
 import { closeRingFile, openRingFile, type OpenRingOptions, type OpenedRing } from './open.js';
+import { Requester, type Reply, type RequestOptions } from '../reqrep/client.js';
+import type { HandleOptions } from '../reqrep/handle.js';
+import { Server, serveWith, type RequestHandler, type ServeOptions } from '../reqrep/server.js';
 
 export type { Message, HeldBatch, HeldViews, MessageView, MessageClaim, Gap } from '../ring/ring.js';
 export type { WaitOptions } from '../ring/blocking.js';
 export type { GroupStart } from '../ring/groups.js';
+export type { RequestOptions, Reply } from '../reqrep/client.js';
+export type { ServeOptions, ServeEvent, RequestHandler, Server } from '../reqrep/server.js';
+export type { ServedRequest } from '../reqrep/served-request.js';
 
 export type RingRole = 'sender' | 'receiver' | 'both' | 'observer';
 
@@ -86,10 +93,14 @@ export class RingFile implements AsyncIterable<Message> {
   /** Async waits in progress: the mapping stays until the last one has left the ring. */
   #pending = 0;
   readonly #closing = new AbortController();
+  /** This handle's requests in flight and its reply ring (made at the first request). */
+  #requester: Requester | undefined;
+  /** Servers started from this handle: stopped by close(). */
+  readonly #servers = new Set<Server>();
 
   /** Opens (and by default creates) the ring at `path`. */
   static open(path: string, options: RingFileOptions = {}): RingFile {
-    return new RingFile(openRingFile(path, { ...options, id: randomBytes(16) }), options);
+    return new RingFile(openRingFile(path, { ...options, id: options.id ?? randomBytes(16) }), options);
   }
 
   /** Creates a new ring; fails if the path exists. */
@@ -200,11 +211,19 @@ export class RingFile implements AsyncIterable<Message> {
     return this.#stuck;
   }
 
-  /** Looks for claims of dead processes now (every waiting process also does this). */
-  recover(): void {
+  /** Looks for claims of dead processes now (every waiting process also does this); returns what it did. */
+  recover(): RecoveryReport {
     this.#assertOpen();
-    this.#nextRecovery = 0;
-    this.#recoverIfDue();
+    const report = this.#ring.recover(this.#locks);
+    this.#stuck = report.stuck || report.released > 0 || report.adopted > 0;
+    this.#nextRecovery = performance.now() + (this.#stuck ? STUCK_RECOVERY_INTERVAL_MS : RECOVERY_INTERVAL_MS);
+    return report;
+  }
+
+  /** Whether the process of participant entry `index` is alive (docs/format.md §5.2); this handle's own entry is. */
+  liveness(index: number): Liveness {
+    this.#assertOpen();
+    return index === this.#participant ? 'alive' : fileLiveness(this.#opened.fd)(index);
   }
 
   #afterSend(): void {
@@ -389,6 +408,44 @@ export class RingFile implements AsyncIterable<Message> {
     }
   }
 
+  // ---- requests and replies (docs/format.md §9a) ----
+
+  /**
+   * Sends `payload` as a request to the servers of the ring's serving group and resolves to their
+   * reply. Rejects with NoRespondersError at once when no live server is there, TimeoutError at
+   * the deadline (default 5 s), ErrorReplyError when the server failed, ServerDiedError when the
+   * server died and none is left to take the request over, AbortError on `signal` or close().
+   * Any number may be in flight; each reply reaches only the request that asked for it.
+   */
+  request(payload: Uint8Array | string, options: RequestOptions = {}): Promise<Reply> {
+    this.#assertOpen();
+    this.#requester ??= new Requester(this, openHandle);
+    return this.#requester.request(payload, options);
+  }
+
+  /** The reply ring this handle made for its requests (undefined before the first). */
+  get replyRingPath(): string | undefined {
+    return this.#requester?.replyRingPath;
+  }
+
+  /**
+   * Serves the ring's requests as group `options.group` (default "requests"): an async iterator
+   * of requests, each answered with respond() or fail(). Up to `concurrency` requests are out at
+   * once; one not answered when the server stops (or dies) goes to another server.
+   */
+  requests(options: ServeOptions = {}): Server {
+    this.#assertOpen();
+    const server = new Server(this.path, openHandle, options);
+    this.#servers.add(server);
+    void server.done.catch(() => {}).finally(() => this.#servers.delete(server));
+    return server;
+  }
+
+  /** Runs `handler` on every request until `options.signal` aborts or the ring closes: its return value is the reply, a throw an error reply. */
+  serve(handler: RequestHandler, options: ServeOptions = {}): Promise<void> {
+    return serveWith(this.requests(options), handler);
+  }
+
   // ---- groups ----
 
   /** The ring's consumer groups. */
@@ -444,8 +501,7 @@ export class RingFile implements AsyncIterable<Message> {
     this.#assertOpen();
     const memory = this.#opened.mapping.buffer;
     // This descriptor sees no conflict with its own lock: its own entry is alive by definition.
-    const others = fileLiveness(this.#opened.fd);
-    const isAlive: IsAlive = (index) => (index === this.#participant ? 'alive' : others(index));
+    const isAlive: IsAlive = (index) => this.liveness(index);
     return side === 'send' ? whySendersWait(memory, this.header, isAlive) : this.group ? whyMemberWaits(memory, this.header, this.group, isAlive) : undefined;
   }
 
@@ -463,6 +519,8 @@ export class RingFile implements AsyncIterable<Message> {
   /** Unmaps the ring and drops the lock. Messages stay in the file. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
+    this.#requester?.close();
+    for (const server of this.#servers) server.stop();
     this.#closed = true;
     // Messages it took and could not hand on (a closed output, a handler that threw) must not
     // vanish with the entry: the entry keeps them and, unlocked, reads as a dead process's, so
@@ -481,4 +539,9 @@ export class RingFile implements AsyncIterable<Message> {
   get closed(): boolean {
     return this.#closed;
   }
+}
+
+/** How request/reply opens the other rings it needs (reply rings, server members). */
+function openHandle(path: string, options: HandleOptions): RingFile {
+  return RingFile.open(path, options);
 }

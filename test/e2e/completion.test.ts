@@ -24,7 +24,7 @@ function commandsUnder(command: Command, typed: string[] = []): Array<{ typed: s
 const visibleLongOptions = (command: Command) => command.options.filter((option) => !option.hidden).map((option) => option.long!);
 
 // What the README and each command's --help promise (typed here, not read from the program).
-const TOP_LEVEL = ['bench', 'bridge', 'completion', 'counter', 'create', 'demo', 'fork-counter', 'group', 'peek', 'receive', 'rm', 'send', 'stat'];
+const TOP_LEVEL = ['bench', 'bridge', 'completion', 'counter', 'create', 'demo', 'fork-counter', 'group', 'peek', 'receive', 'request', 'rm', 'send', 'serve', 'stat'];
 const GROUP_COMMANDS = ['create', 'ls', 'reset', 'rm', 'set'];
 const BRIDGE_COMMANDS = ['export', 'import', 'stat'];
 /** The lines every shell must complete alike, and what each offers. */

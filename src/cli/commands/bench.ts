@@ -18,6 +18,7 @@ export interface BenchOptions {
   transports?: Transport[];
   cli?: boolean;
   bridge?: boolean;
+  requestReply?: boolean;
 }
 
 function parseTransports(value: string): Transport[] {
@@ -42,6 +43,7 @@ export function registerBench(program: Command, context: CliContext): void {
     .addOption(offerValues(new Option('--transports <list>', `only these transports (default: ${TRANSPORTS.join(',')})`).argParser(parseTransports), TRANSPORTS))
     .option('--no-cli', 'skip the CLI figures (pipeline, start-up, memory)')
     .option('--bridge', 'instead: msg/s through mmapipc bridge each way, with a local nats-server and redis-server (not in the default run)')
+    .option('--request-reply', 'instead: request/reply over mmapipc, a Unix socket and child_process IPC: p50/p99 with and without a 200 µs pause, requests/s with 8 in flight')
     .addHelpText(
       'after',
       `
@@ -54,7 +56,8 @@ Examples:
   mmapipc bench --quick --json         a short run, as JSON
   mmapipc bench --chart perf.svg       also draw the chart
   mmapipc bench --transports mmapipc --no-cli
-  mmapipc bench --bridge               the bridge to NATS JetStream and Redis Streams, each way`,
+  mmapipc bench --bridge               the bridge to NATS JetStream and Redis Streams, each way
+  mmapipc bench --request-reply --json request/reply rows ({"pattern":"request-reply",...})`,
     )
     .action((options: BenchOptions) => bench(options, context));
 }
@@ -73,6 +76,7 @@ function checkChartPath(path: string): void {
 
 export async function bench(options: BenchOptions, context: CliContext): Promise<void> {
   if (options.bridge) return benchBridge(options, context);
+  if (options.requestReply) return benchRequestReply(options, context);
   if (options.chart) checkChartPath(options.chart);
   // Loaded here, not at the top: every other command's start-up stays free of the bench's modules.
   const [{ runBench }, { formatReport }, { chartSvg }, { checkTargets }] = await Promise.all([
@@ -119,4 +123,19 @@ async function benchBridge(options: BenchOptions, context: CliContext): Promise<
   else write(output.out, formatBridgeFigures(figures));
   const failed = figures.filter((figure) => !figure.verified);
   if (failed.length > 0) throw new MmapipcError(`${failed.length} bridge measurement(s) failed; first: ${failed[0]!.problem}`, { subject: 'bench' });
+}
+
+/** `bench --request-reply`: the request/reply rows alone. */
+async function benchRequestReply(options: BenchOptions, context: CliContext): Promise<void> {
+  const { runRequestReplyBench, checkRequestReplyTargets, formatRequestReply } = await import('../../bench/request-reply.js');
+  const { output } = context;
+  const rows = await runRequestReplyBench({
+    quick: options.quick ?? false,
+    progress: output.err.isTTY ? (line) => note(output, output.err.color.dim(`running: ${line}`)) : undefined,
+  });
+  const targets = checkRequestReplyTargets(rows);
+  if (options.json) write(output.out, `${JSON.stringify({ requestReply: rows, targets }, null, 2)}\n`);
+  else write(output.out, formatRequestReply(rows, targets));
+  const failed = rows.filter((row) => row.error !== undefined);
+  if (failed.length > 0) throw new MmapipcError(`${failed.length} request/reply measurement(s) failed; first: ${failed[0]!.error}`, { subject: 'bench' });
 }

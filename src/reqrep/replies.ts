@@ -1,0 +1,102 @@
+/**
+ * A server's side of replies: the reply rings it answers into, opened on first use and kept open,
+ * closed again once their client is gone (file removed, or no live member: §9a). A reply goes
+ * to the reply ring named in the request, or nowhere: never to anyone else.
+ */
+import { existsSync } from 'node:fs';
+import { KIND_REPLY, REPLY_EXTENSION_LENGTH, type ReplyStatusValue } from '../layout/request-layout.js';
+import { DEFAULT_GROUP } from '../layout/ring-layout.js';
+import type { OpenHandle, RingHandle } from './handle.js';
+import { liveMembers } from './liveness.js';
+import { replyRingPath } from './reply-ring.js';
+import { encodeReply, type RequestHeader } from './wire.js';
+
+/** What became of a reply: sent, its client is gone, or its deadline passed while the reply ring was full. */
+export type ReplyOutcome = 'sent' | 'no-client' | 'expired';
+
+/** Reply rings kept open at once; the least recently used is closed beyond this. */
+const MAX_OPEN_REPLY_RINGS = 64;
+/** How long one wait for room in a full reply ring lasts before the client is looked at again. */
+const ROOM_CHECK_MS = 1000;
+
+export class ReplySender {
+  readonly #requestPath: string;
+  readonly #open: OpenHandle;
+  /** By reply ring path, least recently used first. */
+  readonly #rings = new Map<string, RingHandle>();
+  #closed = false;
+
+  constructor(requestPath: string, open: OpenHandle) {
+    this.#requestPath = requestPath;
+    this.#open = open;
+  }
+
+  /** The largest reply payload the request's reply ring takes (undefined: the client is gone). */
+  limitFor(request: RequestHeader): number | undefined {
+    const ring = this.#ringFor(request);
+    return ring ? ring.maxMessageLength - REPLY_EXTENSION_LENGTH : undefined;
+  }
+
+  /**
+   * Sends the reply for `request`. Waits while its reply ring is full, as long as the client
+   * lives and the deadline has not passed.
+   */
+  async send(request: RequestHeader, status: ReplyStatusValue, deliveries: number, payload: Uint8Array): Promise<ReplyOutcome> {
+    const ring = this.#ringFor(request);
+    if (!ring) return 'no-client';
+    const extension = encodeReply(request.correlation, status, deliveries);
+    for (;;) {
+      if (ring.closed) return 'no-client';
+      if (ring.ring.trySendRecord(KIND_REPLY, extension, payload)) return 'sent';
+      const left = request.deadline === 0 ? ROOM_CHECK_MS : request.deadline - Date.now();
+      if (left <= 0) return 'expired';
+      await ring.waitForRoom({ timeoutMs: Math.min(left, ROOM_CHECK_MS), length: REPLY_EXTENSION_LENGTH + payload.length });
+      if (!this.#clientAlive(ring)) {
+        this.#drop(ring);
+        return 'no-client';
+      }
+    }
+  }
+
+  #ringFor(request: RequestHeader): RingHandle | undefined {
+    if (this.#closed) return undefined;
+    const path = replyRingPath(this.#requestPath, request.replyRing);
+    let ring = this.#rings.get(path);
+    if (ring) {
+      this.#rings.delete(path);
+      this.#rings.set(path, ring); // most recently used
+    } else {
+      try {
+        ring = this.#open(path, { role: 'sender', create: false });
+      } catch {
+        return undefined; // removed, or not a ring we may use: nobody to answer
+      }
+      this.#rings.set(path, ring);
+      if (this.#rings.size > MAX_OPEN_REPLY_RINGS) this.#drop(this.#rings.values().next().value!);
+    }
+    if (!this.#clientAlive(ring)) {
+      this.#drop(ring);
+      return undefined;
+    }
+    return ring;
+  }
+
+  #clientAlive(ring: RingHandle): boolean {
+    return !ring.closed && liveMembers(ring, DEFAULT_GROUP) > 0;
+  }
+
+  #drop(ring: RingHandle): void {
+    this.#rings.delete(ring.path);
+    ring.close();
+  }
+
+  /** Closes the reply rings whose client is gone, so that nothing holds their files open (their sweep needs that). */
+  prune(): void {
+    for (const ring of [...this.#rings.values()]) if (!existsSync(ring.path) || !this.#clientAlive(ring)) this.#drop(ring);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const ring of [...this.#rings.values()]) this.#drop(ring);
+  }
+}
