@@ -51,6 +51,11 @@ export async function buildProgram(context: CliContext, argv?: readonly string[]
     .configureOutput({
       writeOut: (text) => writeQuietly(context.output.out, text),
       writeErr: (text) => writeQuietly(context.output.err, text),
+      // From our streams, so that commander never makes process.stdout/stderr (see output.ts).
+      getOutHelpWidth: () => context.output.out.columns, // 80 off a terminal, as commander's default
+      getErrHelpWidth: () => context.output.err.columns,
+      getOutHasColors: () => context.output.out.color.level > 0,
+      getErrHasColors: () => context.output.err.color.level > 0,
       // Usage errors are reported by main() as one line; commander stays silent.
       outputError: () => {},
     })

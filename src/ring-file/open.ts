@@ -33,6 +33,7 @@ import {
   type Mapping,
 } from '../sys/libc.js';
 import { processStartTicks } from '../sys/process.js';
+import { newRingId } from '../sys/ring-id.js';
 import { sleepSync } from '../sys/sleep.js';
 
 export interface OpenRingOptions {
@@ -44,7 +45,7 @@ export interface OpenRingOptions {
   readonly slotSize?: number;
   /** How many consumer groups a new ring can hold (default 8, at most 64). */
   readonly groups?: number;
-  /** 16 random bytes naming a new ring (its identity; new at every creation). */
+  /** 16 bytes naming a new ring (its identity; default: random, new at every creation). */
   readonly id?: Buffer;
   /** Permission bits for a new file (default 0o600; 0o660 shares it with the group). */
   readonly mode?: number;
@@ -289,7 +290,7 @@ export function openRingFile(path: string, options: OpenRingOptions = {}): Opene
         throw new SystemCallError('open', ENOENT, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
       }
       const created = createExclusive(path, options.mode ?? DEFAULT_MODE);
-      if (created !== undefined) return initialise(path, created, geometry, options.mode ?? DEFAULT_MODE, deadline, options.id);
+      if (created !== undefined) return initialise(path, created, geometry, options.mode ?? DEFAULT_MODE, deadline, options.id ?? newRingId());
       reason = 'keeps appearing and disappearing (another process is creating and removing it)';
       if (performance.now() < deadline) continue; // lost a creation race: open the winner's file
     } else {

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Bundles what `npm run build` ships to be run, after tsc has checked the types and written
+// dist/ (the .d.ts files, and the modules the bench's worker processes and the tests load):
+//   dist/bundle/cli.cjs       the CLI, one CommonJS file, loaded by bin/mmapipc.js
+//   dist/bundle/mmapipc.js    the library (package.json "exports"), one ES module
+// A one-shot command's start is mostly module loading: one file instead of ~50 modules, and
+// CommonJS, which needs no ES module loader. Node's own modules that only some paths use stay
+// unloaded until used (see lazyBuiltins). dist/bundle/ sits at the depth of dist/<folder>/, so
+// that URLs the code makes relative to its own file (../../package.json, ../bench/worker.js)
+// resolve alike from the bundle and from tsc's modules. dist/bundle/meta.json lists the source
+// modules in each output, for test/e2e/startup.test.ts.
+import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}dist/bundle`;
+
+/** Packages left to Node: native code, and the bridge's engine clients (loaded only by the bridge). */
+const external = ['ffi-rs', '@yuuang/*', '@nats-io/*', 'ioredis'];
+
+/**
+ * commander requires node:child_process when it loads (for subcommands that are executables,
+ * which mmapipc has none of), and that loads Node's net and stream code: about 3 ms of every
+ * start. Within commander, node:child_process becomes an object that requires it on first use.
+ */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+    );
+    bundler.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require(${JSON.stringify(args.path)}))[key] });`,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external,
+  // Whitespace and syntax only: names stay, so an internal error's stack still reads.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+};
+
+const cli = await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/main.ts' },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // The engines' clients are ES modules: keep import() for them rather than require().
+  supported: { 'dynamic-import': true },
+  // CommonJS has no import.meta: the file's own URL, from __filename.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyBuiltins],
+});
+
+const library = await build({
+  ...common,
+  entryPoints: { mmapipc: 'src/index.ts' },
+  outdir,
+  format: 'esm',
+});
+
+/** For each output file (relative to dist/bundle/), the source modules in it (relative to the repository). */
+const meta = {};
+for (const result of [cli, library]) {
+  for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
+    if (output.endsWith('.map')) continue;
+    meta[output.replace(/^dist\/bundle\//, '')] = Object.keys(inputs);
+  }
+}
+writeFileSync(`${outdir}/meta.json`, `${JSON.stringify(meta, null, 1)}\n`);
