@@ -10,11 +10,13 @@
 // resolve alike from the bundle and from tsc's modules. dist/bundle/meta.json lists the source
 // modules in each output, for test/e2e/startup.test.ts.
 import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
+
+const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
 
 /** Packages left to Node: native code, and the bridge's engine clients (loaded only by the bridge). */
 const external = ['ffi-rs', '@yuuang/*', '@nats-io/*', 'ioredis'];
@@ -27,6 +29,10 @@ const external = ['ffi-rs', '@yuuang/*', '@nats-io/*', 'ioredis'];
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(bundler) {
+    // node:module is not loaded in a CommonJS process until asked for (and it loads the ES module
+    // loader): createRequire(import.meta.url) in src/sys is the bundle's own require.
+    bundler.onResolve({ filter: /^node:module$/ }, (args) => ({ path: args.path, namespace: 'own-require' }));
+    bundler.onLoad({ filter: /.*/, namespace: 'own-require' }, () => ({ contents: 'exports.createRequire = () => require;', loader: 'js' }));
     bundler.onResolve({ filter: /^node:child_process$/ }, (args) =>
       /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
     );
@@ -60,7 +66,7 @@ const cli = await build({
   // The engines' clients are ES modules: keep import() for them rather than require().
   supported: { 'dynamic-import': true },
   // CommonJS has no import.meta: the file's own URL, from __filename.
-  define: { 'import.meta.url': '__bundleUrl' },
+  define: { 'import.meta.url': '__bundleUrl', MMAPIPC_VERSION: JSON.stringify(version) },
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyBuiltins],
 });

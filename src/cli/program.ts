@@ -36,9 +36,13 @@ function commandsFor(argv: readonly string[] | undefined): typeof COMMANDS {
   return named === undefined || named.names[0] === 'completion' ? COMMANDS : [named];
 }
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** package.json's version, put in by scripts/bundle.mjs when it bundles the CLI. */
+declare const MMAPIPC_VERSION: string | undefined;
+
+export const VERSION: string =
+  typeof MMAPIPC_VERSION === 'string'
+    ? MMAPIPC_VERSION
+    : (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The program for `argv` (the arguments after `mmapipc`); without argv, with every command. */
 export async function buildProgram(context: CliContext, argv?: readonly string[]): Promise<Command> {

@@ -5,7 +5,7 @@
  * process is still initialising. Every process holds a shared flock while the ring is open, so
  * removal can tell that it is in use. See docs/safety.md.
  */
-import { fchmodSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
+import { fchmodSync, fstatSync, lstatSync, readSync, unlinkSync } from 'node:fs';
 import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError } from '../errors.js';
 import { checkSlots } from '../layout/check-slots.js';
 import { checkHeader, publishHeader, writeHeader, type HeaderCheck, type RingHeader } from '../layout/header.js';
@@ -28,6 +28,7 @@ import {
   lockFile,
   mapShared,
   openFile,
+  systemError,
   unmap,
   type FileStatus,
   type Mapping,
@@ -220,14 +221,19 @@ function initialise(path: string, fd: number, geometry: RingGeometry, mode: numb
  */
 const SLOT_CHECK_LIMIT = 16 * 1024 * 1024;
 
-/** Maps the header page of an open file of `size` bytes just long enough to check it. */
+/**
+ * Reads the header page of an open file of `size` bytes and checks it: one pread, where mapping
+ * it took an mmap, a munmap and five FFI calls. A file cut short since its fstat reads as zeros
+ * past its end (uninitialised or invalid), never a SIGBUS.
+ */
 export function readHeader(fd: number, size: number, path: string): HeaderCheck {
-  const headerMapping = mapShared(fd, Math.min(size, PAGE_LENGTH), path);
+  const header = Buffer.alloc(Math.min(size, PAGE_LENGTH));
   try {
-    return checkHeader(headerMapping.buffer, size);
-  } finally {
-    unmap(headerMapping);
+    readSync(fd, header, 0, header.length, 0);
+  } catch (error) {
+    throw systemError('pread', Math.abs((error as NodeJS.ErrnoException).errno ?? 0), path);
   }
+  return checkHeader(header, size);
 }
 
 type Attempt = { kind: 'opened'; ring: OpenedRing } | { kind: 'retry'; reason: string };

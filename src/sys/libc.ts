@@ -158,12 +158,13 @@ export function syncMapping(mapping: Mapping, subject?: string): void {
 
 // ---- processes ----
 
+// Node has these two: no FFI call (and process.pid, no system call either; nothing here forks).
 export function getpid(): number {
-  return call<number>('getpid', DataType.I32, [], []);
+  return process.pid;
 }
 
 export function geteuid(): number {
-  return call<number>('geteuid', DataType.I32, [], []);
+  return process.geteuid!();
 }
 
 /** kill(pid, 0): true when the process exists (even if it belongs to someone else). */

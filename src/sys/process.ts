@@ -4,8 +4,25 @@
  * zombie, or now belongs to a process that started at another time. A stopped process (SIGSTOP,
  * Ctrl-Z, a debugger, a frozen cgroup) is alive: its claims are waited for, never given away.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { processExists } from './libc.js';
+
+/**
+ * Longer than any /proc/PID/stat line (52 numeric fields and a command name of at most 15
+ * bytes: well under 1 KB), so one read returns the whole line: open, read, close, where
+ * readFileSync (which cannot trust the size of 0 that /proc reports) takes five system calls.
+ */
+const STAT_READ_LENGTH = 4096;
+const statBuffer = Buffer.alloc(STAT_READ_LENGTH);
+
+function readStatLine(pid: number): string {
+  const fd = openSync(`/proc/${pid}/stat`, 'r');
+  try {
+    return statBuffer.toString('latin1', 0, readSync(fd, statBuffer, 0, STAT_READ_LENGTH, null));
+  } finally {
+    closeSync(fd);
+  }
+}
 
 interface ProcStat {
   readonly state: string;
@@ -16,7 +33,7 @@ function readProcStat(pid: number): ProcStat | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    stat = readStatLine(pid);
   } catch {
     return undefined;
   }
