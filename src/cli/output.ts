@@ -54,8 +54,7 @@ type ChalkConstructor = new (options: { level: 0 | 1 | 2 | 3 }) => ChalkInstance
  * one-shot command loading Node's stream and socket code). Should one exist anyway, it is put
  * back to blocking.
  */
-export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env, Chalk?: ChalkConstructor): Stream {
-  const isTTY = isTerminal(fd);
+export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env, Chalk?: ChalkConstructor, isTTY = isTerminal(fd)): Stream {
   const level = colorLevel(isTTY, env);
   if (level > 0 && Chalk === undefined) throw new Error(`stream ${fd} shows colour: pass chalk's Chalk`);
   const color = level > 0 ? new Chalk!({ level }) : NO_COLOR;
@@ -104,9 +103,10 @@ export interface Output {
 
 /** stdout and stderr; chalk is loaded only when one of them shows colour. */
 export async function processOutput(env: NodeJS.ProcessEnv = process.env): Promise<Output> {
-  const colour = colorLevel(isTerminal(1), env) > 0 || colorLevel(isTerminal(2), env) > 0;
+  const terminal = { out: isTerminal(1), err: isTerminal(2) };
+  const colour = colorLevel(terminal.out, env) > 0 || colorLevel(terminal.err, env) > 0;
   const Chalk = colour ? (await import('chalk')).Chalk : undefined;
-  return { out: stream(1, env, Chalk), err: stream(2, env, Chalk) };
+  return { out: stream(1, env, Chalk, terminal.out), err: stream(2, env, Chalk, terminal.err) };
 }
 
 /**
