@@ -3,6 +3,7 @@
 //   node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]   (slots: mmapipc rings only)
 //   node bench/one.mjs fan-out <size> <groups> <messages> [slots]   (mmapipc batch: 1 sender, N groups of one member)
 //   node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]
+//   node bench/one.mjs startup [runs]   (`--version` and a one-shot `send` against `node -e 0`, paired medians; default 21)
 // Node flags for every process of the run (e.g. --cpu-prof) go in BENCH_NODE_ARGS.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,26 @@ import { twoCpus } from '../dist/bench/placement.js';
 
 const worker = fileURLToPath(new URL('../dist/bench/worker.js', import.meta.url));
 const [kind, transport, a, b, c, d, e] = process.argv.slice(2);
+if (kind === 'startup') {
+  // The bench's CLI start-up figures alone, judged against the same targets.
+  const { sendStartup, startup } = await import('../dist/bench/cli-figures.js');
+  const { TARGETS } = await import('../dist/bench/targets.js');
+  const runs = Number(transport ?? 21);
+  const bin = fileURLToPath(new URL('../bin/mmapipc.js', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'mmapipc-bench-one-'));
+  try {
+    for (const [name, figure, target] of [
+      ['mmapipc --version', startup(bin, runs), TARGETS.startupRatio],
+      ['mmapipc send --file R x (existing ring)', sendStartup(bin, dir, runs), TARGETS.sendStartupRatio],
+    ]) {
+      const verdict = figure.ratio <= target ? 'MET' : 'MISSED';
+      console.log(`${name}: ${figure.mmapipcMs.toFixed(1)} ms, node -e 0 ${figure.nodeMs.toFixed(1)} ms (medians of ${runs}): ${figure.ratio.toFixed(2)}x — target ≤ ${target}x: ${verdict}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), 'mmapipc-bench-one-'));
 let config;
@@ -32,6 +53,7 @@ if (kind === 'throughput' && c) {
   process.stderr.write('usage: node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]\n' +
     '       node bench/one.mjs fan-out <size> <groups> <messages> [slots]\n' +
     '       node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]\n' +
+    '       node bench/one.mjs startup [runs]\n' +
     'transports: mmapipc mmapipc-batch ipc socket fifo\n');
   process.exit(2);
 }

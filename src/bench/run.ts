@@ -114,7 +114,7 @@ const FULL: Sizing = {
   pinnedRounds: 5_000,
   warmup: 2_000,
   pipelineLines: 1_000_000,
-  startupRuns: 11,
+  startupRuns: 21,
   fanOutGroups: FAN_OUT_GROUPS,
   memoryMessages: 10_000_000,
   memoryWarmup: 100_000,

@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { isTerminal } from '../sys/libc.js';
 import { sleepSync } from '../sys/sleep.js';
 
 export interface Stream {
@@ -49,16 +49,23 @@ type ChalkConstructor = new (options: { level: 0 | 1 | 2 | 3 }) => ChalkInstance
  * The stream on `fd`; `Chalk` is needed only when it shows colour. Our writes are synchronous, so
  * a pipe or socket must stay blocking: a full pipe then puts us to sleep in the kernel until the
  * reader catches up. Node makes it non-blocking as soon as process.stdout/stderr exists, and
- * O_NONBLOCK is shared with every other process writing to that pipe: put it back.
+ * O_NONBLOCK is shared with every other process writing to that pipe; so process.stdout/stderr
+ * are made only for a terminal (for its width), never for a pipe or file (which also spares a
+ * one-shot command loading Node's stream and socket code). Should one exist anyway, it is put
+ * back to blocking.
  */
-export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env, Chalk?: ChalkConstructor): Stream {
-  const isTTY = isatty(fd);
-  const stdio = fd === 1 ? process.stdout : process.stderr;
-  if (!isTTY) (stdio as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle?.setBlocking?.(true);
+export function stream(fd: 1 | 2, env: NodeJS.ProcessEnv = process.env, Chalk?: ChalkConstructor, isTTY = isTerminal(fd)): Stream {
   const level = colorLevel(isTTY, env);
   if (level > 0 && Chalk === undefined) throw new Error(`stream ${fd} shows colour: pass chalk's Chalk`);
   const color = level > 0 ? new Chalk!({ level }) : NO_COLOR;
-  return { fd, isTTY, color, columns: (isTTY && stdio.columns) || 80 };
+  const columns = isTTY ? (fd === 1 ? process.stdout : process.stderr).columns : undefined;
+  return { fd, isTTY, color, columns: columns || 80 };
+}
+
+/** Puts a pipe that Node made non-blocking (process.stdout/stderr exists after all) back to blocking. */
+function restoreBlocking(fd: number): void {
+  const stdio = fd === 1 ? process.stdout : fd === 2 ? process.stderr : undefined;
+  (stdio as unknown as { _handle?: { setBlocking?: (blocking: boolean) => number } } | undefined)?._handle?.setBlocking?.(true);
 }
 
 /** Pause before retrying a write to a full pipe that is still non-blocking (should setBlocking fail). */
@@ -79,6 +86,7 @@ export function write(target: Stream, data: string | Uint8Array): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {
+        restoreBlocking(target.fd);
         sleepSync(FULL_PIPE_RETRY_MS); // a non-blocking pipe is full: let the reader catch up
         continue;
       }
@@ -95,9 +103,10 @@ export interface Output {
 
 /** stdout and stderr; chalk is loaded only when one of them shows colour. */
 export async function processOutput(env: NodeJS.ProcessEnv = process.env): Promise<Output> {
-  const colour = colorLevel(isatty(1), env) > 0 || colorLevel(isatty(2), env) > 0;
+  const terminal = { out: isTerminal(1), err: isTerminal(2) };
+  const colour = colorLevel(terminal.out, env) > 0 || colorLevel(terminal.err, env) > 0;
   const Chalk = colour ? (await import('chalk')).Chalk : undefined;
-  return { out: stream(1, env, Chalk), err: stream(2, env, Chalk) };
+  return { out: stream(1, env, Chalk, terminal.out), err: stream(2, env, Chalk, terminal.err) };
 }
 
 /**

@@ -51,9 +51,13 @@ function commandsFor(argv: readonly string[] | undefined): typeof COMMANDS {
   return named === undefined || named.names[0] === 'completion' ? COMMANDS : [named];
 }
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** package.json's version, put in by scripts/bundle.mjs when it bundles the CLI. */
+declare const MMAPIPC_VERSION: string | undefined;
+
+export const VERSION: string =
+  typeof MMAPIPC_VERSION === 'string'
+    ? MMAPIPC_VERSION
+    : (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The program for `argv` (the arguments after `mmapipc`); without argv, with every command. */
 export async function buildProgram(context: CliContext, argv?: readonly string[]): Promise<Command> {
@@ -66,6 +70,11 @@ export async function buildProgram(context: CliContext, argv?: readonly string[]
     .configureOutput({
       writeOut: (text) => writeQuietly(context.output.out, text),
       writeErr: (text) => writeQuietly(context.output.err, text),
+      // From our streams, so that commander never makes process.stdout/stderr (see output.ts).
+      getOutHelpWidth: () => context.output.out.columns, // 80 off a terminal, as commander's default
+      getErrHelpWidth: () => context.output.err.columns,
+      getOutHasColors: () => context.output.out.color.level > 0,
+      getErrHasColors: () => context.output.err.color.level > 0,
       // Usage errors are reported by main() as one line; commander stays silent.
       outputError: () => {},
     })

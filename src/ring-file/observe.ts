@@ -69,7 +69,7 @@ function validate(path: string, fd: number): RingHeader | string {
   try {
     const size = fileStatus(fd, path).size;
     if (size === 0) return 'is empty: it is not a ring file, or its creator died before initialising it; remove it';
-    const check = readHeader(fd, size, path, true);
+    const check = readHeader(fd, size, path);
     if (check.kind === 'invalid') throw new RingFormatError(`${check.reason}; remove it or pass --file`, { subject: path });
     if (check.kind === 'uninitialised') {
       return 'has no ring header (all zero): its creator died before finishing, or it is not a ring file; remove it';

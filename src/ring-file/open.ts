@@ -6,7 +6,7 @@
  * process is still initialising. Every process holds a shared flock while the ring is open, so
  * removal can tell that it is in use. See docs/safety.md.
  */
-import { fchmodSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
+import { fchmodSync, fstatSync, lstatSync, readSync, unlinkSync } from 'node:fs';
 import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError, UsageError } from '../errors.js';
 import { checkSlots } from '../layout/check-slots.js';
 import { checkHeader, publishHeader, writeHeader, type HeaderCheck, type RingHeader } from '../layout/header.js';
@@ -31,10 +31,12 @@ import {
   lockFile,
   mapShared,
   openFile,
+  systemError,
   unmap,
   type Mapping,
 } from '../sys/libc.js';
 import { processStartTicks } from '../sys/process.js';
+import { newRingId } from '../sys/ring-id.js';
 import { sleepSync } from '../sys/sleep.js';
 import { checkFileSafety, refuseByRule, type FileAccess } from './sharing-rule.js';
 
@@ -49,7 +51,7 @@ export interface OpenRingOptions {
   readonly slotSize?: number;
   /** How many consumer groups a new ring can hold (default 8, at most 64). */
   readonly groups?: number;
-  /** 16 random bytes naming a new ring (its identity; new at every creation). */
+  /** 16 bytes naming a new ring (its identity; default: random, new at every creation). */
   readonly id?: Buffer;
   /** Permission bits for a new file (default 0o600; 0o660 shares it with the group). */
   readonly mode?: number;
@@ -228,14 +230,19 @@ function initialise(path: string, fd: number, geometry: RingGeometry, options: O
  */
 const SLOT_CHECK_LIMIT = 16 * 1024 * 1024;
 
-/** Maps the header page of an open file of `size` bytes just long enough to check it. */
-export function readHeader(fd: number, size: number, path: string, readOnly = false): HeaderCheck {
-  const headerMapping = mapShared(fd, Math.min(size, PAGE_LENGTH), path, readOnly);
+/**
+ * Reads the header page of an open file of `size` bytes and checks it: one pread, where mapping
+ * it took an mmap, a munmap and five FFI calls. A file cut short since its fstat reads as zeros
+ * past its end (uninitialised or invalid), never a SIGBUS.
+ */
+export function readHeader(fd: number, size: number, path: string): HeaderCheck {
+  const header = Buffer.alloc(Math.min(size, PAGE_LENGTH));
   try {
-    return checkHeader(headerMapping.buffer, size);
-  } finally {
-    unmap(headerMapping);
+    readSync(fd, header, 0, header.length, 0);
+  } catch (error) {
+    throw systemError('pread', Math.abs((error as NodeJS.ErrnoException).errno ?? 0), path);
   }
+  return checkHeader(header, size);
 }
 
 type Attempt = { kind: 'opened'; ring: OpenedRing } | { kind: 'retry'; reason: string };
@@ -289,7 +296,10 @@ function attachExisting(path: string, fd: number): Attempt {
 export function openRingFile(path: string, options: OpenRingOptions = {}): OpenedRing {
   const geometry = ringGeometry(options.slots ?? DEFAULT_SLOT_COUNT, options.slotSize ?? DEFAULT_SLOT_SIZE, options.groups ?? DEFAULT_GROUP_CAPACITY);
   if (typeof geometry === 'string') throw new MmapipcError(geometry, { subject: path });
-  const deadline = performance.now() + (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+  // Read the clock only once an attempt needs it (the first access to the global `performance`
+  // loads Node's perf_hooks: about 0.6 ms of a one-shot command that opens an existing ring).
+  let deadlineAt: number | undefined;
+  const deadline = (): number => (deadlineAt ??= performance.now() + (options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS));
   for (;;) {
     const fd = openExisting(path);
     let reason: string;
@@ -298,15 +308,15 @@ export function openRingFile(path: string, options: OpenRingOptions = {}): Opene
         throw new SystemCallError('open', ENOENT, 'ENOENT', 'no such ring file (start a sender first, or create it with mmapipc create)', path);
       }
       const created = createExclusive(path, options.mode ?? DEFAULT_MODE);
-      if (created !== undefined) return initialise(path, created, geometry, options, deadline);
+      if (created !== undefined) return initialise(path, created, geometry, { ...options, id: options.id ?? newRingId() }, deadline());
       reason = 'keeps appearing and disappearing (another process is creating and removing it)';
-      if (performance.now() < deadline) continue; // lost a creation race: open the winner's file
+      if (performance.now() < deadline()) continue; // lost a creation race: open the winner's file
     } else {
       const attempt = attachExisting(path, fd);
       if (attempt.kind === 'opened') return attempt.ring;
       reason = attempt.reason;
     }
-    if (performance.now() >= deadline) throw new RingFormatError(reason, { subject: path });
+    if (performance.now() >= deadline()) throw new RingFormatError(reason, { subject: path });
     sleepSync(RETRY_MS);
   }
 }

@@ -3,7 +3,6 @@
  * to the kernel: the mapping, the shared lock, the futex for sleeping, this process's entry in
  * the participant table, and the group it receives for.
  */
-import { randomBytes } from 'node:crypto';
 import { GroupError, MmapipcError } from '../errors.js';
 import type { RingHeader } from '../layout/header.js';
 import { DEFAULT_GROUP, MEMBERS_WAITING_OFFSET, ROLE_RECEIVER, ROLE_SENDER, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
@@ -100,7 +99,7 @@ export class RingFile implements AsyncIterable<Message> {
 
   /** Opens (and by default creates) the ring at `path`. */
   static open(path: string, options: RingFileOptions = {}): RingFile {
-    return new RingFile(openRingFile(path, { ...options, id: options.id ?? randomBytes(16) }), options);
+    return new RingFile(openRingFile(path, options), options);
   }
 
   /** Creates a new ring; fails if the path exists. */

@@ -9,7 +9,7 @@
  * are: a thread that blocks in futexWaitAt cannot call it again before it returns (workers load
  * their own copy of this module).
  */
-import ffi from 'ffi-rs';
+import { ffi } from './ffi.js';
 import { LIBRARY } from './libc.js';
 
 const { DataType, load, createExternalBuffer, createPointer, unwrapPointer } = ffi;

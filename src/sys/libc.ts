@@ -3,7 +3,7 @@
  * ffi-rs. Every failing call throws a SystemCallError naming the call, the path, the errno name
  * and a sentence. Each ffi-rs call costs microseconds: nothing here belongs on a per-message path.
  */
-import ffi from 'ffi-rs';
+import { ffi } from './ffi.js';
 import { SystemCallError } from '../errors.js';
 import { errnoName, errnoSentence } from './errno.js';
 
@@ -170,12 +170,13 @@ export function syncMapping(mapping: Mapping, subject?: string): void {
 
 // ---- processes ----
 
+// Node has these two: no FFI call (and process.pid, no system call either; nothing here forks).
 export function getpid(): number {
-  return call<number>('getpid', DataType.I32, [], []);
+  return process.pid;
 }
 
 export function geteuid(): number {
-  return call<number>('geteuid', DataType.I32, [], []);
+  return process.geteuid!();
 }
 
 export function getegid(): number {
@@ -279,6 +280,11 @@ export function semTryWait(sem: Buffer): boolean {
 }
 
 // ---- output ----
+
+/** isatty(3): whether `fd` is a terminal (without loading node:tty, which loads node:net). */
+export function isTerminal(fd: number): boolean {
+  return call<number>('isatty', DataType.I32, [DataType.I32], [fd]) === 1;
+}
 
 const POLLERR = 0x8;
 const POLLHUP = 0x10;

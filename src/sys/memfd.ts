@@ -3,7 +3,7 @@
  * parent maps and hands to the children it spawns as an inherited descriptor. It stands in for
  * the tutorial's MAP_SHARED | MAP_ANONYMOUS region, which only fork() could share.
  */
-import ffi from 'ffi-rs';
+import { ffi } from './ffi.js';
 import { MmapipcError } from '../errors.js';
 import { allocateFile, closeFile, fileStatus, mapShared, systemError, truncateFile, unmap, type Mapping } from './libc.js';
 

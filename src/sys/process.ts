@@ -8,8 +8,25 @@
  * locks (./ofd-lock.ts), and /proc serves only to describe (running or stopped) a process of the
  * viewer's own namespace.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { getpid, processExists } from './libc.js';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { processExists } from './libc.js';
+
+/**
+ * Longer than any /proc/PID/stat line (52 numeric fields and a command name of at most 15
+ * bytes: well under 1 KB), so one read returns the whole line: open, read, close, where
+ * readFileSync (which cannot trust the size of 0 that /proc reports) takes five system calls.
+ */
+const STAT_READ_LENGTH = 4096;
+const statBuffer = Buffer.alloc(STAT_READ_LENGTH);
+
+function readStatLine(pid: number): string {
+  const fd = openSync(`/proc/${pid}/stat`, 'r');
+  try {
+    return statBuffer.toString('latin1', 0, readSync(fd, statBuffer, 0, STAT_READ_LENGTH, null));
+  } finally {
+    closeSync(fd);
+  }
+}
 
 interface ProcStat {
   readonly state: string;
@@ -20,7 +37,7 @@ function readProcStat(pid: number): ProcStat | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    stat = readStatLine(pid);
   } catch {
     return undefined;
   }
@@ -80,7 +97,7 @@ let procIsOwn: boolean | undefined;
 export function procShowsOwnNamespace(): boolean {
   if (procIsOwn === undefined) {
     try {
-      procIsOwn = Number(readFileSync('/proc/self/stat', 'latin1').split(' ', 1)[0]) === getpid();
+      procIsOwn = Number(readFileSync('/proc/self/stat', 'latin1').split(' ', 1)[0]) === process.pid;
     } catch {
       procIsOwn = false;
     }
