@@ -62,9 +62,13 @@ export class LiveCli {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #buffer = '';
 
-  /** `script`: another node program to run instead of bin/mmapipc.js (a test fixture). */
-  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore'; script?: string } = {}) {
-    this.child = spawn(process.execPath, [options.script ?? BIN, ...args], {
+  /**
+   * `script`: another node program to run instead of bin/mmapipc.js (a test fixture). `through`:
+   * a command that runs it (its argv before node's), e.g. a shell that pipes its stdout.
+   */
+  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore'; script?: string; through?: string[] } = {}) {
+    const argv = [...(options.through ?? []), process.execPath, options.script ?? BIN, ...args];
+    this.child = spawn(argv[0]!, argv.slice(1), {
       env: cliEnv(options.env),
       cwd: options.cwd,
       stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
