@@ -1,7 +1,8 @@
 /**
  * Admin commands under a member that holds a run (issue 16, item 2): `group rm`, `group set
- * --lossy`, a lossy spell that laps the ring, `group reset`, while a member is stopped (SIGSTOP) or
- * dies (SIGKILL) at each receive step. The member delivers exactly the bytes of the positions it
+ * --lossy`, a lossy spell that laps the ring then `--lossless` (from a lossless group, and from a
+ * lossy one), `group reset --to earliest|latest`, while a member is stopped (SIGSTOP, resumed after
+ * the command and the lap) or dies (SIGKILL) at each receive step of src/ring/fault.ts. The member delivers exactly the bytes of the positions it
  * took, each under its own sequence number, or reports a gap for them — never another message
  * under an old sequence number. A removed group's member exits 7 naming the group and the ring;
  * a dead member's run is handed on by recovery, or dropped when its group is gone.
@@ -48,6 +49,8 @@ interface Outcome {
 
 interface Case {
   readonly name: string;
+  /** The group is lossy from the start (else lossless). */
+  readonly lossy?: boolean;
   /** Runs the admin command(s); `lap` sends as many new messages as fit now. */
   readonly command: (file: string, lap: () => void) => Promise<void>;
   /** How many of the 40 new messages fit while the member is stopped or dead. */
@@ -105,6 +108,21 @@ const CASES: Case[] = [
     killed: (step) => ({ stdout: d(32, 47), gaps: claimedAt(step) ? each(0, 7) : [] }),
   },
   {
+    // A lossy group's runs are never guarded, whatever the flags word says after.
+    name: 'a lossy group: a lap, group set --lossless',
+    lossy: true,
+    command: async (file, lap) => {
+      lap();
+      await cli('group', 'set', 'victim', '--lossless', '--file', file);
+    },
+    fit: NEW,
+    stopped: (step) =>
+      writtenAt(step)
+        ? { stdout: [...d(0, 7), ...d(32, 33)], gaps: [], code: 0 }
+        : { stdout: d(32, 41), gaps: claimedAt(step) ? each(0, 7) : [], code: 0 },
+    killed: (step) => ({ stdout: d(32, 47), gaps: claimedAt(step) ? each(0, 7) : [] }),
+  },
+  {
     name: 'group reset --to earliest',
     command: async (file, lap) => {
       await cli('group', 'reset', 'victim', '--to', 'earliest', '--file', file);
@@ -132,12 +150,12 @@ const CASES: Case[] = [
 let rings = 0;
 
 /** A ring whose only group is `victim`, holding old-0 … old-7. */
-function setUp(): string {
+function setUp(lossy = false): string {
   const file = temp.file(`ring-${rings++}`);
   const ring = RingFile.open(file, { slots: SLOTS, role: 'sender' });
   try {
     ring.removeGroup('default');
-    ring.createGroup('victim');
+    ring.createGroup('victim', { lossy });
     for (let i = 0; i < OLD; i++) expect(ring.trySend(messageAt(i))).toBe(true);
   } finally {
     ring.close();
@@ -190,7 +208,7 @@ const table = CASES.flatMap((c) => STEPS.map((step) => [c.name, step, c] as cons
 
 describe.each(['stopped', 'killed'] as const)('a member %s under an admin command', (mode) => {
   test.concurrent.each(table)(`%s, member ${mode} at %s`, async (_name, step, c) => {
-    const file = setUp();
+    const file = setUp(c.lossy);
     const member = startMember(file, step, mode === 'stopped' ? 'stop' : 'kill');
     const faultLine = `mmapipc: fault: pid ${member.child.pid} ${mode === 'stopped' ? 'stops' : 'dies'} at ${step}`;
     await member.waitForErrorLine(faultLine);
