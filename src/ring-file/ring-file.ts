@@ -465,6 +465,8 @@ export class RingFile implements AsyncIterable<Message> {
   removeGroup(name: string): GroupInfo {
     this.#assertOpen();
     const group = this.#withSubject(() => removeGroup(this.#views, this.header, name));
+    // Both sides: senders may have been held back by it, and its waiting members must learn it is gone.
+    this.#ring.notify('receivers');
     this.#ring.notify('senders');
     return group;
   }

@@ -394,9 +394,13 @@ export class Member {
     this.#taken = 0;
   }
 
-  /** True when a take would find something now (or find the cursor lapped). */
+  /**
+   * True when a take would find something now, find the cursor lapped, or find the group removed
+   * (so a waiting member takes, and learns of the removal, on its next wake-up).
+   */
   get hasMessage(): boolean {
     if (this.#count > 0) return true;
+    if (!groupIsCurrent(this.#views, this.#group, this.#groupGeneration)) return true;
     const dispatch = Number(Atomics.load(this.#longs, this.#dispatch) & POSITION_MASK);
     const sequence = Atomics.load(this.#words, this.#sequenceOf(dispatch));
     if ((sequence & ~SEQUENCE_SKIP_BIT) === ((dispatch + 1) & SEQUENCE_VALUE_MASK)) return true;

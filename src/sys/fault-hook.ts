@@ -1,9 +1,12 @@
 /**
  * The fault-injection hook for tests: MMAPIPC_FAULT=STEP[@N][:stop|:kill] makes this process
  * stop itself with SIGSTOP (default) or die with SIGKILL the Nth time (default first) it passes
- * STEP (see src/ring/fault.ts for the steps). A test waits for the stop (/proc/PID/stat state T),
- * drives the ring with other processes, then resumes or kills it. Unset, it costs nothing.
+ * STEP (see src/ring/fault.ts for the steps). Just before, it writes one line to stderr,
+ * `mmapipc: fault: pid PID stops at STEP` (or `dies at STEP`), so a test can wait for that line
+ * (then for /proc/PID/stat state T), drive the ring with other processes, then resume or kill
+ * it. Unset, it costs nothing.
  */
+import { writeSync } from 'node:fs';
 import { FAULT_STEPS, type Fault, type FaultStep } from '../ring/fault.js';
 
 export function faultHook(spec = process.env.MMAPIPC_FAULT): Fault | undefined {
@@ -17,6 +20,8 @@ export function faultHook(spec = process.env.MMAPIPC_FAULT): Fault | undefined {
   const signal = match[3] === 'kill' ? 'SIGKILL' : 'SIGSTOP';
   return (reached) => {
     if (reached !== step || remaining <= 0) return;
-    if (--remaining === 0) process.kill(process.pid, signal);
+    if (--remaining !== 0) return;
+    writeSync(2, `mmapipc: fault: pid ${process.pid} ${signal === 'SIGKILL' ? 'dies' : 'stops'} at ${step}\n`);
+    process.kill(process.pid, signal);
   };
 }

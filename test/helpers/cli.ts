@@ -58,15 +58,17 @@ export class LiveCli {
   readonly lines: string[] = [];
   stderr = '';
   readonly #waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
+  readonly #errorWaiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #buffer = '';
 
   /**
-   * `script`: another node program to run instead of bin/mmapipc.js (a test fixture). `wrap`: a
-   * command that runs node for us (nsenter ..., runuser ...), prepended to the command line.
+   * `script`: another node program to run instead of bin/mmapipc.js (a test fixture). `wrap` (or
+   * `through`): a command that runs node for us (nsenter ..., runuser ..., a shell that pipes its
+   * stdout), prepended to the command line.
    */
-  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore'; script?: string; wrap?: string[] } = {}) {
-    const command = [...(options.wrap ?? []), process.execPath, options.script ?? BIN, ...args];
+  constructor(args: string[], options: CliRunOptions & { stdin?: 'pipe' | 'ignore'; script?: string; wrap?: string[]; through?: string[] } = {}) {
+    const command = [...(options.wrap ?? options.through ?? []), process.execPath, options.script ?? BIN, ...args];
     this.child = spawn(command[0]!, command.slice(1), {
       env: cliEnv(options.env),
       cwd: options.cwd,
@@ -85,13 +87,29 @@ export class LiveCli {
         }
       }
     });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      const complete = this.stderr.lastIndexOf('\n') + 1; // where the unfinished line starts
+      this.stderr += chunk.toString('utf8');
+      for (const line of this.stderr.slice(complete).split('\n').slice(0, -1)) {
+        for (let i = this.#errorWaiters.length - 1; i >= 0; i--) {
+          if (this.#errorWaiters[i]!.test(line)) this.#errorWaiters.splice(i, 1)[0]!.resolve(line);
+        }
+      }
+    });
     this.exited = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })));
   }
 
   /** The whole stdout so far (complete lines only). */
   get stdout(): string {
     return this.lines.map((line) => `${line}\n`).join('');
+  }
+
+  /** Resolves with the first stderr line (already printed or yet to come) that matches. */
+  waitForErrorLine(pattern: RegExp | string): Promise<string> {
+    const test = (line: string) => (typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line));
+    const seen = this.stderr.split('\n').slice(0, -1).find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => this.#errorWaiters.push({ test, resolve }));
   }
 
   /** Resolves with the first line (already printed or yet to come) that matches. */

@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TimeoutError } from '../../errors.js';
+import { GroupError, TimeoutError } from '../../errors.js';
 import { readerGone } from '../../sys/libc.js';
 import type { RingFile } from '../../ring-file/ring-file.js';
 import type { ReceiveOptions } from '../command-options.js';
@@ -107,6 +107,10 @@ export async function receive(options: ReceiveOptions, context: CliContext): Pro
   const receiver = new Receiver(ring, options, context, textsFor(options.lang), demo, path, framing, notice, gaps);
   try {
     await receiver.run();
+  } catch (error) {
+    // The ring's members know the group, not the file: name the ring too (group rm under a member).
+    if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: path, cause: error });
+    throw error;
   } finally {
     ring.close();
     gaps.flush();
