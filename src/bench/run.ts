@@ -11,15 +11,18 @@ import {
   FAN_OUT_GROUPS,
   FAN_OUT_QUICK,
   FAN_OUT_SIZE,
+  GRID_TRANSPORTS,
   MESSAGE_SIZES,
   MMAPIPC_TRANSPORTS,
   PAUSES_US,
   SENDER_COUNTS,
+  SIZE_ROWS,
   TRANSPORTS,
   TRANSPORT_NAMES,
   latencyModes,
   latencyName,
   scenarioName,
+  sizeRowName,
   type FanOutResult,
   type LatencyConfig,
   type LatencyMode,
@@ -30,6 +33,7 @@ import {
   type Transport,
 } from './protocol.js';
 import { TASKSET, twoCpus } from './placement.js';
+import { meanSize } from './sizes.js';
 import { TARGET_MESSAGE_SIZE } from './protocol.js';
 import { WORKER_PATH } from './worker-path.js';
 
@@ -78,6 +82,11 @@ export interface BenchReport {
   readonly load: { before: number; after: number };
   readonly quick: boolean;
   readonly throughput: ThroughputResult[];
+  /**
+   * Messages of any size (format v3): zero-copy against copying at 4 KiB, a mixed-size stream
+   * against a Unix socket, 1 MiB messages; one sender to one receiver, rings sized in bytes.
+   */
+  readonly sizes: ThroughputResult[];
   /** One sender to 1, 2, 3 consumer groups of one member each (mmapipc batch, 64 B). */
   readonly fanOut: FanOutResult[];
   readonly latency: LatencyResult[];
@@ -93,6 +102,12 @@ interface Sizing {
   readonly throughputSeconds: number;
   /** Quick runs: fixed message counts per transport (mmapipc rows, others). */
   readonly fixedMessages: (transport: Transport) => number;
+  /**
+   * The size rows, by the mean message size: quick runs send this many bytes' worth (at least
+   * SIZE_ROW_MIN_MESSAGES); full runs calibrate with this many bytes' worth, at most
+   * calibrationMessages.
+   */
+  readonly sizeRowBytes: number;
   readonly rounds: (transport: Transport, mode: LatencyMode, pauseUs: number) => number;
   /** Measured rounds of each pinned ping-pong row (0: no pinned rows). */
   readonly pinnedRounds: number;
@@ -110,6 +125,7 @@ const FULL: Sizing = {
   calibrationMessages: 40_000,
   throughputSeconds: 1.5,
   fixedMessages: () => 0,
+  sizeRowBytes: 256 * 1024 * 1024,
   rounds: (transport, mode, pauseUs) => (transport === 'mmapipc' && mode === 'spin' && pauseUs === 0 ? 50_000 : 10_000),
   pinnedRounds: 5_000,
   warmup: 2_000,
@@ -124,6 +140,7 @@ const QUICK: Sizing = {
   calibrationMessages: 0,
   throughputSeconds: 0,
   fixedMessages: (transport) => (MMAPIPC_TRANSPORTS.includes(transport) ? 20_000 : 4_000),
+  sizeRowBytes: 8 * 1024 * 1024,
   rounds: () => 300,
   pinnedRounds: 0,
   warmup: 100,
@@ -136,6 +153,8 @@ const QUICK: Sizing = {
 
 /** Calibrated counts stay within these bounds, so a stalled or a very fast machine still finishes sensibly. */
 const MIN_MESSAGES = 20_000;
+/** The fewest messages of a size row (1 MiB messages: 8 MiB in a quick run would be 8). */
+const SIZE_ROW_MIN_MESSAGES = 200;
 const MAX_MESSAGES = 40_000_000;
 /** Runs after the calibration run at most, to reach the intended duration. */
 const MAX_SIZING_RUNS = 3;
@@ -167,10 +186,11 @@ async function sizedRun<T extends { verified: boolean; seconds: number; messages
   quick: boolean,
   transport: Transport,
   config: (total: number) => ThroughputConfig,
+  counts: { first: number; min: number } = { first: quick ? sizing.fixedMessages(transport) : sizing.calibrationMessages, min: MIN_MESSAGES },
 ): Promise<T> {
-  let result = await runWorker<T>(config(quick ? sizing.fixedMessages(transport) : sizing.calibrationMessages));
+  let result = await runWorker<T>(config(counts.first));
   for (let sized = 0; !quick && result.verified && sized < MAX_SIZING_RUNS && result.seconds < sizing.throughputSeconds / 2; sized++) {
-    const total = Math.round(Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, result.messagesPerSecond * sizing.throughputSeconds)));
+    const total = Math.round(Math.min(MAX_MESSAGES, Math.max(counts.min, result.messagesPerSecond * sizing.throughputSeconds)));
     if (total <= result.delivered) break;
     result = await runWorker<T>(config(total));
   }
@@ -205,13 +225,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress ?? (() => {});
   const root = scratchRoot();
   const load = { before: loadavg()[0]!, after: NaN };
-  const report: BenchReport = { machine: machine(), load, quick: options.quick, throughput: [], fanOut: [], latency: [], cli: {}, failures: [] };
+  const report: BenchReport = { machine: machine(), load, quick: options.quick, throughput: [], sizes: [], fanOut: [], latency: [], cli: {}, failures: [] };
   const failures = report.failures;
   const scratch = () => mkdtempSync(join(root, 'run-'));
   try {
     for (const size of MESSAGE_SIZES) {
       for (const senders of SENDER_COUNTS) {
-        for (const transport of options.transports) {
+        for (const transport of options.transports.filter((t) => GRID_TRANSPORTS.includes(t))) {
           if (options.signal?.aborted) return report;
           const name = scenarioName(transport, size, senders);
           progress(`throughput: ${name}`);
@@ -253,6 +273,33 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       try {
         const result = await sizedRun<FanOutResult>(sizing, options.quick, 'mmapipc-batch', config);
         report.fanOut.push(result);
+        if (!result.verified) failures.push(`${name}: ${result.error}`);
+      } catch (error) {
+        failures.push(`${name}: ${(error as Error).message}`);
+      }
+    }
+    // Messages of any size: one sender, one receiver, counts by bytes (a 1 MiB row moves
+    // 1/4096 as many messages as a 256-byte one in the same time).
+    for (const row of SIZE_ROWS.filter((r) => options.transports.includes(r.transport))) {
+      if (options.signal?.aborted) return report;
+      const name = sizeRowName(row);
+      progress(`throughput: ${name}`);
+      const mean = row.distribution ? meanSize(row.distribution) : row.size;
+      const byBytes = Math.max(SIZE_ROW_MIN_MESSAGES, Math.round(sizing.sizeRowBytes / mean));
+      const first = options.quick ? byBytes : Math.min(sizing.calibrationMessages, byBytes);
+      const config = (total: number): ThroughputConfig => ({
+        kind: 'throughput',
+        transport: row.transport,
+        size: row.size,
+        ...(row.distribution ? { distribution: row.distribution } : {}),
+        senders: 1,
+        perSender: total,
+        dir: scratch(),
+        nodeArgs,
+      });
+      try {
+        const result = await sizedRun<ThroughputResult>(sizing, options.quick, row.transport, config, { first, min: first });
+        report.sizes.push(result);
         if (!result.verified) failures.push(`${name}: ${result.error}`);
       } catch (error) {
         failures.push(`${name}: ${(error as Error).message}`);
