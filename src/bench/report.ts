@@ -1,6 +1,9 @@
 /** The bench report as text for a terminal: the tables, the CLI figures, and each target with its verdict. */
 import type { ChalkInstance } from 'chalk';
-import { MMAPIPC_TRANSPORTS, PLACEMENT_NAMES, TRANSPORT_NAMES, modeName, sizeName, type ThroughputResult, type Transport } from './protocol.js';
+import { DEFAULT_SLOT_SIZE } from '../layout/ring-layout.js';
+import { MIN_MESSAGE_SIZE } from './payload.js';
+import { LOG_NORMAL } from './sizes.js';
+import { MMAPIPC_TRANSPORTS, PLACEMENT_NAMES, RING_BYTES, TRANSPORT_NAMES, modeName, sizeName, type ThroughputResult, type Transport } from './protocol.js';
 import type { BenchReport } from './run.js';
 import { checkTargets, throughputOf, type TargetCheck } from './targets.js';
 
@@ -88,8 +91,8 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
   if (report.sizes.length > 0) {
     lines.push(
       '',
-      `${color.bold('Messages of any size')} (format v3: 1 sender -> 1 receiver, rings of 64 MiB of 64-byte slots; every message counted and checked)`,
-      color.dim('  log-normal: median 200 B, σ 1.5, 12 B to 64 KiB, seeded; GB/s: payload bytes / 10^9 per second'),
+      `${color.bold('Messages of any size')} (format v3: 1 sender -> 1 receiver, rings of ${sizeName(RING_BYTES)} of ${DEFAULT_SLOT_SIZE}-byte slots; every message counted and checked)`,
+      color.dim(`  log-normal: median ${LOG_NORMAL.medianBytes} B, σ ${LOG_NORMAL.sigma}, ${MIN_MESSAGE_SIZE} B to ${sizeName(LOG_NORMAL.maxBytes)}, seed ${LOG_NORMAL.seed}; GB/s: payload bytes / 10^9 per second`),
     );
     const sw = [18, 10, 10, 8, 11, 14];
     lines.push(color.dim(row(['transport', 'size', 'msg/s', 'GB/s', 'messages', 'CPU send/recv'], sw)));
