@@ -140,7 +140,7 @@ const QUICK: Sizing = {
   calibrationMessages: 0,
   throughputSeconds: 0,
   fixedMessages: (transport) => (MMAPIPC_TRANSPORTS.includes(transport) ? 20_000 : 4_000),
-  sizeRowBytes: 8 * 1024 * 1024,
+  sizeRowBytes: 4 * 1024 * 1024,
   rounds: () => 300,
   pinnedRounds: 0,
   warmup: 100,
@@ -154,7 +154,7 @@ const QUICK: Sizing = {
 /** Calibrated counts stay within these bounds, so a stalled or a very fast machine still finishes sensibly. */
 const MIN_MESSAGES = 20_000;
 /** The fewest messages of a size row (1 MiB messages: 8 MiB in a quick run would be 8). */
-const SIZE_ROW_MIN_MESSAGES = 200;
+const SIZE_ROW_MIN_MESSAGES = 100;
 const MAX_MESSAGES = 40_000_000;
 /** Runs after the calibration run at most, to reach the intended duration. */
 const MAX_SIZING_RUNS = 3;

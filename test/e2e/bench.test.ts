@@ -163,7 +163,7 @@ test('a quick run delivers every message over every transport and reports JSON a
   const charted = pingPongs.filter((run) => run.size === TARGET_MESSAGE_SIZE);
   const processes = 2 + report.fanOut.reduce((sum, run) => sum + 1 + run.groups, 0);
   expect(svg.match(/<rect x=[^>]*><title>/g)).toHaveLength(scenarios.length + 3 * charted.length + processes);
-}, 180_000);
+}, 240_000);
 
 test('an unknown transport is a usage error naming the choices', async () => {
   const result = await runCli(['bench', '--transports', 'mmapipc,pigeon']);
