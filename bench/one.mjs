@@ -2,8 +2,8 @@
 // Runs one bench measurement from the built package (dist/), the same worker `mmapipc bench` uses.
 //   node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]   (slots: mmapipc rings only)
 //   node bench/one.mjs fan-out <size> <groups> <messages> [slots]   (mmapipc batch: 1 sender, N groups of one member)
-//   node bench/one.mjs size <transport> <bytes|log-normal> <messages> [ringMiB]   (messages of any size, 1 sender;
-//        mmapipc-copy, mmapipc-zero-copy: a ring of ringMiB (default 64) MiB of 64-byte slots; socket)
+//   node bench/one.mjs size <transport> <bytes|log-normal> <messages> [ringMiB] [slotSize]   (messages of any size,
+//        1 sender; mmapipc-copy, mmapipc-zero-copy: a ring of ringMiB (default 64) MiB of slotSize-byte (default 64) slots; socket)
 //   node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]
 // Node flags for every process of the run (e.g. --cpu-prof) go in BENCH_NODE_ARGS.
 import { spawnSync } from 'node:child_process';
@@ -27,7 +27,7 @@ if (kind === 'throughput' && c) {
   // A distribution's largest message is 64 KiB (dist/bench/sizes.js).
   const distribution = a === 'log-normal' ? a : undefined;
   const size = distribution ? 64 * 1024 : Number(a);
-  config = { kind: 'throughput', transport, size, ...(distribution ? { distribution } : {}), senders: 1, perSender: Number(b), dir, nodeArgs, ...(c ? { ringBytes: Number(c) * 1024 * 1024 } : {}) };
+  config = { kind: 'throughput', transport, size, ...(distribution ? { distribution } : {}), senders: 1, perSender: Number(b), dir, nodeArgs, ...(c ? { ringBytes: Number(c) * 1024 * 1024 } : {}), ...(d ? { slotSize: Number(d) } : {}) };
 } else if (kind === 'latency' && c) {
   // Pinned runs take the first two CPUs this process may use (taskset -cp), as the bench does.
   const cpus = e ? twoCpus() : undefined;
@@ -38,7 +38,7 @@ if (kind === 'throughput' && c) {
 } else {
   process.stderr.write('usage: node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]\n' +
     '       node bench/one.mjs fan-out <size> <groups> <messages> [slots]\n' +
-    '       node bench/one.mjs size <transport> <bytes|log-normal> <messages> [ringMiB]\n' +
+    '       node bench/one.mjs size <transport> <bytes|log-normal> <messages> [ringMiB] [slotSize]\n' +
     '       node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]\n' +
     'transports: mmapipc mmapipc-batch ipc socket fifo mmapipc-copy mmapipc-zero-copy\n');
   process.exit(2);

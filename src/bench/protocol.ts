@@ -118,6 +118,8 @@ export interface ThroughputConfig {
    * default slot size (as `mmapipc create --size`), whatever the message sizes. Default RING_BYTES.
    */
   readonly ringBytes?: number;
+  /** The size rows' slot size (default DEFAULT_SLOT_SIZE); set by bench/one.mjs to compare. */
+  readonly slotSize?: number;
   readonly senders: number;
   readonly perSender: number;
   /** The first sequence number senders send (default 0; the memory run sends message 0 itself). */

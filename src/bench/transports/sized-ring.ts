@@ -13,7 +13,7 @@ export const SIZE_BATCH = 64;
 export const SIZE_RECEIVE_MAX = 256;
 
 export function ringOf(config: ThroughputConfig): { bytes: number; slotSize: number } {
-  return { bytes: config.ringBytes ?? RING_BYTES, slotSize: DEFAULT_SLOT_SIZE };
+  return { bytes: config.ringBytes ?? RING_BYTES, slotSize: config.slotSize ?? DEFAULT_SLOT_SIZE };
 }
 
 export function createSizedRing(config: ThroughputConfig): RingFile {
