@@ -8,6 +8,8 @@
 //   transport:mode:size:pauseUs[:same|cross]     a ping-pong row (p50/p99/p99.9 in µs)
 //   throughput:transport:size:senders:messages   a throughput row (msg/s; CPU ns/msg per side when the build reports it)
 //   fan-out:size:groups:messages                 a fan-out row (builds with consumer groups only)
+//   size:transport:size:messages                 a row of messages of any size, 1 sender (format v3 builds only;
+//                                                size in bytes or log-normal; msg/s and GB/s)
 //   pipeline:lines                               seq LINES | mmapipc send into mmapipc receive --count LINES
 //                                                on the default ring (lines/s, wall time incl. both start-ups)
 // Each checkout is a directory with a built dist/, bin/mmapipc.js and bench/one.mjs. Example:
@@ -74,6 +76,10 @@ async function measure(checkout, row) {
     const [transport, size, senders, messages] = rest;
     return one(checkout, ['throughput', transport, size, senders, messages]);
   }
+  if (kind === 'size') {
+    const [transport, size, messages] = rest;
+    return one(checkout, ['size', transport, size, messages]);
+  }
   if (kind === 'fan-out') {
     const [size, groups, messages] = rest;
     return one(checkout, ['fan-out', size, groups, messages]);
@@ -115,10 +121,11 @@ for (const row of rows) {
     const cells = [checkout, row.join(':'), runs.length];
     if (runs.length === 0) cells.push('-');
     else if (row[0] === 'pipeline') cells.push(`${mega(median(runs.map((r) => r.linesPerSecond)))} M lines/s`, runs.map((r) => r.seconds.toFixed(2) + ' s').join(' '));
-    else if (row[0] === 'throughput' || row[0] === 'fan-out') {
-      cells.push(`${mega(median(runs.map((r) => r.messagesPerSecond)))} M msg/s`, runs.map((r) => mega(r.messagesPerSecond)).join(' '));
+    else if (row[0] === 'throughput' || row[0] === 'fan-out' || row[0] === 'size') {
+      const gb = row[0] === 'size' ? `, ${median(runs.map((r) => r.gigabytesPerSecond)).toFixed(2)} GB/s` : '';
+      cells.push(`${mega(median(runs.map((r) => r.messagesPerSecond)))} M msg/s${gb}`, runs.map((r) => mega(r.messagesPerSecond)).join(' '));
       const cpu = runs.map((r) => r.cpuNsPerMessage).filter(Boolean);
-      if (cpu.length === runs.length && row[0] === 'throughput') cells.push(`send ${median(cpu.map((c) => c.sender)).toFixed(0)}, receive ${median(cpu.map((c) => c.receiver)).toFixed(0)}`);
+      if (cpu.length === runs.length && row[0] !== 'fan-out') cells.push(`send ${median(cpu.map((c) => c.sender)).toFixed(0)}, receive ${median(cpu.map((c) => c.receiver)).toFixed(0)}`);
       if (cpu.length === runs.length && row[0] === 'fan-out') {
         const members = cpu[0].members.map((_, i) => median(cpu.map((c) => c.members[i])).toFixed(0));
         cells.push(`send ${median(cpu.map((c) => c.sender)).toFixed(0)}, members ${members.join(', ')}`);

@@ -2,6 +2,8 @@
 // Runs one bench measurement from the built package (dist/), the same worker `mmapipc bench` uses.
 //   node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]   (slots: mmapipc rings only)
 //   node bench/one.mjs fan-out <size> <groups> <messages> [slots]   (mmapipc batch: 1 sender, N groups of one member)
+//   node bench/one.mjs size <transport> <bytes|log-normal> <messages> [ringMiB] [slotSize]   (messages of any size,
+//        1 sender; mmapipc-copy, mmapipc-zero-copy: a ring of ringMiB (default 64) MiB of slotSize-byte (default 64) slots; socket)
 //   node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]
 //   node bench/one.mjs startup [runs]   (`--version` and a one-shot `send` against `node -e 0`, paired medians; default 21)
 // Node flags for every process of the run (e.g. --cpu-prof) go in BENCH_NODE_ARGS.
@@ -42,6 +44,11 @@ if (kind === 'throughput' && c) {
   config = { kind, transport, size: Number(a), senders, perSender: Math.ceil(Number(c) / senders), dir, nodeArgs, ...(d ? { slots: Number(d) } : {}) };
 } else if (kind === 'fan-out' && b) {
   config = { kind: 'throughput', transport: 'mmapipc-batch', size: Number(transport), senders: 1, perSender: Number(b), groups: Number(a), dir, nodeArgs, ...(c ? { slots: Number(c) } : {}) };
+} else if (kind === 'size' && b) {
+  // A distribution's largest message is 64 KiB (dist/bench/sizes.js).
+  const distribution = a === 'log-normal' ? a : undefined;
+  const size = distribution ? 64 * 1024 : Number(a);
+  config = { kind: 'throughput', transport, size, ...(distribution ? { distribution } : {}), senders: 1, perSender: Number(b), dir, nodeArgs, ...(c ? { ringBytes: Number(c) * 1024 * 1024 } : {}), ...(d ? { slotSize: Number(d) } : {}) };
 } else if (kind === 'latency' && c) {
   // Pinned runs take the first two CPUs this process may use (taskset -cp), as the bench does.
   const cpus = e ? twoCpus() : undefined;
@@ -52,9 +59,12 @@ if (kind === 'throughput' && c) {
 } else {
   process.stderr.write('usage: node bench/one.mjs throughput <transport> <size> <senders> <messages> [slots]\n' +
     '       node bench/one.mjs fan-out <size> <groups> <messages> [slots]\n' +
+    '       node bench/one.mjs size <transport> <bytes|log-normal> <messages> [ringMiB] [slotSize]\n' +
     '       node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]\n' +
-    '       node bench/one.mjs startup [runs]\n' +
-    'transports: mmapipc mmapipc-batch ipc socket fifo\n');
+    '       node bench/one.mjs startup [runs]
+' +
+    'transports: mmapipc mmapipc-batch ipc socket fifo mmapipc-copy mmapipc-zero-copy
+');
   process.exit(2);
 }
 const args = [...nodeArgs, worker, 'host', JSON.stringify(config)];

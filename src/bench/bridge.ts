@@ -8,6 +8,11 @@
  * messages ending at ring sequence N-1, the second ring holds N messages whose first and last
  * carry their origin and the exact bytes. Targets (issue 11): export >= 100,000 msg/s to
  * JetStream and >= 200,000 to Redis; import >= 100,000 from each.
+ *
+ * Then the same with messages of mixed sizes (the bench's log-normal stream: median 200 B, up to
+ * 64 KiB, under NATS's 1 MiB max_payload) through rings of 64-byte slots, each message taking the
+ * slots it needs; every message of the second ring is checked for its origin and length, the
+ * first and last for their bytes. No target: these rows show what size costs.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -16,14 +21,22 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeOrigin } from '../bridge/origin.js';
 import { RingFile } from '../ring-file/ring-file.js';
+import { DEFAULT_SLOT_SIZE, SLOT_HEADER_LENGTH, SLOT_ALIGNMENT } from '../layout/ring-layout.js';
+import { template, writeMessage } from './payload.js';
+import { LOG_NORMAL, MessageSizes, type SizeDistribution } from './sizes.js';
 
 export interface BridgeFigure {
   readonly engine: 'nats' | 'redis';
   readonly direction: 'export' | 'import';
+  /** Bytes per message, or the distribution the sizes were drawn from. */
+  readonly size: number | SizeDistribution;
   readonly messages: number;
+  /** Payload bytes moved. */
+  readonly bytes: number;
   readonly seconds: number;
   readonly perSecond: number;
-  readonly target: number;
+  /** Messages per second to reach (64 B rows only). */
+  readonly target?: number;
   readonly verified: boolean;
   readonly problem?: string;
 }
@@ -41,6 +54,42 @@ function payload(index: number): Buffer {
   bytes.writeUInt32LE(index, 0);
   return bytes;
 }
+
+/** One stream of messages through the bridge: what each message is, and the engine names and rings it uses. */
+interface Workload {
+  readonly size: number | SizeDistribution;
+  readonly payload: (index: number) => Buffer;
+  readonly stream: string;
+  readonly key: string;
+  /** Slots and slot size of a ring that holds all n messages without wrapping, each with `extra` bytes. */
+  readonly ring: (n: number, extra: number) => { slots: number; slotSize: number };
+}
+
+const FIXED: Workload = { size: SIZE, payload, stream: 'BENCH', key: 'bench', ring: (n, extra) => ({ slots: n, slotSize: SIZE + extra }) };
+
+function mixed(): Workload {
+  const sizes = new MessageSizes(LOG_NORMAL.maxBytes, 'log-normal');
+  const source = template(sizes.largest, 0);
+  const stride = Math.ceil((SLOT_HEADER_LENGTH + DEFAULT_SLOT_SIZE) / SLOT_ALIGNMENT) * SLOT_ALIGNMENT;
+  return {
+    size: 'log-normal',
+    payload: (index) => {
+      const length = sizes.at(0, index);
+      const bytes = Buffer.allocUnsafe(length);
+      writeMessage(bytes, 0, source, length, index);
+      return bytes;
+    },
+    stream: 'BENCHMIX',
+    key: 'benchmix',
+    ring: (n, extra) => {
+      let slots = 0;
+      for (let i = 0; i < n; i++) slots += Math.ceil((SLOT_HEADER_LENGTH + sizes.at(0, i) + extra) / stride);
+      return { slots, slotSize: DEFAULT_SLOT_SIZE };
+    },
+  };
+}
+/** The bytes an imported message's origin frame may add (stream name, position, CRC). */
+const ORIGIN_ROOM = 64;
 
 async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = performance.now() + ms;
@@ -102,27 +151,33 @@ export async function runBridgeBench(options: { binPath: string; messages: numbe
         await waitFor(() => existsSync(socket), 'redis-server is up');
         url = `unix://${socket}`;
       }
-      const target = engine === 'nats' ? ['--nats', url, '--stream', 'BENCH'] : ['--redis', url, '--key', 'bench'];
-      const source = join(dir, `${engine}-out.ring`);
-      const sink = join(dir, `${engine}-in.ring`);
-      const out = RingFile.open(source, { role: 'sender', slots: n, slotSize: SIZE });
-      // The ring feeds the export alone: its group holds the messages, not an idle `default`.
-      out.createGroup(`bridge-export-${engine}-${engine === 'nats' ? 'BENCH' : 'bench'}`, { from: 'earliest' });
-      out.removeGroup('default');
-      for (let sent = 0; sent < n; ) {
-        const batch: Buffer[] = [];
-        for (let k = 0; k < 1024 && sent + k < n; k++) batch.push(payload(sent + k));
-        sent += out.sendBatch(batch);
+      for (const work of [FIXED, mixed()]) {
+        const name = engine === 'nats' ? work.stream : work.key;
+        const target = engine === 'nats' ? ['--nats', url, '--stream', name] : ['--redis', url, '--key', name];
+        const source = join(dir, `${engine}-${name}-out.ring`);
+        const sink = join(dir, `${engine}-${name}-in.ring`);
+        const out = RingFile.open(source, { role: 'sender', ...work.ring(n, 0) });
+        // The ring feeds the export alone: its group holds the messages, not an idle `default`.
+        out.createGroup(`bridge-export-${engine}-${name}`, { from: 'earliest' });
+        out.removeGroup('default');
+        let bytes = 0;
+        for (let sent = 0; sent < n; ) {
+          const batch: Buffer[] = [];
+          for (let k = 0; k < 1024 && sent + k < n; k++) batch.push(work.payload(sent + k));
+          for (const message of batch) bytes += message.length;
+          sent += out.sendBatch(batch);
+        }
+        out.close();
+        const what = `${n} messages of ${typeof work.size === 'number' ? `${work.size} B` : `${work.size} sizes`}`;
+        options.progress?.(`${engine}: export of ${what}`);
+        const exported = await runBridge(options.binPath, ['export', '--file', source, ...target, '--create-stream']);
+        figures.push(await verified(engine, 'export', work, n, bytes, exported, async () => verifyEngine(engine, url, name, work, n)));
+        options.progress?.(`${engine}: import of ${what}`);
+        const inRing = RingFile.open(sink, { role: 'observer', ...work.ring(n, ORIGIN_ROOM) });
+        inRing.close();
+        const imported = await runBridge(options.binPath, ['import', '--file', sink, ...target]);
+        figures.push(await verified(engine, 'import', work, n, bytes, imported, async () => verifyRing(sink, engine, work, n)));
       }
-      out.close();
-      options.progress?.(`${engine}: export of ${n} messages`);
-      const exported = await runBridge(options.binPath, ['export', '--file', source, ...target, '--create-stream']);
-      figures.push(await verified(engine, 'export', n, exported, async () => verifyEngine(engine, url, n)));
-      options.progress?.(`${engine}: import of ${n} messages`);
-      const inRing = RingFile.open(sink, { role: 'observer', slots: n, slotSize: SIZE + 64 });
-      inRing.close();
-      const imported = await runBridge(options.binPath, ['import', '--file', sink, ...target]);
-      figures.push(await verified(engine, 'import', n, imported, async () => verifyRing(sink, engine, n)));
     }
   } finally {
     for (const server of servers) server.kill('SIGTERM');
@@ -135,7 +190,9 @@ export async function runBridgeBench(options: { binPath: string; messages: numbe
 async function verified(
   engine: 'nats' | 'redis',
   direction: 'export' | 'import',
+  work: Workload,
   n: number,
+  bytes: number,
   run: { seconds: number; messages: number },
   check: () => Promise<string | undefined>,
 ): Promise<BridgeFigure> {
@@ -143,27 +200,31 @@ async function verified(
   return {
     engine,
     direction,
+    size: work.size,
     messages: n,
+    bytes,
     seconds: run.seconds,
     perSecond: Math.round(n / run.seconds),
-    target: TARGETS[`${engine}-${direction}`],
+    ...(work === FIXED ? { target: TARGETS[`${engine}-${direction}`] } : {}),
     verified: problem === undefined,
     ...(problem ? { problem } : {}),
   };
 }
 
 /** The engine holds n messages and the last one is ring sequence n-1 with its exact bytes. */
-async function verifyEngine(engine: 'nats' | 'redis', url: string, n: number): Promise<string | undefined> {
+async function verifyEngine(engine: 'nats' | 'redis', url: string, name: string, work: Workload, n: number): Promise<string | undefined> {
   if (engine === 'nats') {
     const { connect } = await import('@nats-io/transport-node');
     const { jetstreamManager } = await import('@nats-io/jetstream');
     const nc = await connect({ servers: url });
     try {
       const jsm = await jetstreamManager(nc);
-      const info = await jsm.streams.info('BENCH');
+      const info = await jsm.streams.info(name);
       if (info.state.messages !== n) return `the stream holds ${info.state.messages} messages, expected ${n}`;
-      const last = await jsm.streams.getMessage('BENCH', { seq: info.state.last_seq });
-      if (!last || last.header.get('Mmapipc-Seq') !== String(n - 1) || !Buffer.from(last.data).equals(payload(n - 1))) return 'the last message is not ring sequence n-1';
+      const last = await jsm.streams.getMessage(name, { seq: info.state.last_seq });
+      if (!last || !Buffer.from(last.data).equals(work.payload(n - 1))) return 'the last message is not the last one sent';
+      // One slot per 64-byte message: the last one is ring sequence n-1.
+      if (work === FIXED && last.header.get('Mmapipc-Seq') !== String(n - 1)) return 'the last message is not ring sequence n-1';
       return undefined;
     } finally {
       await nc.close();
@@ -172,25 +233,28 @@ async function verifyEngine(engine: 'nats' | 'redis', url: string, n: number): P
   const { Redis } = await import('ioredis');
   const redis = new Redis({ path: url.slice('unix://'.length) });
   try {
-    const length = await redis.xlen('bench');
+    const length = await redis.xlen(name);
     if (length !== n) return `the key holds ${length} entries, expected ${n}`;
-    const [[, fields]] = (await redis.xrevrangeBuffer('bench', '+', '-', 'COUNT', 1)) as Array<[Buffer, Buffer[]]>;
-    if (!fields![1]!.equals(payload(n - 1)) || fields![3]!.toString().split(' ')[2] !== String(n - 1)) return 'the last entry is not ring sequence n-1';
+    const [[, fields]] = (await redis.xrevrangeBuffer(name, '+', '-', 'COUNT', 1)) as Array<[Buffer, Buffer[]]>;
+    if (!fields![1]!.equals(work.payload(n - 1))) return 'the last entry is not the last message sent';
+    if (work === FIXED && fields![3]!.toString().split(' ')[2] !== String(n - 1)) return 'the last entry is not ring sequence n-1';
     return undefined;
   } finally {
     redis.disconnect();
   }
 }
 
-/** The ring holds n messages; the first and last carry their origin and the exact bytes. */
-async function verifyRing(path: string, engine: 'nats' | 'redis', n: number): Promise<string | undefined> {
+/** The ring holds n messages, each with its origin and its length; the first and last with their exact bytes. */
+async function verifyRing(path: string, engine: 'nats' | 'redis', work: Workload, n: number): Promise<string | undefined> {
   const ring = RingFile.open(path, { role: 'receiver', create: false });
   try {
-    if (ring.occupancy !== n) return `the ring holds ${ring.occupancy} messages, expected ${n}`;
     const messages = ring.ring.tryReceiveBatch(n);
-    for (const index of [0, n - 1]) {
+    if (messages.length !== n || ring.ring.tryReceive() !== null) return `the ring holds ${messages.length} messages or more, expected ${n}`;
+    for (let index = 0; index < n; index++) {
       const { origin, payload: data } = decodeOrigin(messages[index]!.data);
-      if (!origin || origin.engine !== engine || !data.equals(payload(index))) return `message ${index} lost its origin or its bytes`;
+      const expected = index === 0 || index === n - 1 ? work.payload(index) : undefined;
+      if (!origin || origin.engine !== engine) return `message ${index} lost its origin`;
+      if (expected ? !data.equals(expected) : data.length !== work.payload(index).length) return `message ${index} lost its bytes`;
     }
     return undefined;
   } finally {
@@ -199,12 +263,17 @@ async function verifyRing(path: string, engine: 'nats' | 'redis', n: number): Pr
 }
 
 export function formatBridgeFigures(figures: readonly BridgeFigure[]): string {
-  const lines = ['bridge throughput, 64-byte messages, local servers (connection and start-up excluded):'];
+  const lines = [
+    'bridge throughput, local servers (connection and start-up excluded);',
+    `64 B messages, and mixed sizes (log-normal: median ${LOG_NORMAL.medianBytes} B, up to ${LOG_NORMAL.maxBytes / 1024} KiB):`,
+  ];
   for (const figure of figures) {
     const verdict = figure.verified ? 'verified' : `FAILED: ${figure.problem}`;
-    const met = figure.perSecond >= figure.target ? 'target met' : 'target missed';
+    const size = typeof figure.size === 'number' ? `${figure.size} B` : figure.size;
+    const met = figure.target === undefined ? '' : `; target ${figure.target.toLocaleString('en-US')}: ${figure.perSecond >= figure.target ? 'target met' : 'target missed'}`;
+    const megabytes = (figure.bytes / figure.seconds / 1e6).toFixed(1);
     lines.push(
-      `  ${figure.direction.padEnd(6)} ${figure.engine === 'nats' ? 'NATS JetStream' : 'Redis Streams '}  ${figure.perSecond.toLocaleString('en-US').padStart(9)} msg/s  (${figure.messages.toLocaleString('en-US')} in ${figure.seconds.toFixed(2)} s; target ${figure.target.toLocaleString('en-US')}: ${met}; ${verdict})`,
+      `  ${figure.direction.padEnd(6)} ${figure.engine === 'nats' ? 'NATS JetStream' : 'Redis Streams '}  ${size.padStart(10)}  ${figure.perSecond.toLocaleString('en-US').padStart(9)} msg/s ${megabytes.padStart(7)} MB/s  (${figure.messages.toLocaleString('en-US')} in ${figure.seconds.toFixed(2)} s${met}; ${verdict})`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -9,6 +9,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RingFile } from '../index.js';
 import { Verifier, stamp, template } from './payload.js';
+import { MessageSizes } from './sizes.js';
 import { isControl, type ThroughputConfig } from './protocol.js';
 import { ringPath } from './transports/mmapipc.js';
 import { WORKER_PATH } from './worker-path.js';
@@ -165,7 +166,7 @@ export async function memory(binPath: string, dir: string, warmup: number, messa
   const receiverExit = exited(receiver);
   let stderr = '';
   receiver.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-  const verifier = new Verifier(MESSAGE_SIZE, 1, total);
+  const verifier = new Verifier(new MessageSizes(MESSAGE_SIZE), 1, total);
   let startKiB = 0;
   let midKiB = 0;
   let peakKiB = 0;

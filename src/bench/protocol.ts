@@ -1,9 +1,19 @@
 /** What the bench orchestrator tells its worker processes, and what they answer. */
-export const TRANSPORTS = ['mmapipc', 'mmapipc-batch', 'ipc', 'socket', 'fifo'] as const;
+import type { SizeDistribution } from './sizes.js';
+
+export const TRANSPORTS = ['mmapipc', 'mmapipc-batch', 'ipc', 'socket', 'fifo', 'mmapipc-copy', 'mmapipc-zero-copy'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
+/** The transports of the 64 B and 1 KiB grid (throughput and ping-pong). */
+export const GRID_TRANSPORTS: readonly Transport[] = ['mmapipc', 'mmapipc-batch', 'ipc', 'socket', 'fifo'];
 
 /** The rows that measure mmapipc's library API: one message per call, and batches (runs of slots per claim). */
 export const MMAPIPC_TRANSPORTS: readonly Transport[] = ['mmapipc', 'mmapipc-batch'];
+/**
+ * The library's two ways of moving messages of any size, in batches, over a ring sized in bytes
+ * (format v3): copying (trySendBatch, tryReceiveBatch) and zero-copy (tryClaimBatch and commit,
+ * tryView and release).
+ */
+export const SIZE_MMAPIPC_TRANSPORTS: readonly Transport[] = ['mmapipc-copy', 'mmapipc-zero-copy'];
 
 export const TRANSPORT_NAMES: Record<Transport, string> = {
   mmapipc: 'mmapipc',
@@ -11,6 +21,8 @@ export const TRANSPORT_NAMES: Record<Transport, string> = {
   ipc: 'child_process IPC',
   socket: 'Unix socket',
   fifo: 'named pipe',
+  'mmapipc-copy': 'mmapipc copying',
+  'mmapipc-zero-copy': 'mmapipc zero-copy',
 };
 
 export const MESSAGE_SIZES = [64, 1024] as const;
@@ -23,11 +35,13 @@ export const FAN_OUT_SIZE = 64;
 /** The name of fan-out group i (0-based). */
 export const fanOutGroup = (index: number): string => `g${index + 1}`;
 
-export function sizeName(size: number): string {
+export function sizeName(size: number | SizeDistribution): string {
+  if (typeof size === 'string') return size;
+  if (size >= 1024 * 1024 && size % (1024 * 1024) === 0) return `${size / (1024 * 1024)} MiB`;
   return size >= 1024 && size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
 }
 
-export function scenarioName(transport: Transport, size: number, senders: number): string {
+export function scenarioName(transport: Transport, size: number | SizeDistribution, senders: number): string {
   return `${TRANSPORT_NAMES[transport]} ${sizeName(size)} ${senders}->1`;
 }
 
@@ -45,7 +59,7 @@ export type LatencyMode = 'spin' | 'sleep' | 'async' | 'event-loop';
  * have none: the per-message mmapipc rows are the library's latency.
  */
 export function latencyModes(transport: Transport): LatencyMode[] {
-  if (transport === 'mmapipc-batch') return [];
+  if (!GRID_TRANSPORTS.includes(transport) || transport === 'mmapipc-batch') return [];
   return transport === 'mmapipc' ? ['spin', 'sleep', 'async'] : ['event-loop'];
 }
 
@@ -95,8 +109,17 @@ export function latencyName(row: { transport: Transport; mode: LatencyMode; size
 export interface ThroughputConfig {
   readonly kind: 'throughput';
   readonly transport: Transport;
-  /** Bytes per message. */
+  /** Bytes per message (with a distribution: the largest message). */
   readonly size: number;
+  /** Message sizes drawn from this distribution (./sizes.ts) instead. */
+  readonly distribution?: SizeDistribution;
+  /**
+   * The size rows' rings (mmapipc-copy, mmapipc-zero-copy): this many bytes of slots of the
+   * default slot size (as `mmapipc create --size`), whatever the message sizes. Default RING_BYTES.
+   */
+  readonly ringBytes?: number;
+  /** The size rows' slot size (default DEFAULT_SLOT_SIZE); set by bench/one.mjs to compare. */
+  readonly slotSize?: number;
   readonly senders: number;
   readonly perSender: number;
   /** The first sequence number senders send (default 0; the memory run sends message 0 itself). */
@@ -145,7 +168,8 @@ export interface WorkQueueCpu {
 
 export interface ThroughputResult {
   readonly transport: Transport;
-  readonly size: number;
+  /** Bytes per message, or the name of the distribution the sizes were drawn from. */
+  readonly size: number | SizeDistribution;
   readonly senders: number;
   /** mmapipc rows: the consumer groups of the ring (1: the default group, a work queue). */
   readonly groups?: number;
@@ -156,6 +180,12 @@ export interface ThroughputResult {
   readonly seconds: number;
   readonly messagesPerSecond: number;
   readonly megabytesPerSecond: number;
+  /** Payload bytes delivered (and checked). */
+  readonly bytes: number;
+  /** Payload bytes per second / 10^9. */
+  readonly gigabytesPerSecond: number;
+  /** The size rows' ring: its bytes of slots, and its slot size. */
+  readonly ring?: { readonly bytes: number; readonly slotSize: number };
   readonly cpuNsPerMessage?: WorkQueueCpu;
 }
 
@@ -235,3 +265,39 @@ export const STALL_MS = 20_000;
 
 /** The message size of the rows the targets are judged on (targets.ts, run.ts, svg.ts). */
 export const TARGET_MESSAGE_SIZE = 64;
+
+/** The size of the rows that compare zero-copy with copying (issue 18). */
+export const ZERO_COPY_SIZE = 4096;
+/** The size of the large-message rows. */
+export const LARGE_SIZE = 1024 * 1024;
+/** The distribution of the mixed-size rows. */
+export const MIXED: SizeDistribution = 'log-normal';
+/** The size rows' rings: bytes of slots of the default slot size (`mmapipc create --size 64MiB`). */
+export const RING_BYTES = 64 * 1024 * 1024;
+
+/** One row of "messages of any size": a transport, a size or distribution, one sender to one receiver. */
+export interface SizeRow {
+  readonly transport: Transport;
+  /** Bytes per message (with a distribution: the largest). */
+  readonly size: number;
+  readonly distribution?: SizeDistribution;
+}
+
+/**
+ * The rows of "messages of any size" (format v3), in the order they run: zero-copy against
+ * copying at 4 KiB; the mixed stream through both APIs and a Unix socket; 1 MiB messages.
+ */
+export const SIZE_ROWS: readonly SizeRow[] = [
+  { transport: 'mmapipc-copy', size: ZERO_COPY_SIZE },
+  { transport: 'mmapipc-zero-copy', size: ZERO_COPY_SIZE },
+  { transport: 'mmapipc-copy', size: 64 * 1024, distribution: MIXED },
+  { transport: 'mmapipc-zero-copy', size: 64 * 1024, distribution: MIXED },
+  { transport: 'socket', size: 64 * 1024, distribution: MIXED },
+  { transport: 'mmapipc-copy', size: LARGE_SIZE },
+  { transport: 'mmapipc-zero-copy', size: LARGE_SIZE },
+];
+
+/** "mmapipc zero-copy 4 KiB 1->1", "Unix socket log-normal 1->1". */
+export function sizeRowName(row: SizeRow): string {
+  return scenarioName(row.transport, row.distribution ?? row.size, 1);
+}

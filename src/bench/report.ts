@@ -1,6 +1,9 @@
 /** The bench report as text for a terminal: the tables, the CLI figures, and each target with its verdict. */
 import type { ChalkInstance } from 'chalk';
-import { MMAPIPC_TRANSPORTS, PLACEMENT_NAMES, TRANSPORT_NAMES, modeName, sizeName, type ThroughputResult, type Transport } from './protocol.js';
+import { DEFAULT_SLOT_SIZE } from '../layout/ring-layout.js';
+import { MIN_MESSAGE_SIZE } from './payload.js';
+import { LOG_NORMAL } from './sizes.js';
+import { MMAPIPC_TRANSPORTS, PLACEMENT_NAMES, RING_BYTES, TRANSPORT_NAMES, modeName, sizeName, type ThroughputResult, type Transport } from './protocol.js';
 import type { BenchReport } from './run.js';
 import { checkTargets, throughputOf, type TargetCheck } from './targets.js';
 
@@ -84,6 +87,20 @@ export function formatReport(report: BenchReport, color: ChalkInstance): string 
     const cpu = r.cpuNsPerMessage ? `${cpuNs(r.cpuNsPerMessage.sender)}/${cpuNs(r.cpuNsPerMessage.receiver)}` : '-';
     const cells = [TRANSPORT_NAMES[r.transport], sizeName(r.size), `${r.senders}->1`, rate(r.messagesPerSecond), r.megabytesPerSecond.toFixed(1), count(r.delivered), cpu, vs];
     lines.push(r.verified ? row(cells, tw) : color.red(`${row(cells.slice(0, 3), tw)}  FAILED: ${r.error}`));
+  }
+  if (report.sizes.length > 0) {
+    lines.push(
+      '',
+      `${color.bold('Messages of any size')} (format v3: 1 sender -> 1 receiver, rings of ${sizeName(RING_BYTES)} of ${DEFAULT_SLOT_SIZE}-byte slots; every message counted and checked)`,
+      color.dim(`  log-normal: median ${LOG_NORMAL.medianBytes} B, σ ${LOG_NORMAL.sigma}, ${MIN_MESSAGE_SIZE} B to ${sizeName(LOG_NORMAL.maxBytes)}, seed ${LOG_NORMAL.seed}; GB/s: payload bytes / 10^9 per second`),
+    );
+    const sw = [18, 10, 10, 8, 11, 14];
+    lines.push(color.dim(row(['transport', 'size', 'msg/s', 'GB/s', 'messages', 'CPU send/recv'], sw)));
+    for (const r of report.sizes) {
+      const cpu = r.cpuNsPerMessage ? `${cpuNs(r.cpuNsPerMessage.sender)}/${cpuNs(r.cpuNsPerMessage.receiver)}` : '-';
+      const cells = [TRANSPORT_NAMES[r.transport], sizeName(r.size), rate(r.messagesPerSecond), r.gigabytesPerSecond.toFixed(2), count(r.delivered), cpu];
+      lines.push(r.verified ? row(cells, sw) : color.red(`${row(cells.slice(0, 2), sw)}  FAILED: ${r.error}`));
+    }
   }
   if (report.fanOut.length > 0) {
     lines.push(

@@ -2,36 +2,35 @@
  * The bench orchestrator: runs every measurement in worker processes of its own, one after
  * the other, and gathers the results. Nothing here sends a message itself.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memory, pipeline, sendStartup, startup, type MemoryFigure, type PipelineFigure, type StartupFigure } from './cli-figures.js';
 import {
-  FAN_OUT_GROUPS,
-  FAN_OUT_QUICK,
   FAN_OUT_SIZE,
+  GRID_TRANSPORTS,
   MESSAGE_SIZES,
-  MMAPIPC_TRANSPORTS,
   PAUSES_US,
   SENDER_COUNTS,
+  SIZE_ROWS,
   TRANSPORTS,
   TRANSPORT_NAMES,
   latencyModes,
   latencyName,
   scenarioName,
+  sizeRowName,
   type FanOutResult,
   type LatencyConfig,
-  type LatencyMode,
   type LatencyResult,
   type Placement,
   type ThroughputConfig,
   type ThroughputResult,
   type Transport,
 } from './protocol.js';
-import { TASKSET, twoCpus } from './placement.js';
+import { twoCpus } from './placement.js';
+import { FULL, QUICK, SIZE_ROW_MIN_MESSAGES, runWorker, sizedRun, type Sizing } from './sizing.js';
+import { meanSize } from './sizes.js';
 import { TARGET_MESSAGE_SIZE } from './protocol.js';
-import { WORKER_PATH } from './worker-path.js';
 
 /** Same CPU for both processes, then one CPU each. */
 function pinnings([first, second]: readonly [number, number]): Array<[Placement, readonly [number, number]]> {
@@ -78,6 +77,11 @@ export interface BenchReport {
   readonly load: { before: number; after: number };
   readonly quick: boolean;
   readonly throughput: ThroughputResult[];
+  /**
+   * Messages of any size (format v3): zero-copy against copying at 4 KiB, a mixed-size stream
+   * against a Unix socket, 1 MiB messages; one sender to one receiver, rings sized in bytes.
+   */
+  readonly sizes: ThroughputResult[];
   /** One sender to 1, 2, 3 consumer groups of one member each (mmapipc batch, 64 B). */
   readonly fanOut: FanOutResult[];
   readonly latency: LatencyResult[];
@@ -86,61 +90,6 @@ export interface BenchReport {
   readonly failures: string[];
 }
 
-/** How much work each measurement gets: quick runs check that everything works, full runs measure. */
-interface Sizing {
-  /** Full runs: first a calibration run of this many messages, then a run sized to `seconds`. */
-  readonly calibrationMessages: number;
-  readonly throughputSeconds: number;
-  /** Quick runs: fixed message counts per transport (mmapipc rows, others). */
-  readonly fixedMessages: (transport: Transport) => number;
-  readonly rounds: (transport: Transport, mode: LatencyMode, pauseUs: number) => number;
-  /** Measured rounds of each pinned ping-pong row (0: no pinned rows). */
-  readonly pinnedRounds: number;
-  readonly warmup: number;
-  readonly pipelineLines: number;
-  readonly startupRuns: number;
-  /** The fan-out rows' group counts. */
-  readonly fanOutGroups: readonly number[];
-  readonly memoryMessages: number;
-  /** Messages through `receive --follow` before its start RSS is taken. */
-  readonly memoryWarmup: number;
-}
-
-const FULL: Sizing = {
-  calibrationMessages: 40_000,
-  throughputSeconds: 1.5,
-  fixedMessages: () => 0,
-  rounds: (transport, mode, pauseUs) => (transport === 'mmapipc' && mode === 'spin' && pauseUs === 0 ? 50_000 : 10_000),
-  pinnedRounds: 5_000,
-  warmup: 2_000,
-  pipelineLines: 1_000_000,
-  startupRuns: 21,
-  fanOutGroups: FAN_OUT_GROUPS,
-  memoryMessages: 10_000_000,
-  memoryWarmup: 100_000,
-};
-
-const QUICK: Sizing = {
-  calibrationMessages: 0,
-  throughputSeconds: 0,
-  fixedMessages: (transport) => (MMAPIPC_TRANSPORTS.includes(transport) ? 20_000 : 4_000),
-  rounds: () => 300,
-  pinnedRounds: 0,
-  warmup: 100,
-  pipelineLines: 20_000,
-  startupRuns: 3,
-  fanOutGroups: FAN_OUT_QUICK,
-  memoryMessages: 50_000,
-  memoryWarmup: 5_000,
-};
-
-/** Calibrated counts stay within these bounds, so a stalled or a very fast machine still finishes sensibly. */
-const MIN_MESSAGES = 20_000;
-const MAX_MESSAGES = 40_000_000;
-/** Runs after the calibration run at most, to reach the intended duration. */
-const MAX_SIZING_RUNS = 3;
-/** A worker that runs longer than this has hung. */
-const WORKER_TIMEOUT_MS = 180_000;
 
 export function machine(): Machine {
   let cpu = cpus()[0]?.model ?? 'unknown';
@@ -157,47 +106,6 @@ function scratchRoot(): string {
   return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'mmapipc-bench-'));
 }
 
-/**
- * Runs a throughput or fan-out measurement: quick runs once with the fixed count; full runs
- * calibrate, then size the next run from the last one until a run lasts at least half the
- * intended time (a short calibration run underrates a transport that warms up).
- */
-async function sizedRun<T extends { verified: boolean; seconds: number; messagesPerSecond: number; delivered: number }>(
-  sizing: Sizing,
-  quick: boolean,
-  transport: Transport,
-  config: (total: number) => ThroughputConfig,
-): Promise<T> {
-  let result = await runWorker<T>(config(quick ? sizing.fixedMessages(transport) : sizing.calibrationMessages));
-  for (let sized = 0; !quick && result.verified && sized < MAX_SIZING_RUNS && result.seconds < sizing.throughputSeconds / 2; sized++) {
-    const total = Math.round(Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, result.messagesPerSecond * sizing.throughputSeconds)));
-    if (total <= result.delivered) break;
-    result = await runWorker<T>(config(total));
-  }
-  return result;
-}
-
-/** Runs one host worker (pinned to its CPU when the config says so) and returns its JSON result, or throws with what it printed on stderr. */
-function runWorker<T>(config: ThroughputConfig | LatencyConfig): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const args = [...config.nodeArgs, WORKER_PATH, 'host', JSON.stringify(config)];
-    const cpu = config.kind === 'latency' ? config.cpus?.[0] : undefined;
-    const [command, argv] = cpu === undefined ? [process.execPath, args] : [TASKSET, ['-c', String(cpu), process.execPath, ...args]];
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), WORKER_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.trim().split('\n').pop();
-      if (code === 0 && line) return resolve(JSON.parse(line) as T);
-      reject(new Error(`worker ended with ${signal ?? `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
-    });
-  });
-}
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const sizing = options.quick ? QUICK : FULL;
@@ -205,13 +113,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress ?? (() => {});
   const root = scratchRoot();
   const load = { before: loadavg()[0]!, after: NaN };
-  const report: BenchReport = { machine: machine(), load, quick: options.quick, throughput: [], fanOut: [], latency: [], cli: {}, failures: [] };
+  const report: BenchReport = { machine: machine(), load, quick: options.quick, throughput: [], sizes: [], fanOut: [], latency: [], cli: {}, failures: [] };
   const failures = report.failures;
   const scratch = () => mkdtempSync(join(root, 'run-'));
   try {
     for (const size of MESSAGE_SIZES) {
       for (const senders of SENDER_COUNTS) {
-        for (const transport of options.transports) {
+        for (const transport of options.transports.filter((t) => GRID_TRANSPORTS.includes(t))) {
           if (options.signal?.aborted) return report;
           const name = scenarioName(transport, size, senders);
           progress(`throughput: ${name}`);
@@ -253,6 +161,33 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       try {
         const result = await sizedRun<FanOutResult>(sizing, options.quick, 'mmapipc-batch', config);
         report.fanOut.push(result);
+        if (!result.verified) failures.push(`${name}: ${result.error}`);
+      } catch (error) {
+        failures.push(`${name}: ${(error as Error).message}`);
+      }
+    }
+    // Messages of any size: one sender, one receiver, counts by bytes (a 1 MiB row moves
+    // 1/4096 as many messages as a 256-byte one in the same time).
+    for (const row of SIZE_ROWS.filter((r) => options.transports.includes(r.transport))) {
+      if (options.signal?.aborted) return report;
+      const name = sizeRowName(row);
+      progress(`throughput: ${name}`);
+      const mean = row.distribution ? meanSize(row.distribution) : row.size;
+      const byBytes = Math.max(SIZE_ROW_MIN_MESSAGES, Math.round(sizing.sizeRowBytes / mean));
+      const first = options.quick ? byBytes : Math.min(sizing.calibrationMessages, byBytes);
+      const config = (total: number): ThroughputConfig => ({
+        kind: 'throughput',
+        transport: row.transport,
+        size: row.size,
+        ...(row.distribution ? { distribution: row.distribution } : {}),
+        senders: 1,
+        perSender: total,
+        dir: scratch(),
+        nodeArgs,
+      });
+      try {
+        const result = await sizedRun<ThroughputResult>(sizing, options.quick, row.transport, config, { first, min: first });
+        report.sizes.push(result);
         if (!result.verified) failures.push(`${name}: ${result.error}`);
       } catch (error) {
         failures.push(`${name}: ${(error as Error).message}`);

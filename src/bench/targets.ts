@@ -5,7 +5,12 @@
  * placement.
  */
 import {
+  LARGE_SIZE,
+  MIXED,
   MMAPIPC_TRANSPORTS,
+  SIZE_MMAPIPC_TRANSPORTS,
+  ZERO_COPY_SIZE,
+  sizeRowName,
   TRANSPORT_NAMES,
   conditions,
   latencyName,
@@ -16,6 +21,7 @@ import {
   type Transport,
 } from './protocol.js';
 import type { BenchReport } from './run.js';
+import type { SizeDistribution } from './sizes.js';
 
 export const TARGETS = {
   /** 1 sender -> 1 receiver, 64 B, messages per second, batch API. */
@@ -43,6 +49,14 @@ export const TARGETS = {
   fanOutSenderCpu: 1.15,
   /** A group member's CPU per message (3 groups, the costliest member) over a work-queue receiver's (batch, 64 B 1->1). */
   memberOverWorkQueueCpu: 1.2,
+  /** Issue 18: zero-copy (claim/commit, view/release) over copying (trySendBatch, tryReceiveBatch), 4 KiB, msg/s. */
+  zeroCopyOverCopying: 1.5,
+  /** Mixed sizes (log-normal, median 200 B, max 64 KiB), GB/s of payload, the best mmapipc row. */
+  mixedGigabytesPerSecond: 1,
+  /** The same over a Unix socket carrying the same stream (length-framed). */
+  mixedOverSocket: 20,
+  /** 1 MiB messages, GB/s of payload, the best mmapipc row. */
+  largeGigabytesPerSecond: 5,
 } as const;
 
 /** The fan-out rows the CPU targets compare: the sender with this many groups against one group. */
@@ -86,8 +100,23 @@ function check(
   return [{ name, measured, target, unit, kind, met, ratio: measured / target, ...(row ? { row } : {}), ...how }];
 }
 
-export function throughputOf(report: BenchReport, transport: Transport, size: number, senders: number): ThroughputResult | undefined {
+export function throughputOf(report: BenchReport, transport: Transport, size: number | SizeDistribution, senders: number): ThroughputResult | undefined {
   return report.throughput.find((r) => r.transport === transport && r.size === size && r.senders === senders && r.verified);
+}
+
+/** The verified row of "messages of any size" for a transport and a size or distribution. */
+export function sizeRowOf(report: BenchReport, transport: Transport, size: number | SizeDistribution): ThroughputResult | undefined {
+  return report.sizes.find((r) => r.transport === transport && r.size === size && r.verified);
+}
+
+/** The verified mmapipc size row (copying or zero-copy) with the most payload bytes per second. */
+export function bestSizeRow(report: BenchReport, size: number | SizeDistribution): ThroughputResult | undefined {
+  let best: ThroughputResult | undefined;
+  for (const transport of SIZE_MMAPIPC_TRANSPORTS) {
+    const result = sizeRowOf(report, transport, size);
+    if (result && (!best || result.gigabytesPerSecond > best.gigabytesPerSecond)) best = result;
+  }
+  return best;
 }
 
 /**
@@ -138,6 +167,12 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
   const socketRow = latencyOf(report, 'socket', 'event-loop', size, TARGET_PAUSE_US);
   const over = (row: LatencyResult | undefined) => (row && socketRow ? row.p50Us / socketRow.p50Us : undefined);
   const alike = socketRow && conditions(socketRow);
+  const zeroCopy = sizeRowOf(report, 'mmapipc-zero-copy', ZERO_COPY_SIZE);
+  const copying = sizeRowOf(report, 'mmapipc-copy', ZERO_COPY_SIZE);
+  const mixed = bestSizeRow(report, MIXED);
+  const mixedSocket = sizeRowOf(report, 'socket', MIXED);
+  const large = bestSizeRow(report, LARGE_SIZE);
+  const rowName = (row: ThroughputResult | undefined) => row && sizeRowName({ transport: row.transport, size: 0, distribution: MIXED });
   return [
     ...check('mmapipc 64 B 1->1, batch API', batchRow?.messagesPerSecond, TARGETS.oneToOneRate, 'msg/s', 'min', TRANSPORT_NAMES['mmapipc-batch']),
     ...check('mmapipc 64 B 1->1, one message per call', perMessage, TARGETS.oneToOnePerMessageRate, 'msg/s', 'min', TRANSPORT_NAMES.mmapipc),
@@ -174,6 +209,25 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       'max',
       memberOverReceiver?.row,
     ),
+    ...check(
+      'zero-copy vs copying, 4 KiB',
+      zeroCopy && copying ? zeroCopy.messagesPerSecond / copying.messagesPerSecond : undefined,
+      TARGETS.zeroCopyOverCopying,
+      'x',
+      'min',
+      'mmapipc zero-copy vs mmapipc copying, 4 KiB 1->1',
+    ),
+    ...check('mixed sizes (log-normal), GB/s', mixed?.gigabytesPerSecond, TARGETS.mixedGigabytesPerSecond, 'GB/s', 'min', rowName(mixed), BEST),
+    ...check(
+      'mixed sizes (log-normal) vs Unix socket',
+      mixed && mixedSocket ? mixed.gigabytesPerSecond / mixedSocket.gigabytesPerSecond : undefined,
+      TARGETS.mixedOverSocket,
+      'x',
+      'min',
+      rowName(mixed),
+      BEST,
+    ),
+    ...check('1 MiB messages, GB/s', large?.gigabytesPerSecond, TARGETS.largeGigabytesPerSecond, 'GB/s', 'min', large && sizeRowName({ transport: large.transport, size: LARGE_SIZE }), BEST),
   ];
 }
 

@@ -14,8 +14,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Verifier } from './payload.js';
+import { sizesOf } from './sizes.js';
+import { ringOf } from './transports/sized-ring.js';
 import { PingLog, percentile } from './ping-log.js';
 import {
+  SIZE_MMAPIPC_TRANSPORTS,
   fanOutGroup,
   isControl,
   type FanOutResult,
@@ -42,10 +45,13 @@ const BENCHES: Record<Transport, () => Promise<TransportBench>> = {
   ipc: async () => (await import('./transports/ipc.js')).ipc,
   socket: async () => (await import('./transports/socket.js')).socket,
   fifo: async () => (await import('./transports/fifo.js')).fifo,
+  'mmapipc-copy': async () => (await import('./transports/mmapipc-copy.js')).mmapipcCopy,
+  'mmapipc-zero-copy': async () => (await import('./transports/mmapipc-zero-copy.js')).mmapipcZeroCopy,
 };
 const BYTES_PER_MB = 1e6;
+const BYTES_PER_GB = 1e9;
 const NS_PER_US = 1e3;
-const MMAPIPC_ROWS: readonly Transport[] = ['mmapipc', 'mmapipc-batch'];
+const MMAPIPC_ROWS: readonly Transport[] = ['mmapipc', 'mmapipc-batch', ...SIZE_MMAPIPC_TRANSPORTS];
 
 interface Peer {
   readonly child: ChildProcess;
@@ -118,7 +124,7 @@ async function hostThroughput(config: ThroughputConfig): Promise<ThroughputResul
   const { peers, failed } = forkPeers(config, config.senders);
   try {
     await Promise.race([Promise.all(peers.map((peer) => peer.ready)), failed]);
-    const verifier = new Verifier(config.size, config.senders, config.perSender);
+    const verifier = new Verifier(sizesOf(config), config.senders, config.perSender);
     const usage = startUsage();
     await Promise.all(peers.map((peer) => sendControl(peer.child, 'go')));
     await Promise.race([side.receive(verifier, peers.map((peer) => peer.child)), failed]);
@@ -134,13 +140,16 @@ async function hostThroughput(config: ThroughputConfig): Promise<ThroughputResul
     const messagesPerSecond = verdict.delivered / seconds;
     return {
       transport: config.transport,
-      size: config.size,
+      size: config.distribution ?? config.size,
       senders: config.senders,
       ...(MMAPIPC_ROWS.includes(config.transport) ? { groups: 1 } : {}),
       ...verdict,
       seconds,
       messagesPerSecond,
-      megabytesPerSecond: (messagesPerSecond * config.size) / BYTES_PER_MB,
+      megabytesPerSecond: verifier.bytes / seconds / BYTES_PER_MB,
+      bytes: verifier.bytes,
+      gigabytesPerSecond: verifier.bytes / seconds / BYTES_PER_GB,
+      ...(SIZE_MMAPIPC_TRANSPORTS.includes(config.transport) ? { ring: ringOf(config) } : {}),
       ...(cpuNsPerMessage ? { cpuNsPerMessage } : {}),
     };
   } finally {
@@ -284,7 +293,7 @@ async function fanOutMember(config: ThroughputConfig, index: number): Promise<vo
   const go = waitForControl('go');
   process.send!({ type: 'ready' });
   await go;
-  const verifier = new Verifier(config.size, 1, config.perSender);
+  const verifier = new Verifier(sizesOf(config), 1, config.perSender);
   const usage = startUsage();
   let failure: string | undefined;
   try {

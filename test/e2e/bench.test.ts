@@ -1,5 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { FAN_OUT_QUICK, MESSAGE_SIZES, MMAPIPC_TRANSPORTS, PAUSES_US, SENDER_COUNTS, TRANSPORTS, TRANSPORT_NAMES, latencyModes } from '../../src/bench/protocol.js';
+import {
+  FAN_OUT_QUICK,
+  GRID_TRANSPORTS,
+  MESSAGE_SIZES,
+  MMAPIPC_TRANSPORTS,
+  PAUSES_US,
+  SENDER_COUNTS,
+  SIZE_MMAPIPC_TRANSPORTS,
+  SIZE_ROWS,
+  TRANSPORTS,
+  TRANSPORT_NAMES,
+  latencyModes,
+} from '../../src/bench/protocol.js';
 import type { FanOutResult, LatencyResult, ThroughputResult } from '../../src/bench/protocol.js';
 import { TARGETS, TARGET_MESSAGE_SIZE, TARGET_PAUSE_US } from '../../src/bench/targets.js';
 import { runCli } from '../helpers/cli.js';
@@ -12,6 +24,7 @@ interface Report {
   quick: boolean;
   machine: { cores: number; cpu: string; node: string };
   throughput: ThroughputResult[];
+  sizes: ThroughputResult[];
   fanOut: FanOutResult[];
   latency: LatencyResult[];
   cli: {
@@ -36,7 +49,7 @@ test('a quick run delivers every message over every transport and reports JSON a
   expect(report.failures).toEqual([]);
   expect(report.machine.cores).toBeGreaterThan(0);
 
-  const scenarios = MESSAGE_SIZES.flatMap((size) => SENDER_COUNTS.flatMap((senders) => TRANSPORTS.map((transport) => ({ transport, size, senders }))));
+  const scenarios = MESSAGE_SIZES.flatMap((size) => SENDER_COUNTS.flatMap((senders) => GRID_TRANSPORTS.map((transport) => ({ transport, size, senders }))));
   expect(report.throughput.map(({ transport, size, senders }) => ({ transport, size, senders }))).toEqual(scenarios);
   for (const run of report.throughput) {
     expect(run).toMatchObject({ verified: true, delivered: run.expected });
@@ -47,6 +60,30 @@ test('a quick run delivers every message over every transport and reports JSON a
     expect(run.cpuNsPerMessage!.receiver).toBeGreaterThan(0);
     if (MMAPIPC_TRANSPORTS.includes(run.transport)) expect(run.groups).toBe(1);
   }
+
+  // Messages of any size (issue 18): 4 KiB both ways, the log-normal mix (also over the socket),
+  // 1 MiB; every message checked (length, sequence, byte total), sizes named in the JSON.
+  expect(report.sizes.map(({ transport, size, senders }) => ({ transport, size, senders }))).toEqual([
+    { transport: 'mmapipc-copy', size: 4096, senders: 1 },
+    { transport: 'mmapipc-zero-copy', size: 4096, senders: 1 },
+    { transport: 'mmapipc-copy', size: 'log-normal', senders: 1 },
+    { transport: 'mmapipc-zero-copy', size: 'log-normal', senders: 1 },
+    { transport: 'socket', size: 'log-normal', senders: 1 },
+    { transport: 'mmapipc-copy', size: 1024 * 1024, senders: 1 },
+    { transport: 'mmapipc-zero-copy', size: 1024 * 1024, senders: 1 },
+  ]);
+  expect(report.sizes).toHaveLength(SIZE_ROWS.length);
+  for (const run of report.sizes) {
+    expect(run).toMatchObject({ verified: true, delivered: run.expected });
+    expect(run.expected).toBeGreaterThan(0);
+    if (typeof run.size === 'number') expect(run.bytes).toBe(run.size * run.expected);
+    expect(run.gigabytesPerSecond).toBeGreaterThan(0);
+    // The mmapipc rows name their ring: 64 MiB of the default 64-byte slots.
+    if (SIZE_MMAPIPC_TRANSPORTS.includes(run.transport)) expect(run.ring).toEqual({ bytes: 64 * 1024 * 1024, slotSize: 64 });
+  }
+  // The mixed stream is the same over every transport: the same messages, the same bytes.
+  const mixed = report.sizes.filter((run) => run.size === 'log-normal');
+  expect(new Set(mixed.map((run) => `${run.expected} ${run.bytes}`)).size).toBe(1);
 
   // Fan-out: one sender to N groups of one member each; every group got and checked every message.
   expect(report.fanOut.map((run) => run.groups)).toEqual([...FAN_OUT_QUICK]);
@@ -61,7 +98,7 @@ test('a quick run delivers every message over every transport and reports JSON a
 
   // Every ping-pong row with no pause and with the same pause, so rows can be paired (quick runs pin nothing).
   const pingPongs = MESSAGE_SIZES.flatMap((size) =>
-    PAUSES_US.flatMap((pauseUs) => TRANSPORTS.flatMap((transport) => latencyModes(transport).map((mode) => ({ transport, mode, size, pauseUs, placement: 'any' })))),
+    PAUSES_US.flatMap((pauseUs) => GRID_TRANSPORTS.flatMap((transport) => latencyModes(transport).map((mode) => ({ transport, mode, size, pauseUs, placement: 'any' })))),
   );
   expect(report.latency.map(({ transport, mode, size, pauseUs, placement }) => ({ transport, mode, size, pauseUs, placement }))).toEqual(pingPongs);
   for (const run of report.latency) {
@@ -108,6 +145,16 @@ test('a quick run delivers every message over every transport and reports JSON a
     row: expect.stringContaining(`pause ${TARGET_PAUSE_US} µs`),
   });
 
+  // Issue 18's targets pair the rows they name.
+  const sizeRow = (transport: string, size: number | string) => report.sizes.find((run) => run.transport === transport && run.size === size)!;
+  expect(report.targets.find((target) => target.name === 'zero-copy vs copying, 4 KiB')).toMatchObject({
+    measured: sizeRow('mmapipc-zero-copy', 4096).messagesPerSecond / sizeRow('mmapipc-copy', 4096).messagesPerSecond,
+  });
+  const bestMixed = mixed.filter((run) => run.transport !== 'socket').reduce((a, b) => (b.gigabytesPerSecond > a.gigabytesPerSecond ? b : a));
+  expect(report.targets.find((target) => target.name === 'mixed sizes (log-normal) vs Unix socket')).toMatchObject({
+    measured: bestMixed.gigabytesPerSecond / sizeRow('socket', 'log-normal').gigabytesPerSecond,
+  });
+
   const svg = readFileSync(chart, 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
@@ -116,7 +163,7 @@ test('a quick run delivers every message over every transport and reports JSON a
   const charted = pingPongs.filter((run) => run.size === TARGET_MESSAGE_SIZE);
   const processes = 2 + report.fanOut.reduce((sum, run) => sum + 1 + run.groups, 0);
   expect(svg.match(/<rect x=[^>]*><title>/g)).toHaveLength(scenarios.length + 3 * charted.length + processes);
-}, 180_000);
+}, 240_000);
 
 test('an unknown transport is a usage error naming the choices', async () => {
   const result = await runCli(['bench', '--transports', 'mmapipc,pigeon']);

@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { FRAME_HEADER_LENGTH, FrameReader, frame, type OnFrame } from '../framing.js';
-import { stamp, template } from '../payload.js';
+import { template, writeMessage } from '../payload.js';
+import { sizesOf } from '../sizes.js';
 import type { LatencyConfig, ThroughputConfig } from '../protocol.js';
 import type { TransportBench } from './types.js';
 
@@ -57,12 +58,17 @@ export const socket: TransportBench = {
 
   async sender(config: ThroughputConfig, index: number) {
     const connection = await connect(config);
-    const message = template(config.size, index);
+    const sizes = sizesOf(config);
+    const source = template(sizes.largest, index);
     return {
       async send() {
         for (let sequence = 0; sequence < config.perSender; sequence++) {
           // A fresh frame per write: Node keeps a reference to a buffer it could not write yet.
-          if (!connection.write(frame(stamp(message, sequence)))) await once(connection, 'drain');
+          const length = sizes.at(index, sequence);
+          const framed = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + length);
+          framed.writeUInt32LE(length, 0);
+          writeMessage(framed, FRAME_HEADER_LENGTH, source, length, sequence);
+          if (!connection.write(framed)) await once(connection, 'drain');
         }
         await new Promise<void>((resolve) => connection.end(resolve));
       },
