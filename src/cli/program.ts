@@ -1,6 +1,6 @@
 /** The commander program: global settings and one registration per command. */
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { VERSION } from './version.js';
 import type { CliContext } from './context.js';
 import { writeQuietly } from './output.js';
 import { EXIT_CODE_SUMMARY } from '../errors.js';
@@ -51,13 +51,7 @@ function commandsFor(argv: readonly string[] | undefined): typeof COMMANDS {
   return named === undefined || named.names[0] === 'completion' ? COMMANDS : [named];
 }
 
-/** package.json's version, put in by scripts/bundle.mjs when it bundles the CLI. */
-declare const MMAPIPC_VERSION: string | undefined;
-
-export const VERSION: string =
-  typeof MMAPIPC_VERSION === 'string'
-    ? MMAPIPC_VERSION
-    : (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { VERSION };
 
 /** The program for `argv` (the arguments after `mmapipc`); without argv, with every command. */
 export async function buildProgram(context: CliContext, argv?: readonly string[]): Promise<Command> {

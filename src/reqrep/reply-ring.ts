@@ -4,7 +4,7 @@
  * sweeps the directory of stale ones (no process holds them open: flock LOCK_EX succeeds) when it
  * makes one. `mmapipc rm` of the request ring removes the directory.
  */
-import { randomBytes } from 'node:crypto';
+import { newRingId } from '../sys/ring-id.js';
 import { fstatSync, lstatSync, mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MmapipcError, SystemCallError, UnsafeFileError } from '../errors.js';
@@ -30,7 +30,7 @@ export function replyRingPath(requestPath: string, id: Buffer): string {
 
 /** A new reply ring's id and path. */
 export function newReplyRingName(requestPath: string): { id: Buffer; path: string } {
-  const id = randomBytes(RING_ID_LENGTH);
+  const id = newRingId();
   return { id, path: replyRingPath(requestPath, id) };
 }
 

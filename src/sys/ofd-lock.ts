@@ -5,7 +5,7 @@
  * namespace, and the kernel drops it when the last descriptor of that description closes (the
  * holder's death included). A lock test from the description that holds the lock sees no conflict.
  */
-import ffi from 'ffi-rs';
+import { ffi } from './ffi.js';
 import { LIBRARY, systemError } from './libc.js';
 
 const { DataType, load } = ffi;

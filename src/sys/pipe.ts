@@ -4,7 +4,7 @@
  * (F_SETPIPE_SZ) is writable (POLLOUT) only when it is empty, which turns "the reader has read
  * everything" into a kernel event: `receive` into a pipe finishes a message only then.
  */
-import ffi from 'ffi-rs';
+import { ffi } from './ffi.js';
 import { LIBRARY } from './libc.js';
 
 const { DataType, load } = ffi;

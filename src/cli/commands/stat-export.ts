@@ -9,7 +9,7 @@
  * reads only *.prom, never sees it), then rename(2) over the target, so a scrape never reads half
  * a file.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MmapipcError } from '../../errors.js';
@@ -17,8 +17,8 @@ import { RingObserver } from '../../ring-file/observe.js';
 import type { CliContext } from '../context.js';
 import { note, write } from '../output.js';
 import { prometheusText, type PrometheusRing } from './stat-prometheus.js';
+import { VERSION } from '../version.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface ExportOptions {
   readonly output?: string;
