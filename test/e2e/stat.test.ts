@@ -29,6 +29,7 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
     formatVersion: FORMAT_VERSION,
     slots: 8,
     slotSize: 32,
+    maxMessageBytes: 8 * 64 - 32, // docs/format.md §2: N × align8(32 + S) − 32
     waiting: 0,
     free: 8,
     full: false,
@@ -67,7 +68,8 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
   expect(Object.keys(stat).sort()).toEqual(
     [
       'file', 'fileBytes', 'formatVersion', 'slots', 'slotSize', 'waiting', 'free', 'full', 'head', 'tail',
-      'sent', 'received', 'delivered', 'senders', 'receivers', 'participants', 'groups', 'claims', 'blockedBy', 'lastActivity', 'idleMs',
+      'sent', 'received', 'delivered', 'senders', 'receivers', 'participants', 'groups', 'claims', 'blockedBy', 'lastActivity',
+      'maxMessageBytes', 'idleMs',
       'releasedSlots', 'redelivered', 'creatorPid', 'creatorAlive', 'createdAt', 'time',
     ].sort(),
   );
