@@ -15,9 +15,9 @@
  * the transports being measured. At the end the count, the sum of the sequence numbers and the
  * sum of the lengths must match.
  */
-import type { MessageSizes } from './sizes.js';
+import { MIN_MESSAGE_SIZE, type MessageSizes } from './sizes.js';
 
-export const MIN_MESSAGE_SIZE = 12;
+export { MIN_MESSAGE_SIZE };
 const SENDER_OFFSET = 0;
 const SEQUENCE_OFFSET = 4;
 const FILLER_OFFSET = 8;

@@ -9,7 +9,8 @@
  * of TABLE_LENGTH sizes is drawn once from a seeded generator (mulberry32, Box-Muller), and
  * sender s's message q has size table[(q + s * SENDER_STRIDE) mod TABLE_LENGTH].
  */
-import { MIN_MESSAGE_SIZE } from './payload.js';
+/** The smallest message the bench sends: its sequence and sender fields (payload.ts). */
+export const MIN_MESSAGE_SIZE = 12;
 
 export const SIZE_DISTRIBUTIONS = ['log-normal'] as const;
 export type SizeDistribution = (typeof SIZE_DISTRIBUTIONS)[number];

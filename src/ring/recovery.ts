@@ -8,12 +8,11 @@
  * for as long as it likes — is waited for; there is no stall timeout. A claim whose owner cannot
  * be identified, or whose lock cannot be tested, is reported, never guessed at.
  *
- * 1. Senders' claims. Every position q in [tail - N, tail) whose slot does not yet hold q's
- *    message was claimed by a sender that has not published it. Its possible owners are the
- *    entry named by the slot's owner tag when the slot is marked busy for q (the owner wrote the
- *    tag before the mark), else every entry whose intent covers q. When all of them are dead,
- *    the slot's sequence word is swapped to q + 1 with SEQUENCE_RELEASED_BIT: a skip record that
- *    every group passes over. Counted in RELEASED_SLOTS.
+ * 1. Senders' claims. A position q in [tail - N, tail) whose sequence word is not published for
+ *    q was claimed by a sender that has not published it; its possible owners are every entry
+ *    whose intent covers q. When all of them are dead, the word is swapped to q + 1 with
+ *    SEQUENCE_SKIP_BIT: a skip record that every group passes over. Counted in RELEASED_SLOTS.
+ *    Only positions inside dead entries' intents are looked at (nothing else can be released).
  * 2. Dead entries. A dead sender's intent is cleared once nothing it covers is unpublished. A
  *    dead member's run goes to a live, idle member of the same group: the taker records the run
  *    in its own entry (deliveries + 1), then takes it from the dead entry by compare-and-swap of
@@ -129,21 +128,32 @@ function resolve(
   let released = 0;
   let stuck = untestable > 0;
 
-  // 1. Unpublished sender claims among the last N positions.
+  // 1. Unpublished sender claims among the last N positions. Only a dead sender's can be
+  // released, so only dead entries' intents are walked (not every slot: on a ring of millions of
+  // slots a waiting process would spend its time here); a live sender with an open intent means
+  // something may be stuck on it, worth looking again soon.
   const tail = readTail(views).position;
-  for (let q = Math.max(0, tail - geometry.slotCount); q < tail; q++) {
-    if (isPublished(views, geometry, q)) continue;
-    const owners = claimOwners(q, entries);
-    if (owners === 'unknown' || owners.some((owner) => !dead.has(owner.index))) {
-      stuck = true;
-      continue;
-    }
-    const sequenceWord = sequenceWordOf(geometry, q % geometry.slotCount);
-    const seen = Atomics.load(words, sequenceWord);
-    if ((seen & ~SEQUENCE_SKIP_BIT) === seqValue(q)) continue; // published meanwhile
-    if (Atomics.compareExchange(words, sequenceWord, seen, seqValue(q) | SEQUENCE_SKIP_BIT) === seen) {
-      Atomics.add(words, RELEASED_SLOTS_OFFSET >> 2, 1);
-      released++;
+  const low = Math.max(0, tail - geometry.slotCount);
+  for (const entry of entries) {
+    if (entry && entry.index !== options.self && !dead.has(entry.index) && entry.intent.count > 0) stuck = true;
+  }
+  for (const index of dead) {
+    const intent = entries[index]!.intent;
+    if (intent.count === 0) continue;
+    for (let q = Math.max(intent.start, low), end = Math.min(intent.start + intent.count, tail); q < end; q++) {
+      if (isPublished(views, geometry, q)) continue;
+      const owners = claimOwners(q, entries);
+      if (owners === 'unknown' || owners.some((owner) => !dead.has(owner.index))) {
+        stuck = true;
+        continue;
+      }
+      const sequenceWord = sequenceWordOf(geometry, q % geometry.slotCount);
+      const seen = Atomics.load(words, sequenceWord);
+      if ((seen & ~SEQUENCE_SKIP_BIT) === seqValue(q)) continue; // published meanwhile
+      if (Atomics.compareExchange(words, sequenceWord, seen, seqValue(q) | SEQUENCE_SKIP_BIT) === seen) {
+        Atomics.add(words, RELEASED_SLOTS_OFFSET >> 2, 1);
+        released++;
+      }
     }
   }
 

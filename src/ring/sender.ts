@@ -201,13 +201,28 @@ export class Sender {
       }
       let plan = this.#planAt(tail, limit, first, max);
       if (plan.positions === 0) return plan;
+      // Free for q: its word speaks for q - N (published, a skip record, or fresh). Where last
+      // lap's message starts, its other slots are published too (their skip words came first):
+      // step over them by its span instead of loading each.
       let free = 0;
       let sequence = 0;
-      for (let q = tail, end = tail + plan.positions; q < end; q++, free++) {
-        sequence = Atomics.load(words, this.#sequenceOf(q));
-        // Free for q: the slot speaks for q - N (published, a skip record, or fresh).
-        if ((sequence & ~SEQUENCE_SKIP_BIT) !== ((q - slotCount + 1) & SEQUENCE_VALUE_MASK)) break;
+      let index = tail % slotCount;
+      const positions = plan.positions;
+      while (free < positions) {
+        sequence = Atomics.load(words, this.#sequenceBase + index);
+        const lastLap = (tail + free - slotCount + 1) & SEQUENCE_VALUE_MASK;
+        let step = 1;
+        if (sequence === lastLap) {
+          const span = words[((this.#dataOffset + index * this.#stride) >> 2) + SPAN_WORD]!;
+          if (span > 1 && span <= slotCount - index) step = span;
+        } else if (sequence !== (lastLap | SEQUENCE_SKIP_BIT)) {
+          break;
+        }
+        free += step;
+        index += step;
+        if (index >= slotCount) index -= slotCount;
       }
+      if (free > positions) free = positions;
       if (free === 0) {
         const value = sequence & SEQUENCE_VALUE_MASK;
         // Last lap's message claimed and not yet published: full for now. Not on a fresh slot
@@ -222,15 +237,15 @@ export class Sender {
         plan = this.#planAt(tail, free, first, max);
         if (plan.positions === 0) return plan;
       }
-      const positions = plan.positions;
       if (this.#intentCount >= 0) {
         // Plain stores, published by the count's store.
         storePositionPlain(words, this.#intentStartLow, tail);
         this.#doubles[this.#intentSince] = now;
-        Atomics.store(words, this.#intentCount, positions);
+        Atomics.store(words, this.#intentCount, plan.positions);
       }
       this.#fault?.('send-intent');
-      if (Atomics.compareExchange(longs, TAIL, word, word + (positions < BIG.length ? BIG[positions]! : BigInt(positions))) !== word) continue;
+      const claimed = plan.positions;
+      if (Atomics.compareExchange(longs, TAIL, word, word + (claimed < BIG.length ? BIG[claimed]! : BigInt(claimed))) !== word) continue;
       this.#fault?.('send-claimed');
       this.#claimStart = tail;
       return plan;
@@ -288,9 +303,11 @@ export class Sender {
     words[base + PID_WORD] = this.#pid;
     words[base + SHAPE_WORD] = shape;
     this.#doubles[(slot + SLOT_SENT_AT) >> 3] = sentAt;
-    for (let i = 1; i < span; i++) {
-      const q = position + i;
-      words[this.#sequenceOf(q)] = ((q + 1) & SEQUENCE_VALUE_MASK) | SEQUENCE_SKIP_BIT;
+    if (span > 1) {
+      // A message never crosses the end of the ring: its words are consecutive.
+      const first = this.#sequenceOf(position);
+      const value = position + 1;
+      for (let i = 1; i < span; i++) words[first + i] = ((value + i) & SEQUENCE_VALUE_MASK) | SEQUENCE_SKIP_BIT;
     }
     this.#fault?.('send-publish');
     Atomics.store(words, this.#sequenceOf(position), (position + 1) & SEQUENCE_VALUE_MASK);
@@ -455,22 +472,29 @@ export class Sender {
         this.#finish(this.#lastSent, 0);
         continue; // the padding alone: the messages go at the start of the ring, if there is room
       }
-      const positions = new Float64Array(plan.count);
+      // The claim's lengths and spans stay in #lengths/#spans (nothing else is sent while it is open).
+      if (this.#claimPositions.length < plan.count) this.#claimPositions = new Float64Array(Math.max(plan.count, this.#claimPositions.length * 2));
       let position = start + plan.pad;
       for (let i = 0; i < plan.count; i++) {
-        positions[i] = position;
+        this.#claimPositions[i] = position;
         position += this.#spans[i]!;
       }
-      this.#openClaim = { positions, lengths: this.#lengths.slice(0, plan.count), spans: this.#spans.slice(0, plan.count), sentAt: now };
+      const claim = this.#claim1;
+      claim.count = plan.count;
+      claim.sentAt = now;
+      this.#openClaim = claim;
       return plan.count;
     }
   }
 
-  #openClaim: { positions: Float64Array; lengths: Float64Array; spans: Int32Array; sentAt: number } | undefined;
+  /** The open claim (reused: one object per sender), its positions in #claimPositions. */
+  #openClaim: { count: number; sentAt: number } | undefined;
+  readonly #claim1 = { count: 0, sentAt: 0 };
+  #claimPositions = new Float64Array(8);
 
   /** Position of message `index` of the open claim. */
   claimedPosition(index: number): number {
-    return this.#openClaim?.positions[index] ?? -1;
+    return this.#openClaim && index < this.#openClaim.count ? this.#claimPositions[index]! : -1;
   }
 
   /** Byte offset in the ring's memory where the payload of the message at `position` starts. */
@@ -485,20 +509,22 @@ export class Sender {
   commitClaim(lengths?: ArrayLike<number>): number {
     const claim = this.#openClaim;
     if (!claim) throw new MmapipcError('no claim is open');
-    const count = claim.positions.length;
-    for (let i = 0; i < count; i++) {
-      const length = lengths?.[i] ?? claim.lengths[i]!;
-      if (!Number.isInteger(length) || length < 0 || length > claim.lengths[i]!) {
-        throw new RangeError(`message ${i} of the claim has ${claim.lengths[i]} bytes claimed; it cannot commit ${length}`);
+    const count = claim.count;
+    if (lengths) {
+      for (let i = 0; i < count; i++) {
+        const length = lengths[i] ?? this.#lengths[i]!;
+        if (!Number.isInteger(length) || length < 0 || length > this.#lengths[i]!) {
+          throw new RangeError(`message ${i} of the claim has ${this.#lengths[i]} bytes claimed; it cannot commit ${length}`);
+        }
       }
     }
     this.#openClaim = undefined;
     let last = this.#lastSent;
     for (let i = 0; i < count; i++) {
-      const position = claim.positions[i]!;
+      const position = this.#claimPositions[i]!;
       const slot = this.#slotOf(position);
       this.#words[(slot >> 2) + OWNER_WORD] = this.#owner;
-      this.#publish(position, slot, lengths?.[i] ?? claim.lengths[i]!, claim.spans[i]!, claim.sentAt);
+      this.#publish(position, slot, lengths?.[i] ?? this.#lengths[i]!, this.#spans[i]!, claim.sentAt);
       last = position;
     }
     this.#finish(last, count);
@@ -510,13 +536,13 @@ export class Sender {
     const claim = this.#openClaim;
     if (!claim) return;
     this.#openClaim = undefined;
-    for (let i = 0; i < claim.positions.length; i++) this.#pad(claim.positions[i]!, claim.spans[i]!);
+    for (let i = 0; i < claim.count; i++) this.#pad(this.#claimPositions[i]!, this.#spans[i]!);
     this.#finish(this.#lastSent, 0);
   }
 
   /** One claim at a time: the participant entry records one intent, and recovery must find every claim's owner. */
   #assertNoClaim(): void {
-    if (this.#openClaim) throw new MmapipcError(`a claim of position ${this.#openClaim.positions[0]} is open: commit or abort it before sending again`);
+    if (this.#openClaim) throw new MmapipcError(`a claim of position ${this.#claimPositions[0]} is open: commit or abort it before sending again`);
   }
 
   /** True while a claim made by tryClaim is open. */

@@ -8,6 +8,7 @@ import { publishHeader, writeHeader } from '../../src/layout/header.js';
 import { RUN_PENDING_BIT, participantOffset, PARTICIPANT_RUN_COUNT, ringGeometry, type RingGeometry } from '../../src/layout/ring-layout.js';
 import { computeGate, createGroup, findGroup, removeGroup, resetGroup } from '../../src/ring/groups.js';
 import { readParticipant, registerParticipant, setParticipantGroup } from '../../src/ring/participants.js';
+import { readRingState } from '../../src/ring/inspect.js';
 import { recoverClaims } from '../../src/ring/recovery.js';
 import { Ring, type Gap } from '../../src/ring/ring.js';
 import { viewsOf, type RingViews } from '../../src/ring/views.js';
@@ -164,8 +165,10 @@ test('an unpublished position with no findable owner is never released', () => {
   ).toThrow('x');
   expect(sender.ring.trySend('after')).toBe(true);
   const report = member.recover();
-  expect(report).toMatchObject({ released: 0, stuck: true });
+  expect(report).toMatchObject({ released: 0 });
   expect(member.ring.tryReceive()).toBeNull();
+  // An observer names it: an open claim whose owner cannot be named.
+  expect(readRingState(t.memory, t.geometry).openClaims).toEqual([{ position: 0, owners: 'unknown', since: 0 }]);
 });
 
 test('a member killed between recording its run and claiming it causes no duplicate; killed after, its run goes to another member', () => {
