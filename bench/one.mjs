@@ -61,10 +61,8 @@ if (kind === 'throughput' && c) {
     '       node bench/one.mjs fan-out <size> <groups> <messages> [slots]\n' +
     '       node bench/one.mjs size <transport> <bytes|log-normal> <messages> [ringMiB] [slotSize]\n' +
     '       node bench/one.mjs latency <transport> <spin|sleep|async|event-loop> <size> <rounds> [pauseUs] [same|cross]\n' +
-    '       node bench/one.mjs startup [runs]
-' +
-    'transports: mmapipc mmapipc-batch ipc socket fifo mmapipc-copy mmapipc-zero-copy
-');
+    '       node bench/one.mjs startup [runs]\n' +
+    'transports: mmapipc mmapipc-batch ipc socket fifo mmapipc-copy mmapipc-zero-copy\n');
   process.exit(2);
 }
 const args = [...nodeArgs, worker, 'host', JSON.stringify(config)];
