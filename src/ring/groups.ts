@@ -8,6 +8,7 @@
  * of a run one of its members still holds. The gate is the lowest floor of the active lossless
  * groups; a sender may claim q only while q < gate + N. Pure: no fs, no FFI.
  */
+import { groupDelivered } from './delivered.js';
 import { GroupError, RingFormatError } from '../errors.js';
 import {
   CLAIMER_SHIFT,
@@ -143,7 +144,7 @@ export function readGroup(views: RingViews, index: number): GroupInfo | undefine
     missed: Atomics.load(words, w(base + GROUP_MISSED)) >>> 0,
     gaps: Atomics.load(words, w(base + GROUP_GAPS)) >>> 0,
     createdAt: doubles[(base + GROUP_CREATED_AT) >> 3]!,
-    delivered: Number(Atomics.load(views.longs, (base + GROUP_DELIVERED) >> 3)),
+    delivered: groupDelivered(views, index),
   };
 }
 
@@ -288,7 +289,8 @@ export function createGroup(views: RingViews, geometry: RingGeometry, name: stri
     Atomics.store(words, w(base + GROUP_REDELIVERED), 0);
     Atomics.store(words, w(base + GROUP_MISSED), 0);
     Atomics.store(words, w(base + GROUP_GAPS), 0);
-    Atomics.store(views.longs, (base + GROUP_DELIVERED) >> 3, 0n);
+    Atomics.store(words, w(base + GROUP_DELIVERED), 0);
+    Atomics.store(words, w(base + GROUP_DELIVERED) + 1, 0);
     doubles[(base + GROUP_CREATED_AT) >> 3] = options.now ?? 0;
     // A start position before activation, so the group never gates from a stale cursor.
     Atomics.store(views.longs, (base + GROUP_DISPATCH) >> 3, BigInt(readTail(views).position));

@@ -28,6 +28,7 @@ import {
   slotOffsetOf,
   type RingGeometry,
 } from '../layout/ring-layout.js';
+import { readCount } from './counts.js';
 import { computeGate, dispatchPosition, groupFloor, listGroups, loadDispatch, readTail, type GroupInfo } from './groups.js';
 import { listParticipants, type Participant } from './participants.js';
 import { claimOwners, isPublished } from './recovery.js';
@@ -127,7 +128,7 @@ export function readRingState(memory: Buffer, geometry: RingGeometry): RingState
   const lastActivity = doubles[LAST_ACTIVITY_OFFSET >> 3]!;
   return {
     tail,
-    sent: Number(Atomics.load(views.longs, MESSAGES_SENT_OFFSET >> 3)),
+    sent: readCount(words, MESSAGES_SENT_OFFSET >> 2),
     gate: Number.isFinite(gate) ? gate : tail,
     waiting: Number.isFinite(gate) ? Math.min(Math.max(tail - gate, 0), geometry.slotCount) : 0,
     releasedSlots: Atomics.load(words, RELEASED_SLOTS_OFFSET >> 2) >>> 0,

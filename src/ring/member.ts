@@ -108,6 +108,14 @@ export class Member {
   /** Of the run, how many positions the current take handed out, and how many messages start among them. */
   #taken = 0;
   #takenMessages = 0;
+  #takeIndex = 0;
+  /**
+   * What the current take holds, position by position from takeStart, as its claim or its
+   * measure found it: a message's span (at its first position), 0 for a skip record, -1 for a
+   * slot that speaks for another position. Reused; its first #stepCount entries are valid.
+   */
+  #steps = new Int32Array(64);
+  #stepCount = 0;
   /** Messages in the run just claimed (set by #claim). */
   #claimedMessages = 0;
   /** The group's flags word when the run was claimed (-1: not known, so every copy is checked). */
@@ -174,16 +182,44 @@ export class Member {
    * there (1 to N), 0 for a skip record, or -1 when its slot speaks for another position (it was
    * overwritten: a lossy group, or a group changed under the run).
    */
-  messageAt(position: number): number {
-    const sequence = Atomics.load(this.#words, this.#sequenceOf(position));
+  messageAt(position: number, index = position % this.#slotCount): number {
+    const sequence = Atomics.load(this.#words, this.#sequenceBase + index);
     const value = (position + 1) & SEQUENCE_VALUE_MASK;
     if (sequence === value) {
-      const span = this.#words[(this.slotOf(position) >> 2) + SPAN_WORD]!;
-      const room = this.#slotCount - (position % this.#slotCount);
-      return span >= 1 && span <= room ? span : -1;
+      const span = this.#words[((this.#dataOffset + index * this.#stride) >> 2) + SPAN_WORD]!;
+      return span >= 1 && span <= this.#slotCount - index ? span : -1;
     }
     return sequence === (value | SEQUENCE_SKIP_BIT) ? 0 : -1;
   }
+
+  /** Byte offset of slot `index`. */
+  slotAt(index: number): number {
+    return this.#dataOffset + index * this.#stride;
+  }
+
+  /** The slot index of takeStart (positions after it follow as integers). */
+  get takeIndex(): number {
+    return this.#takeIndex;
+  }
+
+  /** The steps of the current take (see #steps): the walk a reader follows. */
+  get steps(): Int32Array {
+    return this.#steps;
+  }
+
+  get stepCount(): number {
+    return this.#stepCount;
+  }
+
+  #step(span: number): void {
+    if (this.#stepCount === this.#steps.length) {
+      const grown = new Int32Array(this.#steps.length * 2);
+      grown.set(this.#steps);
+      this.#steps = grown;
+    }
+    this.#steps[this.#stepCount++] = span;
+  }
+
 
   /** The group's dispatch cursor: the next position it hands out. */
   get dispatch(): number {
@@ -218,6 +254,7 @@ export class Member {
       this.#takenMessages = this.#claimedMessages;
       return this.#taken;
     }
+    this.#takeIndex = this.#start % this.#slotCount;
     this.#taken = this.#measure(this.#start, this.#count, max);
     return this.#taken;
   }
@@ -225,17 +262,23 @@ export class Member {
   /** Positions from `start` (at most `limit`) that hold up to `max` messages and the skip records among them (the messages: #takenMessages). */
   #measure(start: number, limit: number, max: number): number {
     let position = start;
+    let index = this.#takeIndex;
     const end = start + limit;
     let messages = 0;
+    this.#stepCount = 0;
     while (position < end) {
-      const span = this.messageAt(position);
+      let span = this.messageAt(position, index);
+      let step = 1;
       if (span > 0) {
         if (messages === max) break;
         messages++;
-        position += Math.min(span, end - position);
-      } else {
-        position++;
+        step = Math.min(span, end - position);
+        span = step;
       }
+      this.#step(span);
+      position += step;
+      index += step;
+      if (index >= this.#slotCount) index -= this.#slotCount;
     }
     this.#takenMessages = messages;
     return position - start;
@@ -254,25 +297,32 @@ export class Member {
       const dispatch = dispatchWord === this.#lastWord ? this.#lastPosition : Number(mine ? dispatchWord - this.#claimerTag : dispatchWord & POSITION_MASK);
       const flags = Atomics.load(words, this.#flags);
       // Whole messages and skip records from the cursor: up to `max` messages, within one lap.
+      // Slot indexes are followed as integers (one modulo per claim, not per message).
+      const slotCount = this.#slotCount;
+      const firstIndex = dispatch % slotCount;
+      let index = firstIndex;
       let position = dispatch;
       let messages = 0;
       let sequence = 0;
-      const end = dispatch + this.#slotCount;
-      // Skip records after the last message are taken too: padding never holds the group back.
-      while (position < end) {
-        sequence = Atomics.load(words, this.#sequenceOf(position));
+      const end = dispatch + slotCount;
+      this.#stepCount = 0;
+      while (position < end && messages < max) {
+        sequence = Atomics.load(words, this.#sequenceBase + index);
         const value = (position + 1) & SEQUENCE_VALUE_MASK;
+        let step = 1;
         if (sequence === value) {
-          if (messages === max) break;
-          const span = words[(this.slotOf(position) >> 2) + SPAN_WORD]!;
-          if (span < 1 || span > this.#slotCount - (position % this.#slotCount)) break; // checked below
-          position += span;
+          step = words[((this.#dataOffset + index * this.#stride) >> 2) + SPAN_WORD]!;
+          if (step < 1 || step > slotCount - index) break; // checked below
           messages++;
+          this.#step(step);
         } else if (sequence === (value | SEQUENCE_SKIP_BIT)) {
-          position++;
+          this.#step(0);
         } else {
           break;
         }
+        position += step;
+        index += step;
+        if (index === slotCount) index = 0;
       }
       const count = position - dispatch;
       if (count === 0) {
@@ -297,7 +347,7 @@ export class Member {
         this.#entryDeliveries = 0;
       }
       // No clock read per claim (it costs ~0.2 µs here): the run's age is its first message's.
-      this.#doubles[this.#runSince] = this.#doubles[(this.slotOf(dispatch) + SLOT_SENT_AT) >> 3]!;
+      this.#doubles[this.#runSince] = this.#doubles[(this.#dataOffset + firstIndex * this.#stride + SLOT_SENT_AT) >> 3]!;
       Atomics.store(words, this.#runCountWord, count | RUN_PENDING_BIT);
       this.#fault?.('receive-intent');
       const next = (mine ? dispatchWord : BigInt(dispatch) | this.#claimerTag) + (count < SMALL.length ? SMALL[count]! : BigInt(count));
@@ -316,6 +366,7 @@ export class Member {
       this.#deliveries = 0;
       this.#claimFlags = flags;
       this.#claimedMessages = messages;
+      this.#takeIndex = firstIndex;
       return count;
     }
   }
@@ -365,7 +416,7 @@ export class Member {
     this.#taken = 0;
     this.#start += taken;
     this.#count -= taken;
-    if (this.#takenMessages > 0) countDelivered(this.#longs, this.#deliveredWord, this.#takenMessages);
+    if (this.#takenMessages > 0) countDelivered(this.#words, this.#deliveredWord, this.#takenMessages);
     const words = this.#words;
     if (this.#count === 0) {
       Atomics.store(words, this.#runCountWord, 0);

@@ -276,21 +276,11 @@ export class Ring {
     return this.#member;
   }
 
-  /** The payload length of the message in `slot` spanning `span` slots, -1 when its header does not add up. */
-  #lengthAt(slot: number, span: number): number {
+  /** The payload length of the message in `slot` spanning `span` slots (its shape word given), -1 when its header does not add up. */
+  #lengthAt(slot: number, span: number, shape: number): number {
     const length = this.#words[(slot + SLOT_LENGTH) >> 2]!;
-    const extension = this.#extensionAt(slot);
-    return length < 0 || extension < 0 || SLOT_HEADER_LENGTH + extension + length > span * this.#stride ? -1 : length;
-  }
-
-  /** Bytes of metadata between a message's header and its payload (0 in messages mmapipc writes), -1 when malformed. */
-  #extensionAt(slot: number): number {
-    const extension = this.#words[(slot + SLOT_SHAPE) >> 2]! & SHAPE_EXTENSION_MASK;
-    return extension % 8 === 0 ? extension : -1;
-  }
-
-  #payloadAt(slot: number): number {
-    return slot + SLOT_HEADER_LENGTH + (this.#words[(slot + SLOT_SHAPE) >> 2]! & SHAPE_EXTENSION_MASK);
+    const extension = shape & SHAPE_EXTENSION_MASK;
+    return length < 0 || extension % 8 !== 0 || SLOT_HEADER_LENGTH + extension + length > span * this.#stride ? -1 : length;
   }
 
   #pidAt(slot: number): number {
@@ -320,33 +310,35 @@ export class Ring {
     member: Member,
     max: number,
     visit: (buffer: Buffer, offset: number, length: number, position: number, slot: number) => void,
-    retract?: () => void,
+    retract?: (position: number) => void,
   ): number {
     const taken = member.take(max);
     if (taken === 0) return 0;
-    const first = member.takeStart;
-    const end = first + taken;
-    for (let position = first; position < end; ) {
-      const span = member.messageAt(position);
-      if (span === 0) {
+    const slotCount = this.geometry.slotCount;
+    const steps = member.steps;
+    const stepCount = member.stepCount;
+    // Checked once per take: a group changed under the run (rm, set --lossy) makes every copy
+    // of it checked against the tail; one that changes during the take is caught after it.
+    const guarded = member.guarded;
+    let position = member.takeStart;
+    let index = member.takeIndex;
+    let visited = 0;
+    for (let i = 0; i < stepCount; i++) {
+      const span = steps[i]!;
+      if (span <= 0) {
+        // A skip record; or overwritten: a loss where the run was not guarded, corruption where it was.
+        if (span < 0 && (guarded || member.stillThere(position))) this.#corrupt ??= this.#corruptError(position, 'its sequence word speaks for another position');
         position++;
+        if (++index === slotCount) index = 0;
         continue;
       }
-      const guarded = member.guarded;
-      if (span < 0) {
-        // Overwritten: a loss where the run was not guarded, corruption where it was.
-        if (guarded || member.stillThere(position)) this.#corrupt ??= this.#corruptError(position, 'its sequence word speaks for another position');
-        position++;
-        continue;
-      }
-      const slot = member.slotOf(position);
-      const length = this.#lengthAt(slot, span);
+      const slot = member.slotAt(index);
+      const shape = this.#words[(slot + SLOT_SHAPE) >> 2]!;
+      const payload = slot + SLOT_HEADER_LENGTH + (shape & SHAPE_EXTENSION_MASK);
+      const length = this.#lengthAt(slot, span, shape);
       if (!guarded) {
         const scratch = length >= 0 ? this.#scratchOf(length) : undefined;
-        if (scratch) {
-          const payload = this.#payloadAt(slot);
-          this.memory.copy(scratch, 0, payload, payload + length);
-        }
+        if (scratch) this.memory.copy(scratch, 0, payload, payload + length);
         if (member.stillThere(position, span)) {
           if (scratch) visit(scratch, 0, length, position, slot);
           else this.#corrupt ??= this.#corruptError(position, `its length ${this.#words[(slot + SLOT_LENGTH) >> 2]} does not fit its ${span} slot(s)`);
@@ -354,13 +346,27 @@ export class Ring {
       } else if (length < 0) {
         this.#corrupt ??= this.#corruptError(position, `its length ${this.#words[(slot + SLOT_LENGTH) >> 2]} does not fit its ${span} slot(s)`);
       } else {
-        visit(this.memory, this.#payloadAt(slot), length, position, slot);
-        // The group changed while the copy was made (an operator's rm or set --lossy): trust it only if the tail says so.
-        if (retract && !member.guarded && !member.stillThere(position, span)) retract();
+        visit(this.memory, payload, length, position, slot);
+        visited++;
       }
       position += span;
+      index += span;
+      if (index >= slotCount) index -= slotCount;
     }
+    // Copied in place while guarded: if the group changed meanwhile, trust each copy only if the tail says so.
+    if (retract && visited > 0 && guarded && !member.guarded) this.#recheck(member, retract);
     return taken;
+  }
+
+  /** After a guarded take whose group changed under it: retracts each visited message the tail says may be overwritten. */
+  #recheck(member: Member, retract: (position: number) => void): void {
+    const steps = member.steps;
+    let position = member.takeStart;
+    for (let i = 0; i < member.stepCount; i++) {
+      const span = steps[i]!;
+      if (span > 0 && !member.stillThere(position, span)) retract(position);
+      position += span > 0 ? span : 1;
+    }
   }
 
   /** A corrupt slot seen in the last take: skipped, and reported once nothing else came. */
@@ -426,15 +432,16 @@ export class Ring {
   tryReceiveInto(target: Uint8Array, offset = 0): number {
     const member = this.#requireMember();
     const room = target.length - offset;
+    const into = this.#into;
     for (;;) {
-      this.#into = { target, offset, room, length: -1 };
+      into.target = target;
+      into.offset = offset;
+      into.room = room;
+      into.length = -1;
       const taken = this.#visitTake(member, 1, this.#copyInto, this.#dropInto);
-      if (taken === 0) {
-        this.#into = undefined;
-        return -1;
-      }
-      const length = this.#into.length;
-      this.#into = undefined;
+      into.target = EMPTY;
+      if (taken === 0) return -1;
+      const length = into.length;
       if (length === -2) {
         member.keep();
         throw new RangeError(`target has ${room} bytes from offset ${offset}; the message at position ${member.takeStart} takes ${this.#tooLong}`);
@@ -445,10 +452,11 @@ export class Ring {
     }
   }
 
-  #into: { target: Uint8Array; offset: number; room: number; length: number } | undefined;
+  /** Where tryReceiveInto's visitor copies (one object, reused). */
+  readonly #into: { target: Uint8Array; offset: number; room: number; length: number } = { target: EMPTY, offset: 0, room: 0, length: -1 };
   #tooLong = 0;
   readonly #copyInto = (buffer: Buffer, offset: number, length: number, position: number, slot: number): void => {
-    const into = this.#into!;
+    const into = this.#into;
     if (length > into.room) {
       into.length = -2;
       this.#tooLong = length;
@@ -466,7 +474,7 @@ export class Ring {
     this.lastReceivedSequence = position;
   };
   readonly #dropInto = (): void => {
-    if (this.#into) this.#into.length = -1;
+    this.#into.length = -1;
   };
 
   /**
@@ -545,7 +553,10 @@ export class Ring {
         (buffer, offset, length, position, slot) => {
           batch.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
         },
-        () => batch.pop(),
+        (position) => {
+          const at = batch.findIndex((message) => message.sequence === position);
+          if (at >= 0) batch.splice(at, 1);
+        },
       );
       if (taken === 0) break;
       member.finish();
@@ -570,7 +581,10 @@ export class Ring {
         (buffer, offset, length, position, slot) => {
           messages.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
         },
-        () => messages.pop(),
+        (position) => {
+          const at = messages.findIndex((message) => message.sequence === position);
+          if (at >= 0) messages.splice(at, 1);
+        },
       );
       if (taken === 0) return null;
       if (messages.length === 0) {
@@ -613,7 +627,10 @@ export class Ring {
           const data = buffer === this.memory ? buffer.subarray(offset, offset + length) : Buffer.from(buffer.subarray(offset, offset + length));
           messages.push({ data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries: member.deliveries });
         },
-        () => messages.pop(),
+        (position) => {
+          const at = messages.findIndex((message) => message.sequence === position);
+          if (at >= 0) messages.splice(at, 1);
+        },
       );
       if (taken === 0) return null;
       if (messages.length === 0) {

@@ -39,13 +39,14 @@ import {
   participantOffset,
   type RingGeometry,
 } from '../layout/ring-layout.js';
+import { addCount } from './counts.js';
 import { computeGate } from './groups.js';
 import type { Fault } from './fault.js';
 import { storePositionPlain, type RingViews } from './views.js';
 import { takeSleepers } from './wait-word.js';
 
 const TAIL = TAIL_OFFSET >> 3;
-const MESSAGES_SENT = MESSAGES_SENT_OFFSET >> 3;
+const MESSAGES_SENT = MESSAGES_SENT_OFFSET >> 2;
 const MEMBERS_WAITING = MEMBERS_WAITING_OFFSET >> 2;
 const LENGTH_WORD = SLOT_LENGTH >> 2;
 const SPAN_WORD = SLOT_SPAN >> 2;
@@ -147,12 +148,13 @@ export class Sender {
     const plan = this.#plan;
     const slotCount = this.#slotCount;
     const spans = this.#spans;
-    let position = tail;
+    // Offsets from the tail, and the slot index they reach (one modulo per plan, not per message).
+    let used = 0;
+    let index = tail % slotCount;
     let count = 0;
     let pad = 0;
     while (count < max) {
       const span = spans[first + count]!;
-      const index = position % slotCount;
       if (index + span > slotCount) {
         if (count > 0 || pad > 0) break;
         pad = slotCount - index;
@@ -160,18 +162,22 @@ export class Sender {
           pad = 0;
           break;
         }
-        position += pad;
+        used += pad;
+        index = 0;
         continue;
       }
-      if (position + span - tail > limit) break;
-      position += span;
+      if (used + span > limit) break;
+      used += span;
+      index += span;
+      if (index === slotCount) index = 0;
       count++;
     }
     plan.pad = pad;
     plan.count = count;
-    plan.positions = position - tail;
+    plan.positions = used;
     return plan;
   }
+
 
   /**
    * Claims a run of positions at the tail for up to `max` messages (spans from #spans[first]) with
@@ -315,7 +321,7 @@ export class Sender {
 
   /** After a run of `messages` is published: counted, the intent void, and sleeping members woken. */
   #finish(last: number, messages: number): void {
-    if (messages > 0) Atomics.add(this.#longs, MESSAGES_SENT, messages < BIG.length ? BIG[messages]! : BigInt(messages));
+    if (messages > 0) addCount(this.#words, MESSAGES_SENT, messages);
     if (this.#intentCount >= 0) Atomics.store(this.#words, this.#intentCount, 0);
     this.#lastSent = last;
     const words = this.#words;

@@ -250,6 +250,9 @@ describe.each(['stopped', 'killed'] as const)('a member %s under an admin comman
         throw new Error(`${error.message}; it printed ${JSON.stringify(outcome(successor.lines, successor.stderr))}`);
       });
       await sending;
+      // A run the dead member had only recorded (killed at receive-intent) prints nothing: wait
+      // for the new member's recovery (it looks before it sleeps) to drop it and free the entry.
+      await until(() => resolvedFor(file, member.child.pid!), "the dead member's entry resolved by the new member's recovery");
       successor.child.kill('SIGTERM');
       expect(await successor.exited).toEqual({ code: 143, signal: null });
       const got = outcome(successor.lines, successor.stderr);
@@ -322,3 +325,14 @@ test('a member waiting on an empty ring learns within 2 s that its group was rem
   expect(errors.slice(0, -1).every((line) => line.startsWith(waiting))).toBe(true);
   expect(took).toBeLessThan(2000);
 });
+
+/** True when no claim is held in the ring at `file` and `pid` has no entry there any more. */
+function resolvedFor(file: string, pid: number): boolean {
+  const observer = RingObserver.open(file);
+  try {
+    const snapshot = observer.snapshot();
+    return snapshot.holders.length === 0 && !snapshot.participants.some((entry) => entry.pid === pid);
+  } finally {
+    observer.close();
+  }
+}

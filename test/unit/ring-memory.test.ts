@@ -130,6 +130,8 @@ describe('ring semantics', () => {
     const whole = Buffer.alloc(160, 9);
     expect(ring.trySend(whole)).toBe(false); // pads 1-3, then no room while 'a' is unread
     expect(text(ring)).toBe('a');
+    expect(ring.trySend(whole)).toBe(false); // the group has not passed the padding yet
+    expect(ring.tryReceive()).toBeNull(); // it does (woken by the padding's publish, a waiting member would)
     expect(ring.trySend(whole)).toBe(true);
     expect(ring.tryReceive()?.data.equals(whole)).toBe(true);
   });
