@@ -571,15 +571,31 @@ export class Ring {
    * another member of the group. Null when nothing is waiting. One batch at a time.
    */
   hold(max: number): HeldBatch | null {
+    const held = this.#holdTake('ack()', max, (buffer, offset, length, position, slot, deliveries) =>
+      this.#message(buffer, offset, length, position, slot, deliveries),
+    );
+    return held && { messages: held.messages, ack: held.finish };
+  }
+
+  /**
+   * Takes up to `max` messages, made into records by `make`, and holds them: the take is
+   * finished only by the returned `finish` (once). Null when nothing is waiting. One held batch
+   * at a time (`verb` names what ends the open one, for the error).
+   */
+  #holdTake<T extends { readonly sequence: number }>(
+    verb: string,
+    max: number,
+    make: (buffer: Buffer, offset: number, length: number, position: number, slot: number, deliveries: number) => T,
+  ): { messages: T[]; finish: () => void } | null {
     const member = this.#requireMember();
-    if (member.holding && this.#held) throw new MmapipcError('a held batch is still open: ack() it before holding another');
+    if (member.holding && this.#held) throw new MmapipcError(`a held batch is still open: ${verb} it before taking another`);
     for (;;) {
-      const messages: Message[] = [];
+      const messages: T[] = [];
       const taken = this.#visitTake(
         member,
         max,
         (buffer, offset, length, position, slot) => {
-          messages.push(this.#message(buffer, offset, length, position, slot, member.deliveries));
+          messages.push(make(buffer, offset, length, position, slot, member.deliveries));
         },
         (position) => {
           const at = messages.findIndex((message) => message.sequence === position);
@@ -594,12 +610,12 @@ export class Ring {
       }
       this.#corrupt = undefined;
       this.#held = true;
-      let acked = false;
+      let finished = false;
       return {
         messages,
-        ack: () => {
-          if (acked) return;
-          acked = true;
+        finish: () => {
+          if (finished) return;
+          finished = true;
           this.#held = false;
           this.#fault('receive-handled');
           member.finish();
@@ -616,41 +632,17 @@ export class Ring {
    * messages are copies, checked whole, since their slots may be reused under a view.
    */
   tryView(max = 1): HeldViews | null {
-    const member = this.#requireMember();
-    if (member.holding && this.#held) throw new MmapipcError('a held batch is still open: release() it before taking another');
-    for (;;) {
-      const messages: MessageView[] = [];
-      const taken = this.#visitTake(
-        member,
-        max,
-        (buffer, offset, length, position, slot) => {
-          const data = buffer === this.memory ? buffer.subarray(offset, offset + length) : Buffer.from(buffer.subarray(offset, offset + length));
-          messages.push({ data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries: member.deliveries });
-        },
-        (position) => {
-          const at = messages.findIndex((message) => message.sequence === position);
-          if (at >= 0) messages.splice(at, 1);
-        },
-      );
-      if (taken === 0) return null;
-      if (messages.length === 0) {
-        member.finish();
-        this.#reportCorrupt(0);
-        continue;
-      }
-      this.#corrupt = undefined;
-      this.#held = true;
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        this.#held = false;
-        this.#fault('receive-handled');
-        member.finish();
-      };
-      return { messages, release, [Symbol.dispose]: release };
-    }
+    const held = this.#holdTake('release()', max, (buffer, offset, length, position, slot, deliveries) => ({
+      // In the mapping while the gate guards the run; a checked copy otherwise (its scratch is reused).
+      data: buffer === this.memory ? buffer.subarray(offset, offset + length) : Buffer.from(buffer.subarray(offset, offset + length)),
+      sequence: position,
+      pid: this.#pidAt(slot),
+      sentAt: this.#sentAtOf(slot),
+      deliveries,
+    }));
+    return held && { messages: held.messages, release: held.finish, [Symbol.dispose]: held.finish };
   }
+
 
   // ---- recovery ----
 

@@ -357,26 +357,35 @@ export class Sender {
     this.#lengths = new Float64Array(size);
   }
 
+  /**
+   * Claims up to `max` messages measured from #spans[0], publishing any padding before the end of
+   * the ring on the way (a claim of the padding alone is finished, and the claim tried again from
+   * the ring's start). Returns the first message's position, -1 when the ring has no room now;
+   * how many messages: #plan.count.
+   */
+  #claimMessages(max: number, now: number): number {
+    for (;;) {
+      const plan = this.#claim(0, max, now);
+      if (plan.positions === 0) return -1;
+      const start = this.#claimStart;
+      if (plan.pad > 0) this.#pad(start, plan.pad);
+      if (plan.count > 0) return start + plan.pad;
+      this.#finish(this.#lastSent, 0); // the padding alone: the messages go at the start of the ring, if there is room
+    }
+  }
+
   /** Sends one message if there is room: false when full; MessageTooLargeError (ring untouched) when it cannot fit. */
   trySend(message: Payload): boolean {
     this.#assertNoClaim();
     this.#measure(0, message);
     const now = this.#now();
-    for (;;) {
-      const plan = this.#claim(0, 1, now);
-      if (plan.positions === 0) return false;
-      const start = this.#claimStart;
-      if (plan.pad > 0) this.#pad(start, plan.pad);
-      if (plan.count === 0) {
-        this.#finish(this.#lastSent, 0);
-        continue; // the padding alone: the message goes at the start of the ring, if there is room
-      }
-      const position = start + plan.pad;
-      this.#write(position, message, this.#lengths[0]!, this.#spans[0]!, now);
-      this.#finish(position, 1);
-      return true;
-    }
+    const position = this.#claimMessages(1, now);
+    if (position < 0) return false;
+    this.#write(position, message, this.#lengths[0]!, this.#spans[0]!, now);
+    this.#finish(position, 1);
+    return true;
   }
+
 
   /**
    * Sends one message of `kind` (docs/format.md §2.4, §9a) with `extension` (a multiple of 8
@@ -392,24 +401,15 @@ export class Sender {
     this.#lengths[0] = length;
     this.#spans[0] = bytes <= this.#stride ? 1 : Math.ceil(bytes / this.#stride);
     const now = this.#now();
-    for (;;) {
-      const plan = this.#claim(0, 1, now);
-      if (plan.positions === 0) return false;
-      const start = this.#claimStart;
-      if (plan.pad > 0) this.#pad(start, plan.pad);
-      if (plan.count === 0) {
-        this.#finish(this.#lastSent, 0);
-        continue;
-      }
-      const position = start + plan.pad;
-      const slot = this.#slotOf(position);
-      this.#words[(slot >> 2) + OWNER_WORD] = this.#owner;
-      this.#memory.set(extension, slot + SLOT_HEADER_LENGTH);
-      this.#memory.set(payload, slot + SLOT_HEADER_LENGTH + extension.length);
-      this.#publish(position, slot, length, this.#spans[0]!, now, extension.length | (kind << SHAPE_KIND_SHIFT));
-      this.#finish(position, 1);
-      return true;
-    }
+    const position = this.#claimMessages(1, now);
+    if (position < 0) return false;
+    const slot = this.#slotOf(position);
+    this.#words[(slot >> 2) + OWNER_WORD] = this.#owner;
+    this.#memory.set(extension, slot + SLOT_HEADER_LENGTH);
+    this.#memory.set(payload, slot + SLOT_HEADER_LENGTH + extension.length);
+    this.#publish(position, slot, length, this.#spans[0]!, now, extension.length | (kind << SHAPE_KIND_SHIFT));
+    this.#finish(position, 1);
+    return true;
   }
 
   /**
@@ -469,28 +469,20 @@ export class Sender {
       this.#spans[i] = SLOT_HEADER_LENGTH + length <= this.#stride ? 1 : Math.ceil((SLOT_HEADER_LENGTH + length) / this.#stride);
     }
     const now = this.#now();
-    for (;;) {
-      const plan = this.#claim(0, total, now);
-      if (plan.positions === 0) return 0;
-      const start = this.#claimStart;
-      if (plan.pad > 0) this.#pad(start, plan.pad);
-      if (plan.count === 0) {
-        this.#finish(this.#lastSent, 0);
-        continue; // the padding alone: the messages go at the start of the ring, if there is room
-      }
-      // The claim's lengths and spans stay in #lengths/#spans (nothing else is sent while it is open).
-      if (this.#claimPositions.length < plan.count) this.#claimPositions = new Float64Array(Math.max(plan.count, this.#claimPositions.length * 2));
-      let position = start + plan.pad;
-      for (let i = 0; i < plan.count; i++) {
-        this.#claimPositions[i] = position;
-        position += this.#spans[i]!;
-      }
-      const claim = this.#claim1;
-      claim.count = plan.count;
-      claim.sentAt = now;
-      this.#openClaim = claim;
-      return plan.count;
+    let position = this.#claimMessages(total, now);
+    if (position < 0) return 0;
+    const count = this.#plan.count;
+    // The claim's lengths and spans stay in #lengths/#spans (nothing else is sent while it is open).
+    if (this.#claimPositions.length < count) this.#claimPositions = new Float64Array(Math.max(count, this.#claimPositions.length * 2));
+    for (let i = 0; i < count; i++) {
+      this.#claimPositions[i] = position;
+      position += this.#spans[i]!;
     }
+    const claim = this.#claim1;
+    claim.count = count;
+    claim.sentAt = now;
+    this.#openClaim = claim;
+    return count;
   }
 
   /** The open claim (reused: one object per sender), its positions in #claimPositions. */
