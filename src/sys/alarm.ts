@@ -57,8 +57,11 @@ for (;;) {
     continue;
   }
   try { writeSync(fd, ring, 0, 1, 0); } catch {}
-  // Rung for this sleep; should the event be lost, ring again a second later.
-  Atomics.wait(words, ${SLEEP}, sleep, 1000);
+  // Rung for this sleep (a read returns on any queued event, an overflow included): wait for the
+  // next one as an idle thread, so that its sleeper notifies whatever its deadline.
+  Atomics.store(words, ${IDLE}, 1);
+  Atomics.wait(words, ${SLEEP}, sleep);
+  Atomics.store(words, ${IDLE}, 0);
 }
 `;
 
