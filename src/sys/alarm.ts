@@ -79,6 +79,7 @@ export class Alarm {
   #latest = 0;
   #online = false;
   #dead = false;
+  readonly #worker: Worker;
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -86,6 +87,7 @@ export class Alarm {
     this.#words = new Int32Array(shared, 0, WORDS);
     this.#deadline = new Float64Array(shared, DEADLINE_BYTE, 1);
     const worker = new Worker(THREAD, { eval: true, workerData: { shared, fd }, stdout: false, stderr: false });
+    this.#worker = worker;
     worker.unref();
     worker.on('error', () => (this.#dead = true));
     worker.on('exit', () => (this.#dead = true));
@@ -128,5 +130,11 @@ export class Alarm {
 
   disarm(): void {
     Atomics.store(this.#words, SLEEP, 0);
+  }
+
+  /** Ends the alarm thread (when its file cannot be watched after all). */
+  stop(): void {
+    this.#dead = true;
+    void this.#worker.terminate();
   }
 }

@@ -34,13 +34,15 @@ function theInstance(): Instance | null {
   if (instance !== undefined) return instance;
   instance = null;
   let fd = -1;
+  let alarm: Alarm | undefined;
   try {
     fd = inotifyInit();
-    const alarm = Alarm.start();
+    alarm = Alarm.start();
     if (alarm === undefined) throw new Error('no alarm');
     inotifyWatch(fd, `/proc/self/fd/${alarm.fd}`);
     instance = { fd, alarm, uses: new Map() };
   } catch {
+    alarm?.stop();
     if (fd >= 0) closeFile(fd);
   }
   return instance;
