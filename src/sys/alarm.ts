@@ -75,7 +75,7 @@ export class Alarm {
   readonly #words: Int32Array;
   readonly #deadline: Float64Array;
   #generation = 0;
-  /** The latest deadline handed to the alarm thread: it may be waiting for any deadline up to this. */
+  /** The latest deadline the alarm thread may be waiting for (it waits for no later one). */
   #latest = 0;
   #online = false;
   #dead = false;
@@ -125,7 +125,9 @@ export class Alarm {
     const words = this.#words;
     Atomics.store(words, SLEEP, this.#generation);
     if (Atomics.load(words, IDLE) === 1 || deadline < this.#latest) Atomics.notify(words, SLEEP);
-    if (deadline > this.#latest) this.#latest = deadline;
+    // Notified, the alarm thread waits for this deadline (or a newer sleep's) and no earlier one;
+    // not notified, for one before this one at the latest.
+    this.#latest = deadline;
   }
 
   disarm(): void {
