@@ -5,6 +5,7 @@
  */
 import { MEMBERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
 import type { Message, Ring, WakeTarget } from './ring.js';
+import { SpinPolicy } from './spin-policy.js';
 
 export interface Sleeper {
   /** Sleeps while the word at `wordOffset` holds `expected`, at most `timeoutMs`. May return early. */
@@ -29,18 +30,20 @@ export interface WaitOptions {
 }
 
 /**
- * How long to keep trying before sleeping: long enough to ride out a peer that is mid-message,
- * short enough not to hold a core a woken peer needs. Measured on 2 cores (bench/one.mjs): a
- * 50 µs spin doubled the sleeping ping-pong's round trip (206 µs against 93-117 µs at 0-10 µs)
- * and bought no throughput. MMAPIPC_SPIN_MS overrides it, for experiments.
+ * The longest a wait keeps trying before it sleeps: long enough to ride out a peer on another CPU
+ * that is mid-message, short enough not to hold a core a woken peer needs. Measured on 2 cores
+ * (bench/one.mjs): a 50 µs spin doubled the sleeping ping-pong's round trip and bought no
+ * throughput. Whether a wait tries at all is learned per ring and side (spin-policy.ts).
+ * MMAPIPC_SPIN_MS overrides it, for experiments.
  */
 const SPIN_MS = Number(process.env.MMAPIPC_SPIN_MS ?? 0.005);
 /** Attempts between two looks at the clock while spinning. */
 const SPIN_BATCH = 32;
 
-/** Tries until `tryOnce` gives a result or the spin time is up. */
-function spin<T>(tryOnce: () => T | undefined): T | undefined {
-  const until = performance.now() + SPIN_MS;
+/** Tries until `tryOnce` gives a result or `ms` is up (ms = 0: not at all). */
+function spin<T>(ms: number, tryOnce: () => T | undefined): T | undefined {
+  if (ms <= 0) return undefined;
+  const until = performance.now() + ms;
   do {
     for (let i = 0; i < SPIN_BATCH; i++) {
       const result = tryOnce();
@@ -50,9 +53,10 @@ function spin<T>(tryOnce: () => T | undefined): T | undefined {
   return undefined;
 }
 /**
- * How long an async wait keeps yielding to the event loop before it sleeps. Measured with
- * `seq 1000000 | mmapipc send` into `mmapipc receive` on the default 100-slot ring: the sender
- * filled the ring and slept thousands of times, and the sleeps cost most of its CPU.
+ * The longest an async wait yields to the event loop (trying between turns) before it sleeps.
+ * Measured with `seq 1000000 | mmapipc send` into `mmapipc receive` on the default 100-slot ring:
+ * the sender filled the ring and slept thousands of times, and the sleeps cost most of its CPU.
+ * Learned like the spin (a yield on a CPU the peer needs delays the peer by as much).
  * MMAPIPC_ASYNC_YIELD_MS overrides it, for experiments.
  */
 const ASYNC_YIELD_MS = Number(process.env.MMAPIPC_ASYNC_YIELD_MS ?? 0.2);
@@ -60,6 +64,23 @@ const ASYNC_YIELD_MS = Number(process.env.MMAPIPC_ASYNC_YIELD_MS ?? 0.2);
 const MAX_SLEEP_MS = 1000;
 /** The longest sleep while a claim is stuck on another process: recovery looks again this soon. */
 const STUCK_SLEEP_MS = 50;
+
+/** What each side of a ring has learned about trying before sleeping (blocking spins; async spins and yields). */
+interface Policies {
+  readonly spin: SpinPolicy;
+  readonly yield: SpinPolicy;
+}
+const policies = new WeakMap<Ring, Record<WakeTarget, Policies>>();
+
+function policiesOf(ring: Ring, side: WakeTarget): Policies {
+  let both = policies.get(ring);
+  if (both === undefined) {
+    const make = (): Policies => ({ spin: new SpinPolicy(SPIN_MS), yield: new SpinPolicy(ASYNC_YIELD_MS) });
+    both = { receivers: make(), senders: make() };
+    policies.set(ring, both);
+  }
+  return both[side];
+}
 
 function deadlineOf(timeoutMs: number | undefined): number {
   return timeoutMs === undefined || timeoutMs === Infinity ? Infinity : performance.now() + Math.max(0, timeoutMs);
@@ -73,52 +94,85 @@ function attempt<T>(
   tryOnce: () => T | undefined,
   recover?: Recover,
 ): T | undefined {
-  const spun = spin(tryOnce);
-  if (spun !== undefined) return spun;
+  const policy = policiesOf(ring, side).spin;
+  const spun = spin(policy.next(), tryOnce);
+  if (spun !== undefined) {
+    policy.record(true);
+    return spun;
+  }
   const word = ringWaitWord(side);
-  for (;;) {
+  for (let slept = false; ; slept = true) {
     const stuck = recover?.() ?? false;
     const expected = ring.announceSleep(side);
     const result = tryOnce();
-    if (result !== undefined) return result;
+    if (result !== undefined) {
+      policy.record(!slept);
+      return result;
+    }
     const remaining = deadline - performance.now();
     if (remaining <= 0) return undefined;
     sleeper.sleep(word, expected, Math.min(remaining, stuck ? STUCK_SLEEP_MS : MAX_SLEEP_MS));
   }
 }
 
-async function attemptAsync<T>(
+/** Yields to the event loop (one turn: setImmediate), then tries; undefined when `ms` ran out or the signal aborted. */
+async function yieldFor<T>(ms: number, signal: AbortSignal | undefined, tryOnce: () => T | undefined): Promise<T | undefined> {
+  const until = performance.now() + ms;
+  while (performance.now() < until && !signal?.aborted) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const result = tryOnce();
+    if (result !== undefined) return result;
+  }
+  return undefined;
+}
+
+/**
+ * The async wait: try (spin, then yield to the event loop) as the side's policies say, then
+ * announce, check, and sleep on the bell until woken, the deadline, or an abort. `missed` is what
+ * a wait that ends without a result returns, so callers need no await of their own.
+ */
+async function attemptAsync<T, M>(
   side: WakeTarget,
   ring: Ring,
   sleeper: Sleeper,
   options: WaitOptions,
   tryOnce: () => T | undefined,
+  missed: M,
   recover?: Recover,
-): Promise<T | undefined> {
+): Promise<T | M> {
   const deadline = deadlineOf(options.timeoutMs);
   const { signal } = options;
-  const spun = spin(tryOnce);
-  if (spun !== undefined) return spun;
-  // Before an async sleep (a thread hand-off through FFI, tens of µs each way), yield to the
-  // event loop for a short while: a busy peer on the other core usually answers within it.
-  const yieldUntil = performance.now() + Math.min(ASYNC_YIELD_MS, Math.max(0, deadline - performance.now()));
-  while (performance.now() < yieldUntil && !signal?.aborted) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const result = tryOnce();
-    if (result !== undefined) return result;
+  const { spin: spinPolicy, yield: yieldPolicy } = policiesOf(ring, side);
+  const spinMs = spinPolicy.next();
+  const spun = spin(spinMs, tryOnce);
+  if (spun !== undefined) {
+    spinPolicy.record(true);
+    return spun;
+  }
+  if (spinMs > 0) spinPolicy.record(false);
+  const yieldMs = Math.min(yieldPolicy.next(), Math.max(0, deadline - performance.now()));
+  if (yieldMs > 0) {
+    const yielded = await yieldFor(yieldMs, signal, tryOnce);
+    yieldPolicy.record(yielded !== undefined);
+    if (yielded !== undefined) return yielded;
   }
   const word = ringWaitWord(side);
   const onAbort = () => sleeper.wakeAll(word);
   signal?.addEventListener('abort', onAbort);
   try {
-    for (;;) {
-      if (signal?.aborted) return undefined;
+    for (let slept = false; ; slept = true) {
+      if (signal?.aborted) return missed;
       const stuck = recover?.() ?? false;
       const expected = ring.announceSleep(side);
       const result = tryOnce();
-      if (result !== undefined) return result;
+      if (result !== undefined) {
+        // There without a sleep, though this wait did not try: the peer is busy, so trying pays.
+        if (!slept && spinMs === 0) spinPolicy.record(true);
+        if (!slept && yieldMs === 0) yieldPolicy.record(true);
+        return result;
+      }
       const remaining = deadline - performance.now();
-      if (remaining <= 0) return undefined;
+      if (remaining <= 0) return missed;
       await sleeper.sleepAsync(word, expected, Math.min(remaining, stuck ? STUCK_SLEEP_MS : MAX_SLEEP_MS));
     }
   } finally {
@@ -131,6 +185,7 @@ function ringWaitWord(side: WakeTarget): number {
 }
 
 const SENT = true as const;
+const sent = (ring: Ring, message: Buffer | Uint8Array | string) => () => (ring.trySend(message) ? SENT : undefined);
 
 /** Sends, sleeping while the ring is full. Returns false when the timeout ran out first. */
 export function sendBlocking(
@@ -140,17 +195,17 @@ export function sendBlocking(
   options: WaitOptions = {},
   recover?: Recover,
 ): boolean {
-  return attempt('senders', ring, sleeper, deadlineOf(options.timeoutMs), () => (ring.trySend(message) ? SENT : undefined), recover) === SENT;
+  return attempt('senders', ring, sleeper, deadlineOf(options.timeoutMs), sent(ring, message), recover) === SENT;
 }
 
-export async function sendAsync(
+export function sendAsync(
   ring: Ring,
   sleeper: Sleeper,
   message: Buffer | Uint8Array | string,
   options: WaitOptions = {},
   recover?: Recover,
 ): Promise<boolean> {
-  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.trySend(message) ? SENT : undefined), recover)) === SENT;
+  return attemptAsync('senders', ring, sleeper, options, sent(ring, message), false, recover);
 }
 
 /** Receives, sleeping while the ring is empty. Returns null when the timeout ran out first. */
@@ -158,16 +213,16 @@ export function receiveBlocking(ring: Ring, sleeper: Sleeper, options: WaitOptio
   return attempt('receivers', ring, sleeper, deadlineOf(options.timeoutMs), () => ring.tryReceive() ?? undefined, recover) ?? null;
 }
 
-export async function receiveAsync(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<Message | null> {
-  return (await attemptAsync('receivers', ring, sleeper, options, () => ring.tryReceive() ?? undefined, recover)) ?? null;
+export function receiveAsync(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<Message | null> {
+  return attemptAsync('receivers', ring, sleeper, options, () => ring.tryReceive() ?? undefined, null, recover);
 }
 
 /** Waits until at least one message is there, without taking it. False on timeout or abort. */
-export async function waitForMessage(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<boolean> {
-  return (await attemptAsync('receivers', ring, sleeper, options, () => (ring.hasMessage ? SENT : undefined), recover)) === SENT;
+export function waitForMessage(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<boolean> {
+  return attemptAsync('receivers', ring, sleeper, options, () => (ring.hasMessage ? SENT : undefined), false, recover);
 }
 
 /** Waits until there is room for at least one message. False on timeout or abort. */
-export async function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover, length = 0): Promise<boolean> {
-  return (await attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoomFor(length) ? SENT : undefined), recover)) === SENT;
+export function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover, length = 0): Promise<boolean> {
+  return attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoomFor(length) ? SENT : undefined), false, recover);
 }

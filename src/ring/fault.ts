@@ -21,6 +21,8 @@ export const FAULT_STEPS = [
   'receive-handled',
   /** Member: about to mark the run finished. */
   'receive-ack',
+  /** Sleeper on the bell: counted among the bell listeners and found the waiting word unchanged, not yet waiting. */
+  'sleep-checked',
 ] as const;
 
 export type FaultStep = (typeof FAULT_STEPS)[number];

@@ -1,6 +1,9 @@
 /**
- * The ring's Sleeper: blocking sleeps on a futex (one lean ffi-rs call each way), async sleeps on
- * the ring file's bell (inotify, in the event loop: no thread, no ffi-rs call). Counters beside
+ * The ring's Sleeper: every sleep is on the ring file's bell where it can be (no ffi-rs call to
+ * sleep or to wake): blocking sleeps read an inotify instance of their thread
+ * (blocking-bell.ts), async sleeps watch the file in the event loop (ring-bell.ts). Blocking
+ * sleeps fall back to a futex (one lean ffi-rs call each way) until the bell's alarm thread runs
+ * or where the bell cannot be had; async ones to a futex in a thread. Counters beside
  * the waiting word (wake-words.ts) tell a waker which of the two it must do, so a waker whose
  * peers only wait one way pays for that way alone. The protocol, for other implementations, is
  * docs/format.md §8; the measurements that chose it are in docs/performance.md.
@@ -13,15 +16,27 @@
 import type { Sleeper } from '../ring/blocking.js';
 import { futexWaitAt, futexWaitAtAsync, futexWakeAt } from './lean-futex.js';
 import type { Mapping } from './libc.js';
+import { BlockingBell } from './blocking-bell.js';
+import { faultHook } from './fault-hook.js';
 import { RingBell } from './ring-bell.js';
 import { BELL_BYTE_DELTA, BELL_LISTENERS_DELTA, FUTEX_SLEEPERS_DELTA } from './wake-words.js';
 
 export interface RingSleeper extends Sleeper {
+  /** How the next blocking sleep waits: on the futex, or on the bell (once set up and its alarm runs). */
+  readonly blockingWay: 'futex' | 'bell';
   /** Wakes every sleeper on the waiting word at `wordOffset`, in every process (after the ring swapped it to 0). */
   wake(wordOffset: number): void;
   /** Stops watching the bell; ends this process's async waits at once. */
   close(): void;
 }
+
+/**
+ * Blocking sleeps of a ring on the futex before its blocking bell is set up. The bell needs a
+ * thread of its own per JavaScript thread (its alarm: ~25 ms of CPU to start and ~11 MB), which
+ * pays for itself only in a process that sleeps often (a service answering requests), not in
+ * one that blocks once or twice.
+ */
+export const BELL_AFTER_SLEEPS = 16;
 
 /** The longest delay setTimeout takes (ms); blocking.ts asks for at most 1 s anyway. */
 const MAX_TIMER_MS = 0x7fffffff;
@@ -39,6 +54,12 @@ class BellSleeper implements RingSleeper {
   /** Address of the mapping, for futex calls. */
   readonly #base: number;
   readonly #bell: RingBell;
+  readonly #fd: number;
+  /** The blocking bell of this ring: undefined until BELL_AFTER_SLEEPS blocking sleeps, null where it cannot be had. */
+  #blocking: BlockingBell | null | undefined;
+  #blockingSleeps = 0;
+  /** MMAPIPC_FAULT's hook: 'sleep-checked' stops a bell sleeper between its check and its wait. */
+  readonly #fault = faultHook();
   /** This process's async waits on the bell; each holds one count in its word's bell listeners. */
   readonly #listeners = new Set<Listener>();
   /** Async waits on a futex in an ffi-rs thread (where the bell cannot be watched), per waiting word. */
@@ -53,9 +74,23 @@ class BellSleeper implements RingSleeper {
     this.#words = new Int32Array(buffer.buffer, buffer.byteOffset, buffer.length >> WORD_SHIFT);
     this.#base = Number(mapping.address);
     this.#bell = new RingBell(fd);
+    this.#fd = fd;
   }
 
   sleep(wordOffset: number, expected: number, timeoutMs: number): void {
+    if (this.#blocking === undefined && ++this.#blockingSleeps >= BELL_AFTER_SLEEPS) this.#blocking = BlockingBell.watch(this.#fd) ?? null;
+    if (this.#blocking?.ready) {
+      const words = this.#words;
+      const count = (wordOffset + BELL_LISTENERS_DELTA) >> WORD_SHIFT;
+      Atomics.add(words, count, 1);
+      try {
+        if (Atomics.load(words, wordOffset >> WORD_SHIFT) !== expected) return;
+        this.#fault?.('sleep-checked');
+        if (this.#blocking.block(timeoutMs)) return;
+      } finally {
+        Atomics.sub(words, count, 1);
+      }
+    }
     const sleepers = (wordOffset + FUTEX_SLEEPERS_DELTA) >> WORD_SHIFT;
     Atomics.add(this.#words, sleepers, 1);
     try {
@@ -63,6 +98,11 @@ class BellSleeper implements RingSleeper {
     } finally {
       Atomics.sub(this.#words, sleepers, 1);
     }
+  }
+
+  /** How the next blocking sleep waits: on the futex, or on the bell (once set up and its alarm runs). */
+  get blockingWay(): 'futex' | 'bell' {
+    return this.#blocking?.ready ? 'bell' : 'futex';
   }
 
   sleepAsync(wordOffset: number, expected: number, timeoutMs: number): Promise<void> {
@@ -74,6 +114,7 @@ class BellSleeper implements RingSleeper {
       Atomics.sub(words, count, 1);
       return Promise.resolve();
     }
+    this.#fault?.('sleep-checked');
     return new Promise<void>((resolve) => {
       const listener: Listener = {
         wordOffset,
@@ -148,6 +189,7 @@ class BellSleeper implements RingSleeper {
   }
 
   close(): void {
+    this.#blocking?.close();
     this.#bell.close();
     this.#finishAll();
     if (this.#timer !== undefined) clearTimeout(this.#timer);

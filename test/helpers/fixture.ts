@@ -20,8 +20,8 @@ export async function runPeer(args: string[], env: NodeJS.ProcessEnv = {}): Prom
 export const WAKE_PEER = fileURLToPath(new URL('../fixtures/wake-peer.mjs', import.meta.url));
 
 /** Starts `wake-peer.mjs <args>` (the wake protocol's sleeper and waker); its stdout lines can be awaited. */
-export function startWakePeer(args: string[]): LiveCli {
-  return new LiveCli(args, { script: WAKE_PEER, stdin: 'ignore' });
+export function startWakePeer(args: string[], env: NodeJS.ProcessEnv = {}): LiveCli {
+  return new LiveCli(args, { script: WAKE_PEER, env, stdin: 'ignore' });
 }
 
 /** Runs a wake peer to its end; rejects unless it exits 0 with nothing on stderr. Returns its stdout lines. */

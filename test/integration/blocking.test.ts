@@ -4,6 +4,10 @@
  * every wait.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { MEMBERS_WAITING_OFFSET } from '../../src/layout/ring-layout.js';
+import { BELL_LISTENERS_DELTA, FUTEX_SLEEPERS_DELTA } from '../../src/sys/wake-words.js';
+import { BELL_AFTER_SLEEPS } from '../../src/sys/bell-sleeper.js';
 import { runCli } from '../helpers/cli.js';
 import { runPeer, startPeer } from '../helpers/fixture.js';
 import { tempDir } from '../helpers/temp.js';
@@ -112,4 +116,60 @@ describe('timeouts bound every wait', () => {
     const receive = await runCli(['receive', '--file', file, '--timeout', `${TIMEOUT_MS}ms`]);
     expect(receive).toMatchObject({ code: 124, stdout: '', stderr: `mmapipc: ${file}: no ring appeared within ${TIMEOUT_MS} ms\n` });
   });
+});
+
+/** The members' two sleeper counters, read from the file. */
+function sleepers(file: string): { futex: number; bell: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const word = Buffer.alloc(4);
+    const at = (delta: number) => (readSync(fd, word, 0, 4, MEMBERS_WAITING_OFFSET + delta), word.readInt32LE(0));
+    return { futex: at(FUTEX_SLEEPERS_DELTA), bell: at(BELL_LISTENERS_DELTA) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Resolves once `test` holds for the counters (a state we poll for, bounded). */
+async function untilSleepers(file: string, test: (counts: { futex: number; bell: number }) => boolean): Promise<{ futex: number; bell: number }> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const counts = sleepers(file);
+    if (test(counts)) return counts;
+    if (Date.now() > deadline) throw new Error(`sleeper counters stayed ${JSON.stringify(counts)}`);
+    await sleep(2);
+  }
+}
+
+test('a receiver that sleeps often moves its blocking sleeps to the bell, and every sender in another process still wakes it', async () => {
+  const file = dir.file('often.ring');
+  await runPeer(['send-words', file, 'first']);
+  const count = BELL_AFTER_SLEEPS + 4;
+  const receiver = startPeer(['receive-each', file, String(count)]);
+  const ways: string[] = [];
+  let finished = false;
+  try {
+    for (let i = 1; i <= count; i++) {
+      await receiver.waitForLine(`waiting ${i}`);
+      const word = i === 1 ? 'first' : `m${i}`;
+      if (i > 1) {
+        // Asleep (on one or the other) before the message is sent: every message is a wake.
+        const counts = await untilSleepers(file, (c) => c.futex + c.bell === 1);
+        ways.push(counts.bell === 1 ? 'bell' : 'futex');
+        await runPeer(['send-words', file, word]);
+      }
+      await receiver.waitForLine(new RegExp(`^got ${word}$`));
+    }
+    finished = true;
+  } finally {
+    if (!finished) receiver.child.kill(); // a failed wait must not leave it blocked
+  }
+  expect(await receiver.exited).toEqual({ code: 0, signal: null });
+  const words = Array.from({ length: count }, (_, i) => (i === 0 ? 'first' : `m${i + 1}`));
+  expect(receiver.lines.filter((line) => line.startsWith('got '))).toEqual(words.map((word) => `got ${word}`));
+  // The first sleep is on the futex; once set up (after BELL_AFTER_SLEEPS sleeps, fewer messages
+  // if a wait outlived the 1 s cap), the bell: the last message woke a receiver asleep on it.
+  expect(ways[0]).toBe('futex');
+  expect(ways[ways.length - 1]).toBe('bell');
+  expect(sleepers(file)).toEqual({ futex: 0, bell: 0 });
 });

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MEMBERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../../src/layout/ring-layout.js';
 import { BELL_LISTENERS_DELTA, FUTEX_SLEEPERS_DELTA } from '../../src/sys/wake-words.js';
 import { runPeer, runWakePeer, startWakePeer } from '../helpers/fixture.js';
+import { waitStopped } from '../helpers/stopped.js';
 import { tempDir } from '../helpers/temp.js';
 
 const dir = tempDir();
@@ -30,6 +31,8 @@ interface Report {
   cpuMs: number;
   returnedAt: number;
   word: number;
+  /** How a blocking sleep waited ('futex' or 'bell'); 'async' for the others. */
+  way: string;
 }
 
 /** The two counters beside a waiting word, read from the file (the page cache is the mapping's). */
@@ -82,6 +85,49 @@ describe.each<Side>(['receivers', 'senders'])('on the %s waiting word', (side) =
   });
 });
 
+describe.each<Side>(['receivers', 'senders'])('blocking sleeps on the bell, on the %s waiting word', (side) => {
+  test('one wake reaches sleepers blocked on the futex, blocked on the bell and awaiting the bell, in six processes', async () => {
+    const { folder, file } = await freshRing(`bell-${side}`);
+    const hows = ['sync', 'sync', 'sync-bell', 'sync-bell', 'async', 'async'];
+    const sleepers = hows.map((how) => startWakePeer(['sleep', file, how, side, String(LONG_MS)]));
+    await Promise.all(sleepers.map((sleeper) => sleeper.waitForLine('sleeping')));
+    // A blocking sleeper on the bell counts where an async one does.
+    await untilCounters(file, side, { futex: 2, bell: 4 });
+
+    const { wokeAt } = JSON.parse((await runWakePeer(['wake', file, side]))[0]!) as { wokeAt: number };
+    const reports = await Promise.all(sleepers.map(async (sleeper) => JSON.parse(await sleeper.waitForLine(/^\{/)) as Report));
+    expect(reports.map((report) => report.way)).toEqual(['futex', 'futex', 'bell', 'bell', 'async', 'async']);
+    for (const report of reports) {
+      expect(report.word).toBe(0);
+      expect(report.returnedAt - wokeAt).toBeLessThan(PROMPT_MS);
+    }
+    for (const sleeper of sleepers) expect(await sleeper.exited).toEqual({ code: 0, signal: null });
+    expect(counters(file, side)).toEqual({ futex: 0, bell: 0 });
+    // The alarm file of the blocking bell has no name: nothing beside the ring.
+    expect(readdirSync(folder)).toEqual([`bell-${side}.ring`]);
+  });
+});
+
+describe.each(['sync-bell', 'async'])('no lost wake-up on the bell (%s)', (how) => {
+  test('a sleeper stopped between its check of the word and its wait, woken then, returns at once when resumed', async () => {
+    const { file } = await freshRing(`window-${how}`);
+    const sleeper = startWakePeer(['sleep', file, how, 'receivers', String(LONG_MS)], { MMAPIPC_FAULT: 'sleep-checked' });
+    await sleeper.waitForLine('sleeping');
+    await waitStopped(sleeper.child.pid!, `${how} sleeper at sleep-checked`);
+    // Counted, and the word checked unchanged: the waker must ring, and the ring must not be lost.
+    expect(counters(file, 'receivers')).toEqual({ futex: 0, bell: 1 });
+    await runWakePeer(['wake', file, 'receivers']);
+    const resumedAt = Date.now();
+    sleeper.child.kill('SIGCONT');
+    const report = JSON.parse(await sleeper.waitForLine(/^\{/)) as Report;
+    expect(report.way).toBe(how === 'async' ? 'async' : 'bell');
+    expect(report.word).toBe(0);
+    expect(report.returnedAt - resumedAt).toBeLessThan(PROMPT_MS);
+    expect(await sleeper.exited).toEqual({ code: 0, signal: null });
+    expect(counters(file, 'receivers')).toEqual({ futex: 0, bell: 0 });
+  });
+});
+
 test('where the bell cannot be watched, an async wait sleeps on the futex in a thread and is still woken', async () => {
   const { file } = await freshRing('fallback');
   const sleeper = startWakePeer(['sleep', file, 'async-thread', 'receivers', String(LONG_MS)]);
@@ -96,7 +142,7 @@ test('where the bell cannot be watched, an async wait sleeps on the futex in a t
 describe('a timed wait that nobody wakes', () => {
   const TIMEOUT_MS = 300;
 
-  test.each(['sync', 'async', 'async-thread'])('returns at its bound (%s) and leaves no count behind', async (how) => {
+  test.each(['sync', 'sync-bell', 'async', 'async-thread'])('returns at its bound (%s) and leaves no count behind', async (how) => {
     const { file } = await freshRing(`timed-${how}`);
     const [, line] = await runWakePeer(['sleep', file, how, 'receivers', String(TIMEOUT_MS)]);
     const report = JSON.parse(line!) as Report;
