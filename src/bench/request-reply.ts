@@ -20,7 +20,8 @@ export type RequestReplyTransport = (typeof REQUEST_REPLY_TRANSPORTS)[number];
 const PAUSES_US = [0, 200] as const;
 const IN_FLIGHT = 8;
 const SIZE = 64;
-const PEER = fileURLToPath(new URL('./request-reply-peer.js', import.meta.url));
+// Through ../bench/: the same file from dist/bench/ (tsc's modules) and from dist/bundle/ (the CLI's bundle).
+const PEER = fileURLToPath(new URL('../bench/request-reply-peer.js', import.meta.url));
 
 export interface RequestReplyRow {
   readonly pattern: 'request-reply';

@@ -38,6 +38,9 @@ interface Pending {
   readonly reject: (error: Error) => void;
 }
 
+/** How long a look that found a live server is trusted, for requests that follow. */
+const RESPONDERS_FRESH_MS = 250;
+
 export class Requester {
   readonly #ring: RingHandle;
   readonly #open: OpenHandle;
@@ -75,7 +78,7 @@ export class Requester {
     const ring = this.#ring;
     const limit = ring.maxMessageLength - REQUEST_EXTENSION_LENGTH;
     if (data.length > limit) throw new MessageTooLargeError(data.length, limit, ring.path, 'or create the ring with more room (--size)');
-    if (liveMembers(ring, group) === 0) throw noResponders(ring.path, group);
+    if (!this.#hasResponders(group)) throw noResponders(ring.path, group);
     this.#replyRing();
     const started = performance.now();
     const deadline = Number.isFinite(timeoutMs) ? Date.now() + Math.max(0, timeoutMs) : 0;
@@ -113,6 +116,23 @@ export class Requester {
       this.#startLoop();
     });
   }
+
+  /**
+   * True when the serving group has a live member. A yes is trusted for RESPONDERS_FRESH_MS (the
+   * look costs a system call per member): a server that dies after it is learned of while waiting.
+   */
+  #hasResponders(group: string): boolean {
+    const now = performance.now();
+    if (this.#respondersSeen.get(group)! > now - RESPONDERS_FRESH_MS) return true;
+    if (liveMembers(this.#ring, group) === 0) {
+      this.#respondersSeen.delete(group);
+      return false;
+    }
+    this.#respondersSeen.set(group, now);
+    return true;
+  }
+
+  readonly #respondersSeen = new Map<string, number>();
 
   /** The reply ring: made at the first request, after sweeping stale ones. */
   #replyRing(): RingHandle {

@@ -181,3 +181,15 @@ test('a chart path in a missing directory is refused before anything is measured
   expect(result.stdout).toBe('');
   expect(result.stderr).toBe(`mmapipc: ${chart}: cannot write the chart there: ENOENT on its directory\n`);
 });
+
+test('a quick request/reply run answers every request over each transport and reports its rows as JSON', async () => {
+  const result = await runCli(['bench', '--request-reply', '--quick', '--json']);
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  const report = JSON.parse(result.stdout) as { requestReply: Array<{ pattern: string; transport: string; mode: string; pauseUs?: number; inFlight: number }> };
+  const rows = report.requestReply.map((row) => [row.pattern, row.transport, row.mode, row.inFlight]);
+  for (const transport of ['mmapipc', 'socket', 'ipc']) {
+    expect(rows.filter((row) => row[1] === transport).length).toBeGreaterThanOrEqual(3);
+  }
+  expect(new Set(rows.map((row) => row[0]))).toEqual(new Set(['request-reply']));
+  expect(rows.some((row) => row[3] === 8)).toBe(true);
+});
