@@ -101,8 +101,13 @@ export const WAIT_BELL_BYTE_DELTA = 64;
 export const RELEASED_SLOTS_OFFSET = offset; // u32: sender claims released after their owner died
 export const REDELIVERED_OFFSET = offset + WORD; // u32: messages handed on after a member died, all groups
 export const LAST_ACTIVITY_OFFSET = offset + 2 * WORD; // f64 ms since the epoch, approximate
-/** u64: messages finished by the members of every group since the ring was created; only ever grows (stat's received total). */
+/**
+ * u64 (two u32 words): messages the members of groups since removed had finished. The ring's
+ * delivered total is this plus every active group's own count (stat's received total; only grows).
+ */
 export const DELIVERED_OFFSET = offset + 4 * WORD;
+/** u32: the retire sequence, odd while a group's count moves into DELIVERED_OFFSET (a seqlock for readers). */
+export const RETIRE_SEQUENCE_OFFSET = offset + 6 * WORD;
 offset += BLOCK_LENGTH * 4;
 
 // ---- participant table: one entry per attached process ----

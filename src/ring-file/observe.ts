@@ -140,7 +140,7 @@ export class RingObserver {
       }),
       creatorLiveness: processLiveness(this.header.pid, this.header.startTicks),
       takenAt: now,
-      delivered: ringDelivered(viewsOf(memory, this.header)),
+      delivered: ringDelivered(viewsOf(memory, this.header), this.header),
     };
   }
 

@@ -8,7 +8,7 @@
  * of a run one of its members still holds. The gate is the lowest floor of the active lossless
  * groups; a sender may claim q only while q < gate + N. Pure: no fs, no FFI.
  */
-import { groupDelivered } from './delivered.js';
+import { groupDelivered, retireGroup } from './delivered.js';
 import { GroupError, RingFormatError } from '../errors.js';
 import {
   CLAIMER_SHIFT,
@@ -330,7 +330,8 @@ export function removeGroup(views: RingViews, geometry: RingGeometry, name: stri
   const base = groupOffset(group.index);
   // Flags first: a member holding a run sees the change and checks its copies against the tail.
   Atomics.add(views.words, w(base + GROUP_FLAGS), GROUP_FLAG_CHANGE_UNIT);
-  Atomics.compareExchange(views.words, w(base + GROUP_STATE), GROUP_ACTIVE, GROUP_FREE);
+  // Its delivered count moves into the removed groups' total as it stops being summed.
+  retireGroup(views, group.index, () => Atomics.compareExchange(views.words, w(base + GROUP_STATE), GROUP_ACTIVE, GROUP_FREE) === GROUP_ACTIVE);
   return group;
 }
 
