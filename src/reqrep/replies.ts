@@ -18,6 +18,11 @@ export type ReplyOutcome = 'sent' | 'no-client' | 'expired';
 const MAX_OPEN_REPLY_RINGS = 64;
 /** How long one wait for room in a full reply ring lasts before the client is looked at again. */
 const ROOM_CHECK_MS = 1000;
+/**
+ * How long a look that found the client alive is trusted: the look costs a system call per
+ * entry, and replying to a client that died a moment ago only costs a message nobody reads.
+ */
+const CLIENT_FRESH_MS = 250;
 
 export class ReplySender {
   readonly #requestPath: string;
@@ -51,7 +56,7 @@ export class ReplySender {
       const left = request.deadline === 0 ? ROOM_CHECK_MS : request.deadline - Date.now();
       if (left <= 0) return 'expired';
       await ring.waitForRoom({ timeoutMs: Math.min(left, ROOM_CHECK_MS), length: REPLY_EXTENSION_LENGTH + payload.length });
-      if (!this.#clientAlive(ring)) {
+      if (!this.#clientAlive(ring, false)) {
         this.#drop(ring);
         return 'no-client';
       }
@@ -81,9 +86,17 @@ export class ReplySender {
     return ring;
   }
 
-  #clientAlive(ring: RingHandle): boolean {
-    return !ring.closed && liveMembers(ring, DEFAULT_GROUP) > 0;
+  #clientAlive(ring: RingHandle, fresh = true): boolean {
+    if (ring.closed) return false;
+    const now = performance.now();
+    if (fresh && this.#seenAlive.get(ring) !== undefined && this.#seenAlive.get(ring)! > now - CLIENT_FRESH_MS) return true;
+    const alive = liveMembers(ring, DEFAULT_GROUP) > 0;
+    if (alive) this.#seenAlive.set(ring, now);
+    return alive;
   }
+
+  /** When each open reply ring's client was last seen alive. */
+  readonly #seenAlive = new WeakMap<RingHandle, number>();
 
   #drop(ring: RingHandle): void {
     this.#rings.delete(ring.path);
@@ -92,7 +105,7 @@ export class ReplySender {
 
   /** Closes the reply rings whose client is gone, so that nothing holds their files open (their sweep needs that). */
   prune(): void {
-    for (const ring of [...this.#rings.values()]) if (!existsSync(ring.path) || !this.#clientAlive(ring)) this.#drop(ring);
+    for (const ring of [...this.#rings.values()]) if (!existsSync(ring.path) || !this.#clientAlive(ring, false)) this.#drop(ring);
   }
 
   close(): void {
