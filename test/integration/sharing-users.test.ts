@@ -73,7 +73,7 @@ describeWithUsers('rings shared between users', () => {
     expect(received).toMatchObject({ code: 0, stderr: '', stdout: 'made-by-root\n' });
   }, 60_000);
 
-  test('a ring the group may only read (0640): stat and peek work for a member, writing nothing; send is refused in one line', async () => {
+  test('a ring the group may only read (0640): stat, peek and group ls work for a member, writing nothing; send is refused in one line', async () => {
     const file = dir.file('readable.ring');
     expect((await runCli(['create', '--file', file, '--slots', '8', '--mode', '0640', '--file-group', crew.name])).code).toBe(0);
     expect((await runCli(['send', '--file', file, 'look-0', 'look-1'])).code).toBe(0);
@@ -85,6 +85,9 @@ describeWithUsers('rings shared between users', () => {
     expect(peek).toMatchObject({ code: 0, stderr: '' });
     expect(peek.stdout).toContain('look-0');
     expect(peek.stdout).toContain('look-1');
+    const groups = await runAs(member, ['group', 'ls', '--file', file, '--json']);
+    expect(groups).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(groups.stdout)).toMatchObject({ name: 'default', lossy: false, position: 0, lag: 2 });
     const send = await runAs(member, ['send', '--file', file, 'intruder']);
     expect(send).toMatchObject({
       code: ExitCode.unsafeFile,

@@ -7,6 +7,7 @@
 import { Option, type Command } from 'commander';
 import { GroupError, UsageError } from '../../errors.js';
 import type { GroupInfo, GroupStart } from '../../ring/groups.js';
+import { RingObserver } from '../../ring-file/observe.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import type { CliContext } from '../context.js';
 import { GROUP_START_NAMES, parseGroupStart, ringPath } from '../options.js';
@@ -96,16 +97,20 @@ a bad group name, an option that conflicts with an existing group, or the group 
     ['mmapipc group ls', "the default ring's groups: kind, position, lag, redelivered, missed"],
     ['mmapipc group ls --file ./q.ring --json', 'one JSON line per group'],
   ]);
-  ls.action((options: GroupCommonOptions) =>
-    withRing(options, context, (ring) => {
-      const tail = ring.ring.totals.sent;
-      for (const info of ring.groups()) {
-        const record = groupRecord(info, tail);
+  // Listing only reads: an observer's read-only open, so that whoever may read the ring may list its groups.
+  ls.action((options: GroupCommonOptions) => {
+    const observer = RingObserver.open(ringPath(options.file, context.env));
+    try {
+      const { state } = observer.snapshot();
+      for (const info of state.groups) {
+        const record = groupRecord(info, state.tail);
         const kind = info.lossy ? 'lossy' : 'lossless';
         report(options, context, record, `${info.name}\t${kind}\tat ${info.dispatch}\tlag ${record.lag}\tredelivered ${info.redelivered}\tmissed ${info.missed}`);
       }
-    }),
-  );
+    } finally {
+      observer.close();
+    }
+  });
 
   const create = group.command('create <name>').description('create a group (no-op when it exists with the options given)');
   addFileOption(create)
