@@ -73,9 +73,10 @@ offset = BLOCK_LENGTH;
  */
 export const TAIL_OFFSET = offset;
 /**
- * Messages published since creation (u64, atomic add by each sender after it publishes a claim):
- * a count that only grows, for stat and Prometheus. Positions count slots, so the tail is not it.
- * In the tail block's second cache line, which only senders write.
+ * Messages published by senders with no participant entry (u64, two u32 words, atomic add).
+ * Senders with an entry count in it (PARTICIPANT_SENT): no locked add per message. The ring's
+ * sent total, a count that only grows, is this plus every entry's. In the tail block's second
+ * cache line, which only senders write.
  */
 export const MESSAGES_SENT_OFFSET = offset + CACHE_LINE_LENGTH;
 offset += BLOCK_LENGTH;
@@ -141,6 +142,12 @@ export const PARTICIPANT_INTENT_SINCE = 64;
 export const PARTICIPANT_RUN_SINCE = 72;
 export const PARTICIPANT_PID_NAMESPACE = 80;
 export const PARTICIPANT_UID = 88;
+/**
+ * u64 (two u32 words, low first): messages sent through this entry, by every process that has
+ * held it (a new owner goes on from the value it finds). Written only by the entry's owner, with
+ * plain stores; the ring's sent total is the sum over all entries plus MESSAGES_SENT_OFFSET.
+ */
+export const PARTICIPANT_SENT = 96;
 export const ROLE_SENDER = 1;
 export const ROLE_RECEIVER = 2;
 /** The group word: bits 0-7 group index + 1 (0: no group), bits 8-31 the group's generation. */

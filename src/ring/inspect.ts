@@ -11,6 +11,9 @@ import {
   DEFAULT_GROUP,
   LAST_ACTIVITY_OFFSET,
   MESSAGES_SENT_OFFSET,
+  PARTICIPANT_CAPACITY,
+  PARTICIPANT_SENT,
+  participantOffset,
   REDELIVERED_OFFSET,
   RELEASED_SLOTS_OFFSET,
   ROLE_RECEIVER,
@@ -119,6 +122,13 @@ function openClaims(views: RingViews, geometry: RingGeometry, tail: number, part
   return claims;
 }
 
+/** Messages sent since creation: every participant entry's count plus the count of senders without one. */
+export function messagesSent(words: Int32Array): number {
+  let total = readCount(words, MESSAGES_SENT_OFFSET >> 2);
+  for (let index = 0; index < PARTICIPANT_CAPACITY; index++) total += readCount(words, (participantOffset(index) + PARTICIPANT_SENT) >> 2);
+  return total;
+}
+
 export function readRingState(memory: Buffer, geometry: RingGeometry): RingState {
   const views = viewsOf(memory, geometry);
   const { words, doubles } = views;
@@ -128,7 +138,7 @@ export function readRingState(memory: Buffer, geometry: RingGeometry): RingState
   const lastActivity = doubles[LAST_ACTIVITY_OFFSET >> 3]!;
   return {
     tail,
-    sent: readCount(words, MESSAGES_SENT_OFFSET >> 2),
+    sent: messagesSent(words),
     gate: Number.isFinite(gate) ? gate : tail,
     waiting: Number.isFinite(gate) ? Math.min(Math.max(tail - gate, 0), geometry.slotCount) : 0,
     releasedSlots: Atomics.load(words, RELEASED_SLOTS_OFFSET >> 2) >>> 0,

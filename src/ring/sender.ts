@@ -23,6 +23,7 @@ import {
   PARTICIPANT_INTENT_COUNT,
   PARTICIPANT_INTENT_SINCE,
   PARTICIPANT_INTENT_START,
+  PARTICIPANT_SENT,
   POSITION_MASK,
   SEQUENCE_SKIP_BIT,
   SEQUENCE_VALUE_MASK,
@@ -39,7 +40,7 @@ import {
   participantOffset,
   type RingGeometry,
 } from '../layout/ring-layout.js';
-import { addCount } from './counts.js';
+import { addCount, readCount } from './counts.js';
 import { computeGate } from './groups.js';
 import type { Fault } from './fault.js';
 import { storePositionPlain, type RingViews } from './views.js';
@@ -47,6 +48,7 @@ import { takeSleepers } from './wait-word.js';
 
 const TAIL = TAIL_OFFSET >> 3;
 const MESSAGES_SENT = MESSAGES_SENT_OFFSET >> 2;
+const COUNT_CARRY = 0x1_0000_0000;
 const MEMBERS_WAITING = MEMBERS_WAITING_OFFSET >> 2;
 const LENGTH_WORD = SLOT_LENGTH >> 2;
 const SPAN_WORD = SLOT_SPAN >> 2;
@@ -78,6 +80,9 @@ export class Sender {
   readonly #maxLength: number;
   readonly #pid: number;
   readonly #owner: number;
+  /** Int32 index of the low word of this entry's sent count (-1 without an entry), and the count. */
+  readonly #sentWord: number;
+  #sentCount = 0;
   /** Word index of this process's intent count, or -1 without a participant entry. */
   readonly #intentCount: number;
   /** Int32 index of the intent start's low half (the high half follows). */
@@ -115,6 +120,9 @@ export class Sender {
     this.#owner = identity.owner;
     const entry = identity.participant < 0 ? -1 : participantOffset(identity.participant);
     this.#intentCount = entry < 0 ? -1 : (entry + PARTICIPANT_INTENT_COUNT) >> 2;
+    this.#sentWord = entry < 0 ? -1 : (entry + PARTICIPANT_SENT) >> 2;
+    // Counted on from what the entry's earlier owners sent: the sum over entries never drops.
+    if (this.#sentWord >= 0) this.#sentCount = readCount(views.words, this.#sentWord);
     this.#intentStartLow = (entry + PARTICIPANT_INTENT_START) >> 2;
     this.#intentSince = (entry + PARTICIPANT_INTENT_SINCE) >> 3;
     this.#stamp = identity.stamp;
@@ -321,7 +329,17 @@ export class Sender {
 
   /** After a run of `messages` is published: counted, the intent void, and sleeping members woken. */
   #finish(last: number, messages: number): void {
-    if (messages > 0) addCount(this.#words, MESSAGES_SENT, messages);
+    if (messages > 0) {
+      const sent = this.#sentWord;
+      if (sent >= 0) {
+        // This entry's own count: plain stores (only its owner writes it), low word then high.
+        const total = (this.#sentCount += messages);
+        this.#words[sent] = total % COUNT_CARRY;
+        if (total >= COUNT_CARRY) this.#words[sent + 1] = Math.floor(total / COUNT_CARRY);
+      } else {
+        addCount(this.#words, MESSAGES_SENT, messages);
+      }
+    }
     if (this.#intentCount >= 0) Atomics.store(this.#words, this.#intentCount, 0);
     this.#lastSent = last;
     const words = this.#words;

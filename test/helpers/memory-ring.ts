@@ -8,10 +8,14 @@ import {
   DEFAULT_GROUP,
   GROUP_DISPATCH,
   ROLE_RECEIVER,
+  MESSAGES_SENT_OFFSET,
+  PARTICIPANT_CAPACITY,
+  PARTICIPANT_SENT,
   ROLE_SENDER,
   SEQUENCE_SKIP_BIT,
   TAIL_OFFSET,
   groupOffset,
+  participantOffset,
   ringGeometry,
   seqValue,
   sequenceOffsetOf,
@@ -147,4 +151,14 @@ export function advanceEmptyRing(memory: Buffer, geometry: RingGeometry, positio
   for (let p = position; p < position + geometry.slotCount; p++) {
     memory.writeInt32LE(seqValue(p - geometry.slotCount) | SEQUENCE_SKIP_BIT, sequenceFor(geometry, p));
   }
+}
+
+/**
+ * The ring's messages-sent total as docs/format.md §2.1 defines it, read from the bytes: the
+ * header's count of senders without an entry plus each participant entry's sent count (u64s).
+ */
+export function sentTotal(memory: Buffer): number {
+  let total = Number(memory.readBigUInt64LE(MESSAGES_SENT_OFFSET));
+  for (let index = 0; index < PARTICIPANT_CAPACITY; index++) total += Number(memory.readBigUInt64LE(participantOffset(index) + PARTICIPANT_SENT));
+  return total;
 }

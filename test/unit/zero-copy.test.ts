@@ -4,8 +4,8 @@
  * may overwrite until released. Rings of 8 slots of 16 bytes: stride 48, so a message of up to
  * 16 bytes takes one slot, up to 64 two, up to 112 three (docs/format.md §2).
  */
-import { MESSAGES_SENT_OFFSET, SEQUENCE_SKIP_BIT, TAIL_OFFSET, POSITION_MASK, seqValue } from '../../src/layout/ring-layout.js';
-import { memberRing, pidLocks, ringMemory, senderRing, sequenceFor } from '../helpers/memory-ring.js';
+import { SEQUENCE_SKIP_BIT, TAIL_OFFSET, POSITION_MASK, seqValue } from '../../src/layout/ring-layout.js';
+import { memberRing, pidLocks, ringMemory, senderRing, sentTotal, sequenceFor } from '../helpers/memory-ring.js';
 import type { Ring } from '../../src/ring/ring.js';
 
 function setup() {
@@ -13,7 +13,7 @@ function setup() {
   const member = memberRing(memory, geometry);
   const sender = senderRing(memory, geometry);
   const tail = () => Number(memory.readBigUInt64LE(TAIL_OFFSET) & POSITION_MASK);
-  const sent = () => Number(memory.readBigUInt64LE(MESSAGES_SENT_OFFSET));
+  const sent = () => sentTotal(memory);
   const word = (position: number) => memory.readInt32LE(sequenceFor(geometry, position));
   return { memory, geometry, member, sender, tail, sent, word };
 }
