@@ -362,10 +362,14 @@ export class Sender {
   #measure(i: number, message: Payload): void {
     // -1: a short string, measured as it is written (it fits one slot whatever its UTF-8 length).
     const length = this.#lengthOf(message);
-    const stride = this.#stride;
-    const span = SLOT_HEADER_LENGTH + length <= stride ? 1 : Math.ceil((SLOT_HEADER_LENGTH + length) / stride);
     this.#lengths[i] = length;
-    this.#spans[i] = span;
+    this.#spans[i] = this.#spanOf(length);
+  }
+
+  /** Slots a message of `length` payload bytes takes, with `extension` bytes before it (docs/format.md §2). */
+  #spanOf(length: number, extension = 0): number {
+    const bytes = SLOT_HEADER_LENGTH + extension + length;
+    return bytes <= this.#stride ? 1 : Math.ceil(bytes / this.#stride);
   }
 
   #reserve(count: number): void {
@@ -415,9 +419,8 @@ export class Sender {
     if (!Number.isInteger(kind) || kind < 0 || kind > 0xff) throw new RangeError(`a message kind is 0 to 255, got ${kind}`);
     const length = payload.length;
     if (extension.length + length > this.#maxLength) throw new MessageTooLargeError(extension.length + length, this.#maxLength);
-    const bytes = SLOT_HEADER_LENGTH + extension.length + length;
     this.#lengths[0] = length;
-    this.#spans[0] = bytes <= this.#stride ? 1 : Math.ceil(bytes / this.#stride);
+    this.#spans[0] = this.#spanOf(length, extension.length);
     const now = this.#now();
     const position = this.#claimMessages(1, now);
     if (position < 0) return false;
@@ -484,7 +487,7 @@ export class Sender {
       const length = lengths[first + i]!;
       if (!Number.isInteger(length) || length < 0 || length > this.#maxLength) throw new MessageTooLargeError(length, this.#maxLength);
       this.#lengths[i] = length;
-      this.#spans[i] = SLOT_HEADER_LENGTH + length <= this.#stride ? 1 : Math.ceil((SLOT_HEADER_LENGTH + length) / this.#stride);
+      this.#spans[i] = this.#spanOf(length);
     }
     const now = this.#now();
     let position = this.#claimMessages(total, now);
@@ -568,7 +571,7 @@ export class Sender {
 
   /** True when a claim of one message of `length` bytes at the tail would find room now. */
   hasRoomFor(length = 0): boolean {
-    const span = SLOT_HEADER_LENGTH + length <= this.#stride ? 1 : Math.ceil((SLOT_HEADER_LENGTH + length) / this.#stride);
+    const span = this.#spanOf(length);
     const word = Atomics.load(this.#longs, TAIL);
     const tail = Number(word & POSITION_MASK);
     const gate = computeGate(this.#views, this.#geometry);

@@ -19,7 +19,8 @@ interface Outcome<T> {
   errno: number;
 }
 
-function callWithErrno<T>(funcName: string, retType: FieldType, paramsType: FieldType[], paramsValue: unknown[]): Outcome<T> {
+/** A libc call and the errno it left (for the other modules of this folder too). */
+export function callWithErrno<T>(funcName: string, retType: FieldType, paramsType: FieldType[], paramsValue: unknown[]): Outcome<T> {
   const result = load({ library: LIBRARY, funcName, retType, paramsType, paramsValue, errno: true }) as unknown as {
     value: T;
     errnoCode: number;
@@ -27,7 +28,8 @@ function callWithErrno<T>(funcName: string, retType: FieldType, paramsType: Fiel
   return { value: result.value, errno: result.errnoCode };
 }
 
-function call<T>(funcName: string, retType: FieldType, paramsType: FieldType[], paramsValue: unknown[]): T {
+/** A libc call whose errno does not matter. */
+export function call<T>(funcName: string, retType: FieldType, paramsType: FieldType[], paramsValue: unknown[]): T {
   return load({ library: LIBRARY, funcName, retType, paramsType, paramsValue }) as unknown as T;
 }
 
@@ -35,8 +37,8 @@ export function systemError(call: string, errno: number, subject?: string): Syst
   return new SystemCallError(call, errno, errnoName(errno), errnoSentence(errno), subject);
 }
 
-/** Runs an int-returning call; -1 means failure with errno. */
-function checked(funcName: string, paramsType: FieldType[], paramsValue: unknown[], subject?: string): number {
+/** Runs an int-returning call; -1 means failure with errno (a SystemCallError naming the call). */
+export function checked(funcName: string, paramsType: FieldType[], paramsValue: unknown[], subject?: string): number {
   const { value, errno } = callWithErrno<number>(funcName, DataType.I32, paramsType, paramsValue);
   if (value === -1) throw systemError(funcName, errno, subject);
   return value;

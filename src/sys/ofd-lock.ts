@@ -6,9 +6,9 @@
  * holder's death included). A lock test from the description that holds the lock sees no conflict.
  */
 import { ffi } from './ffi.js';
-import { LIBRARY, systemError } from './libc.js';
+import { callWithErrno, systemError } from './libc.js';
 
-const { DataType, load } = ffi;
+const { DataType } = ffi;
 
 const F_OFD_GETLK = 36;
 const F_OFD_SETLK = 37;
@@ -37,15 +37,7 @@ function flock(type: number, offset: number): Buffer {
 }
 
 function fcntl(fd: number, command: number, record: Buffer): { value: number; errno: number } {
-  const result = load({
-    library: LIBRARY,
-    funcName: 'fcntl',
-    retType: DataType.I32,
-    paramsType: [DataType.I32, DataType.I32, DataType.U8Array],
-    paramsValue: [fd, command, record],
-    errno: true,
-  }) as unknown as { value: number; errnoCode: number };
-  return { value: result.value, errno: result.errnoCode };
+  return callWithErrno<number>('fcntl', DataType.I32, [DataType.I32, DataType.I32, DataType.U8Array], [fd, command, record]);
 }
 
 /** What a non-blocking attempt at a byte's write lock found. */

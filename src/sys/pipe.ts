@@ -5,7 +5,7 @@
  * everything" into a kernel event: `receive` into a pipe finishes a message only then.
  */
 import { ffi } from './ffi.js';
-import { LIBRARY } from './libc.js';
+import { LIBRARY, call } from './libc.js';
 
 const { DataType, load } = ffi;
 
@@ -18,26 +18,13 @@ const POLLOUT = 0x4;
 /** Bytes written to the pipe on `fd` that its reader has not read yet; -1 when `fd` cannot tell. */
 export function unreadBytes(fd: number): number {
   const count = Buffer.alloc(4);
-  const result = load({
-    library: LIBRARY,
-    funcName: 'ioctl',
-    retType: DataType.I32,
-    paramsType: [DataType.I32, DataType.I64, DataType.U8Array],
-    paramsValue: [fd, FIONREAD, count],
-  }) as unknown as number;
+  const result = call<number>('ioctl', DataType.I32, [DataType.I32, DataType.I64, DataType.U8Array], [fd, FIONREAD, count]);
   return result === -1 ? -1 : count.readInt32LE(0);
 }
 
 /** Shrinks the pipe on `fd` to one page, so that POLLOUT means empty; false when the kernel refused. */
 export function shrinkPipe(fd: number): boolean {
-  const result = load({
-    library: LIBRARY,
-    funcName: 'fcntl',
-    retType: DataType.I32,
-    paramsType: [DataType.I32, DataType.I32, DataType.I32],
-    paramsValue: [fd, F_SETPIPE_SZ, ONE_PAGE],
-  }) as unknown as number;
-  return result === ONE_PAGE;
+  return call<number>('fcntl', DataType.I32, [DataType.I32, DataType.I32, DataType.I32], [fd, F_SETPIPE_SZ, ONE_PAGE]) === ONE_PAGE;
 }
 
 function pollParams(fd: number): { pollfd: Buffer; params: Parameters<typeof load>[0] } {

@@ -10,7 +10,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { BIN, LiveCli, collect, cliEnv, type CliResult } from './cli.js';
 import { until } from './proc.js';
-import { IN_CI, findBinary } from './servers.js';
+import { findBinary } from './servers.js';
+import { describeWhen } from './tools.js';
 
 /** Why no PID namespace can be made here, or undefined when one can. */
 export function namespaceUnavailable(): string | undefined {
@@ -22,17 +23,7 @@ export function namespaceUnavailable(): string | undefined {
 
 /** `describe` when a PID namespace can be made; else a one-line skip, or in CI a failing test naming why. */
 export function describeWithNamespaces(name: string, body: () => void): void {
-  const why = namespaceUnavailable();
-  if (why === undefined) {
-    describe(name, body);
-  } else if (IN_CI) {
-    describe(name, () => test('a PID namespace can be made', () => {
-      throw new Error(why);
-    }));
-  } else {
-    process.stderr.write(`skipping "${name}": ${why}\n`);
-    describe.skip(name, body);
-  }
+  describeWhen(name, 'a PID namespace can be made', namespaceUnavailable(), body);
 }
 
 /** The pid of the parent of `pid` (field 4 of /proc/PID/stat), or undefined. */

@@ -66,3 +66,20 @@ export function requireCapability(ok: boolean, what: string, reason: string): bo
   process.stderr.write(`skipping: ${message}\n`);
   return false;
 }
+
+/**
+ * `describe` when the capability the suite needs is there (`unavailable` undefined); else a
+ * one-line skip naming why, or under CI=true one failing test naming why (CI skips nothing).
+ */
+export function describeWhen(name: string, capability: string, unavailable: string | undefined, body: () => void): void {
+  if (unavailable === undefined) {
+    describe(name, body);
+  } else if (IN_CI) {
+    describe(name, () => test(capability, () => {
+      throw new Error(unavailable);
+    }));
+  } else {
+    process.stderr.write(`skipping "${name}": ${unavailable}\n`);
+    describe.skip(name, body);
+  }
+}

@@ -6,7 +6,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { BIN, cliEnv, collect, type CliResult } from './cli.js';
-import { IN_CI, findBinary } from './servers.js';
+import { findBinary } from './servers.js';
+import { describeWhen } from './tools.js';
 
 export function usersUnavailable(): string | undefined {
   if (process.geteuid?.() !== 0) return 'adding throwaway users needs root';
@@ -17,17 +18,7 @@ export function usersUnavailable(): string | undefined {
 }
 
 export function describeWithUsers(name: string, body: () => void): void {
-  const why = usersUnavailable();
-  if (why === undefined) {
-    describe(name, body);
-  } else if (IN_CI) {
-    describe(name, () => test('throwaway users can be made', () => {
-      throw new Error(why);
-    }));
-  } else {
-    process.stderr.write(`skipping "${name}": ${why}\n`);
-    describe.skip(name, body);
-  }
+  describeWhen(name, 'throwaway users can be made', usersUnavailable(), body);
 }
 
 export interface Account {
