@@ -48,3 +48,31 @@ test('bad geometry and modes are usage errors', async () => {
   expect(open.code).toBe(2);
   expect(open.stderr).toContain('writable by others');
 });
+
+// docs/format.md §2: a slot of the default 64-byte slot size is 96 bytes; a message of L bytes takes ceil((32 + L) / 96) of them.
+test('--size gives the ring that many bytes of slots (units as truncate -s), and its largest message', async () => {
+  const file = dir.file('sized.ring');
+  const result = await runCli(['create', '--file', file, '--size', '64KiB']);
+  expect(result).toMatchObject({ code: 0, stderr: '' });
+  // 65,536 / 96 = 682 slots; the largest message fills them: 682 × 96 − 32 = 65,440 bytes.
+  expect(result.stdout).toMatch(/^created \S+: 682 slots × 64 bytes \(largest message 65,440 bytes, file [\d,]+ bytes\), mode 0600\n$/);
+  const stat = JSON.parse((await runCli(['stat', '--json', '--file', file])).stdout);
+  expect(stat).toMatchObject({ slots: 682, slotSize: 64, maxMessageBytes: 65440 });
+  // And a message of that size round-trips, one byte more is refused (exit 5).
+  const largest = Buffer.alloc(65440, 0x61);
+  expect(await runCli(['send', '--file', file, '--whole'], { input: largest })).toMatchObject({ code: 0, stderr: '' });
+  const refused = await runCli(['send', '--file', file, '--whole'], { input: Buffer.alloc(65441, 0x62) });
+  expect(refused.code).toBe(5);
+  const received = await runCli(['receive', '--file', file, '--count', '1', '--framing', 'length']);
+  expect(received.stdoutBytes.subarray(4).equals(largest)).toBe(true);
+});
+
+test.each([
+  [['--size', 'abc'], "mmapipc: option '--size <bytes>' argument 'abc' is invalid. expected a size such as 65536, 64KiB, 64MiB or 1GiB, got 'abc' (see 'mmapipc create --help')"],
+  [['--size', '100'], 'mmapipc: --size 100 holds 1 slot(s) of 64 bytes and their headers; a ring needs at least 2'],
+  [['--size', '1MiB', '--slots', '10'], 'mmapipc: --size and --slots both set how large the ring is: give one of them'],
+])('create %j is a usage error in one line (exit 2), and makes no file', async (args, line) => {
+  const file = dir.file(`bad-size-${args.join('')}.ring`);
+  expect(await runCli(['create', '--file', file, ...args])).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });
+  expect(statSync(file, { throwIfNoEntry: false })).toBeUndefined();
+});
