@@ -268,8 +268,17 @@ export const MIN_SLOT_COUNT = 2;
 /** Below 2^29, so that seqValue tells q, q - N and q - 2N apart. */
 export const MAX_SLOT_COUNT = 1 << 28;
 export const MAX_SLOT_SIZE = 1 << 20;
-/** The largest mapping one Node Buffer can view: 4 GiB. */
-export const MAX_FILE_LENGTH = 2 ** 32;
+/**
+ * The largest ring file this implementation makes or opens: 1 TiB. Not a limit of the format
+ * (the file length is a u64): the mapping takes that much address space, and 1 TiB leaves room
+ * under x86-64's 128 TiB for many rings. Slots beyond 4 GiB are seen through windows (data-windows.ts).
+ */
+export const MAX_FILE_LENGTH = 2 ** 40;
+/**
+ * A message's slots, its header included, span at most 2 GiB: its u32 length is read as a signed
+ * 32-bit word, and a ring whose slots pass 4 GiB overlaps its windows by this much (data-windows.ts).
+ */
+export const MAX_SPAN_LENGTH = 2 ** 31;
 /** Positions stay below 2^53 (exact as JavaScript numbers; 285 years at a billion a second). */
 export const MAX_POSITION = 2 ** 53 - 1;
 
@@ -284,7 +293,11 @@ export interface RingGeometry {
   /** Where slot 0 starts. */
   readonly dataOffset: number;
   readonly fileLength: number;
-  /** The largest payload: a message that fills every slot. */
+  /** Bytes of slots: slotCount x slotStride, from dataOffset to the end of the file. */
+  readonly dataLength: number;
+  /** The most slots one message spans: all of them, or as many as MAX_SPAN_LENGTH holds. */
+  readonly maxSpan: number;
+  /** The largest payload: a message that spans maxSpan slots. */
   readonly maxMessageLength: number;
 }
 
@@ -314,12 +327,14 @@ export function ringGeometry(slotCount: number, slotSize: number, groupCapacity 
   const slotStride = alignUp(SLOT_HEADER_LENGTH + slotSize, SLOT_ALIGNMENT);
   const headerLength = headerLengthFor(groupCapacity);
   const dataOffset = headerLength + alignUp(slotCount * WORD, SEQUENCE_ARRAY_ALIGNMENT);
-  const fileLength = dataOffset + slotCount * slotStride;
+  const dataLength = slotCount * slotStride;
+  const fileLength = dataOffset + dataLength;
   if (fileLength > MAX_FILE_LENGTH) {
-    return `${slotCount} slots of ${slotSize} bytes need ${fileLength} bytes, more than the ${MAX_FILE_LENGTH}-byte (4 GiB) limit`;
+    return `${slotCount} slots of ${slotSize} bytes need ${fileLength} bytes, more than the ${MAX_FILE_LENGTH}-byte (1 TiB) limit of a ring file`;
   }
-  const maxMessageLength = slotCount * slotStride - SLOT_HEADER_LENGTH;
-  return { slotCount, slotSize, slotStride, groupCapacity, headerLength, dataOffset, fileLength, maxMessageLength };
+  const maxSpan = Math.min(slotCount, Math.floor(MAX_SPAN_LENGTH / slotStride));
+  const maxMessageLength = maxSpan * slotStride - SLOT_HEADER_LENGTH;
+  return { slotCount, slotSize, slotStride, groupCapacity, headerLength, dataOffset, fileLength, dataLength, maxSpan, maxMessageLength };
 }
 
 /** How many slots of `slotSize` payload bytes fit in `bytes` of room (a slot is its stride). */
@@ -333,7 +348,7 @@ export function spanOf(geometry: RingGeometry, length: number): number {
   return bytes <= geometry.slotStride ? 1 : Math.ceil(bytes / geometry.slotStride);
 }
 
-/** Byte offset of slot `index` (0 to N - 1). */
+/** Byte offset of slot `index` (0 to N - 1) in the file. */
 export function slotOffsetOf(geometry: RingGeometry, index: number): number {
   return geometry.dataOffset + index * geometry.slotStride;
 }

@@ -14,7 +14,8 @@ import { viewsOf } from '../ring/views.js';
 import { ringDelivered } from '../ring/delivered.js';
 import { claimHolders, whySendersWait, type ClaimHolder } from './blockers.js';
 import { ENOENT } from '../sys/errno.js';
-import { LOCK_NB, LOCK_SH, LOCK_UN, closeFile, fileStatus, lockFile, mapShared, unmap, type Mapping } from '../sys/libc.js';
+import { LOCK_NB, LOCK_SH, LOCK_UN, closeFile, fileStatus, lockFile, mapShared, mappedView, unmap, type Mapping } from '../sys/libc.js';
+import { ringMemoryOf, type RingMemory } from '../layout/data-windows.js';
 import { processLiveness, type Liveness as ProcessLiveness } from '../sys/process.js';
 import { sleepSync } from '../sys/sleep.js';
 import { fileLiveness } from './entry-locks.js';
@@ -148,18 +149,24 @@ export class RingObserver {
   peek(max: number, group?: string): PeekedMessage[] {
     this.#assertOpen();
     this.#assertWhole(fileStatus(this.#fd, this.path).size);
-    return peekMessages(this.#mapping.buffer, this.header, max, group);
+    return peekMessages(this.#ringMemory(), this.header, max, group);
   }
 
   /** Throws RingFormatError (exit 3) when a slot holds a word no process of this ring writes. */
   validate(): void {
     this.#assertOpen();
     this.#assertWhole(fileStatus(this.#fd, this.path).size);
-    const problem = findCorruptSlot(this.#mapping.buffer, this.header);
+    const problem = findCorruptSlot(this.#ringMemory(), this.header);
     if (problem) throw new RingFormatError(`corrupt ring: ${problem}`, { subject: this.path });
   }
 
-  /** The mapped memory, for read-only helpers (groups, blockers). */
+  /** The head and data windows of the mapping (data-windows.ts), for reading slots. */
+  #ringMemory(): RingMemory {
+    const mapping = this.#mapping;
+    return ringMemoryOf(this.header, (offset, length) => mappedView(mapping, offset, length));
+  }
+
+  /** The mapped memory (its first 4 GiB: the header, tables and sequence words), for read-only helpers (groups, blockers). */
   get memory(): Buffer {
     return this.#mapping.buffer;
   }

@@ -9,6 +9,7 @@
 import { fchmodSync, fstatSync, lstatSync, readSync, unlinkSync } from 'node:fs';
 import { RingFormatError, SystemCallError, UnsafeFileError, MmapipcError, UsageError } from '../errors.js';
 import { checkSlots } from '../layout/check-slots.js';
+import { ringMemoryOf, type RingMemory } from '../layout/data-windows.js';
 import { checkHeader, publishHeader, writeHeader, type HeaderCheck, type RingHeader } from '../layout/header.js';
 import { DEFAULT_GROUP_CAPACITY, DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE, PAGE_LENGTH, ringGeometry, type RingGeometry } from '../layout/ring-layout.js';
 import { describeGroup } from '../sys/accounts.js';
@@ -33,6 +34,7 @@ import {
   openFile,
   systemError,
   unmap,
+  mappedView,
   type Mapping,
 } from '../sys/libc.js';
 import { processStartTicks } from '../sys/process.js';
@@ -68,8 +70,15 @@ export interface OpenedRing {
   readonly path: string;
   readonly fd: number;
   readonly mapping: Mapping;
+  /** The mapping as the ring core sees it: its head and data windows (data-windows.ts). */
+  readonly memory: RingMemory;
   readonly header: RingHeader;
   readonly created: boolean;
+}
+
+function opened(path: string, fd: number, mapping: Mapping, header: RingHeader, created: boolean): OpenedRing {
+  const memory = ringMemoryOf(header, (offset, length) => mappedView(mapping, offset, length));
+  return { path, fd, mapping, memory, header, created };
 }
 
 export const DEFAULT_READY_TIMEOUT_MS = 2000;
@@ -214,7 +223,7 @@ function initialise(path: string, fd: number, geometry: RingGeometry, options: O
     lockFile(fd, LOCK_SH, path); // downgrade: now others may open it
     const check = checkHeader(mapping.buffer, geometry.fileLength);
     if (check.kind !== 'ready') throw new RingFormatError('failed to initialise the ring header', { subject: path });
-    return { path, fd, mapping, header: check.header, created: true };
+    return opened(path, fd, mapping, check.header, true);
   } catch (error) {
     if (mapping) unmap(mapping);
     removeCreated(path, fd);
@@ -278,14 +287,14 @@ function attachExisting(path: string, fd: number): Attempt {
     if (alone) {
       const problem = check.header.fileLength <= SLOT_CHECK_LIMIT ? checkSlots(mapping.buffer, check.header) : undefined;
       if (problem === undefined && lockFile(fd, LOCK_SH | LOCK_NB, path)) {
-        return { kind: 'opened', ring: { path, fd, mapping, header: check.header, created: false } };
+        return { kind: 'opened', ring: opened(path, fd, mapping, check.header, false) };
       }
       unmap(mapping);
       if (problem !== undefined) throw new RingFormatError(`corrupt ring: ${problem}; remove it or pass --file`, { subject: path });
       closeFile(fd); // someone took the lock while we let go of it: start again
       return { kind: 'retry', reason: 'is locked by another process that is creating or removing it' };
     }
-    return { kind: 'opened', ring: { path, fd, mapping, header: check.header, created: false } };
+    return { kind: 'opened', ring: opened(path, fd, mapping, check.header, false) };
   });
 }
 

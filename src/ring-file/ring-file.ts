@@ -119,8 +119,8 @@ export class RingFile implements AsyncIterable<Message> {
     this.created = opened.created;
     this.#pid = getpid();
     this.#sync = options.sync ?? false;
-    const memory = opened.mapping.buffer;
-    this.#views = viewsOf(memory, opened.header);
+    const memory = opened.memory;
+    this.#views = viewsOf(memory.head, opened.header);
     const role = options.role ?? 'both';
     const receives = role === 'receiver' || role === 'both' || options.group !== undefined;
     this.#participant = -1;

@@ -28,13 +28,14 @@ import {
   SLOT_SHAPE,
   SLOT_SPAN,
   sequenceWordOf,
-  slotOffsetOf,
   type RingGeometry,
 } from '../layout/ring-layout.js';
 import { readCount } from './counts.js';
 import { computeGate, dispatchPosition, groupFloor, listGroups, loadDispatch, readTail, type GroupInfo } from './groups.js';
 import { listParticipants, type Participant } from './participants.js';
 import { claimOwners, isPublished } from './recovery.js';
+import type { RingMemory } from '../layout/data-windows.js';
+import { SlotWindows, ringPartsOf } from './slot-windows.js';
 import { viewsOf, type RingViews } from './views.js';
 
 export interface GroupState extends GroupInfo {
@@ -154,8 +155,10 @@ export function readRingState(memory: Buffer, geometry: RingGeometry): RingState
  * A slot among the last N positions speaks for its position q, or for q - N or q - 2N (q claimed
  * and not yet begun); a tail that moves while we look is read again before anything is reported.
  */
-export function findCorruptSlot(memory: Buffer, geometry: RingGeometry): string | undefined {
-  const views = viewsOf(memory, geometry);
+export function findCorruptSlot(memory: Buffer | RingMemory, geometry: RingGeometry): string | undefined {
+  const parts = ringPartsOf(memory, geometry);
+  const views = viewsOf(parts.head, geometry);
+  const slots = new SlotWindows(parts, geometry);
   const N = geometry.slotCount;
   for (let attempt = 0; attempt < 3; attempt++) {
     const tail = readTail(views).position;
@@ -167,10 +170,12 @@ export function findCorruptSlot(memory: Buffer, geometry: RingGeometry): string 
       const fits = sequence >= 0 && [q, q - N, q - 2 * N, q + N].some((p) => value === ((p + 1) & SEQUENCE_VALUE_MASK));
       if (!fits) problem = `slot ${index} has sequence word ${sequence >>> 0}, which no process of this ring writes (tail ${tail})`;
       if (problem === undefined && (sequence & SEQUENCE_SKIP_BIT) === 0 && q >= 0 && value === ((q + 1) & SEQUENCE_VALUE_MASK)) {
-        const slot = slotOffsetOf(geometry, index);
-        const span = Atomics.load(views.words, (slot + SLOT_SPAN) >> 2);
-        const length = Atomics.load(views.words, (slot + SLOT_LENGTH) >> 2);
-        if (span < 1 || span > N - index) problem = `the message at slot ${index} spans ${span} slots; 1 to ${N - index} fit before the end of the ring`;
+        const slot = slots.offsetOf(index);
+        const { words } = slots.of(index);
+        const span = Atomics.load(words, (slot + SLOT_SPAN) >>> 2);
+        const length = Atomics.load(words, (slot + SLOT_LENGTH) >>> 2);
+        const most = Math.min(N - index, geometry.maxSpan);
+        if (span < 1 || span > most) problem = `the message at slot ${index} spans ${span} slots; 1 to ${most} fit before the end of the ring`;
         else if (length < 0 || SLOT_HEADER_LENGTH + length > span * geometry.slotStride) {
           problem = `the message at slot ${index} has length ${length}; its ${span} slot(s) hold ${span * geometry.slotStride - SLOT_HEADER_LENGTH} bytes of payload`;
         }
@@ -194,9 +199,11 @@ const MAX_PEEK_RESTARTS = 8;
  * starts again from where the group is now, so the result is always a run of consecutive
  * positions (released ones aside).
  */
-export function peekMessages(memory: Buffer, geometry: RingGeometry, max: number, groupName = DEFAULT_GROUP): PeekedMessage[] {
-  const views = viewsOf(memory, geometry);
-  const { words, doubles } = views;
+export function peekMessages(memory: Buffer | RingMemory, geometry: RingGeometry, max: number, groupName = DEFAULT_GROUP): PeekedMessage[] {
+  const parts = ringPartsOf(memory, geometry);
+  const views = viewsOf(parts.head, geometry);
+  const slots = new SlotWindows(parts, geometry);
+  const { words } = views;
   const N = geometry.slotCount;
   const group = listGroups(views, geometry).find((g) => g.name === groupName);
   /** Where the walk starts: the group's cursor (no group: 0), or the oldest message still kept. */
@@ -215,7 +222,8 @@ export function peekMessages(memory: Buffer, geometry: RingGeometry, max: number
   let span = 1;
   for (; found.length < max && position < tail; position += span) {
     span = 1;
-    const slot = slotOffsetOf(geometry, position % N);
+    const slot = slots.offsetOf(position % N);
+    const window = slots.of(position % N);
     const before = Atomics.load(words, sequenceWordOf(geometry, position % N));
     if ((before & ~SEQUENCE_SKIP_BIT) !== ((position + 1) & SEQUENCE_VALUE_MASK)) {
       const value = before & SEQUENCE_VALUE_MASK;
@@ -224,14 +232,19 @@ export function peekMessages(memory: Buffer, geometry: RingGeometry, max: number
       break;
     }
     if ((before & SEQUENCE_SKIP_BIT) !== 0) continue;
-    const claimedSpan = Atomics.load(words, (slot + SLOT_SPAN) >> 2);
-    const length = Atomics.load(words, (slot + SLOT_LENGTH) >> 2);
-    const pid = Atomics.load(words, (slot + SLOT_PID) >> 2) >>> 0;
-    const sentAt = doubles[(slot + SLOT_SENT_AT) >> 3]!;
-    const extension = Atomics.load(words, (slot + SLOT_SHAPE) >> 2) & SHAPE_EXTENSION_MASK;
+    const claimedSpan = Atomics.load(window.words, (slot + SLOT_SPAN) >>> 2);
+    const length = Atomics.load(window.words, (slot + SLOT_LENGTH) >>> 2);
+    const pid = Atomics.load(window.words, (slot + SLOT_PID) >>> 2) >>> 0;
+    const sentAt = window.doubles[(slot + SLOT_SENT_AT) >>> 3]!;
+    const extension = Atomics.load(window.words, (slot + SLOT_SHAPE) >>> 2) & SHAPE_EXTENSION_MASK;
     const payload = slot + SLOT_HEADER_LENGTH + extension;
-    const fits = claimedSpan >= 1 && claimedSpan <= N - (position % N) && length >= 0 && extension % 8 === 0 && SLOT_HEADER_LENGTH + extension + length <= claimedSpan * geometry.slotStride;
-    const data = fits ? Buffer.from(memory.subarray(payload, payload + length)) : undefined;
+    const fits =
+      claimedSpan >= 1 &&
+      claimedSpan <= Math.min(N - (position % N), geometry.maxSpan) &&
+      length >= 0 &&
+      extension % 8 === 0 &&
+      SLOT_HEADER_LENGTH + extension + length <= claimedSpan * geometry.slotStride;
+    const data = fits ? Buffer.from(window.bytes.subarray(payload, payload + length)) : undefined;
     // Rewritten only by the claimer of position + N, which moves the tail past it first.
     if (readTail(views).position > position + N) {
       if (restart()) continue; // overwritten while we copied (span is 1: the walk goes on from the new start)

@@ -45,6 +45,7 @@ import {
 } from '../layout/ring-layout.js';
 import type { Fault } from './fault.js';
 import { confirmClaimer, groupIsCurrent, readTail } from './groups.js';
+import type { SlotWindow, SlotWindows } from './slot-windows.js';
 import { storePositionPlain, type RingViews } from './views.js';
 import { takeSleepers } from './wait-word.js';
 
@@ -75,7 +76,9 @@ export class Member {
   readonly #longs: BigUint64Array;
   readonly #doubles: Float64Array;
   readonly #slotCount: number;
-  readonly #dataOffset: number;
+  readonly #slots: SlotWindows;
+  /** The window of the slot last looked at (see #windowOf). */
+  #window: SlotWindow;
   readonly #sequenceBase: number;
   readonly #stride: number;
   readonly #group: number;
@@ -125,14 +128,15 @@ export class Member {
   /** Called for every gap (lossy groups; lossless ones only after a forced move). */
   onGap: (gap: Gap) => void = () => {};
 
-  constructor(views: RingViews, geometry: RingGeometry, identity: MemberIdentity) {
+  constructor(views: RingViews, slots: SlotWindows, geometry: RingGeometry, identity: MemberIdentity) {
     if (identity.participant < 0) throw new GroupError('a group member needs an entry in the participant table, and it is full');
     this.#views = views;
     this.#words = views.words;
     this.#longs = views.longs;
     this.#doubles = views.doubles;
     this.#slotCount = geometry.slotCount;
-    this.#dataOffset = geometry.dataOffset;
+    this.#slots = slots;
+    this.#window = slots.windows[0]!;
     this.#sequenceBase = geometry.headerLength >> 2;
     this.#stride = geometry.slotStride;
     this.#group = identity.group;
@@ -155,8 +159,26 @@ export class Member {
     this.#claimerTagEnd = this.#claimerTag + (1n << CLAIMER_SHIFT);
   }
 
+  /** The window of slot `index` and of a message starting there: the last one looked at, nearly always. */
+  #windowOf(index: number): SlotWindow {
+    const window = this.#window;
+    return index >= window.firstSlot && index < window.homeEnd ? window : (this.#window = this.#slots.of(index));
+  }
+
+  /** The window of the slot that slotOf or slotAt last gave the offset of. */
+  get window(): SlotWindow {
+    return this.#window;
+  }
+
+  /** Byte offset of `position`'s slot in its window (then `window`). */
   slotOf(position: number): number {
-    return this.#dataOffset + (position % this.#slotCount) * this.#stride;
+    return this.slotAt(position % this.#slotCount);
+  }
+
+  /** The span word of the message at slot `index`. */
+  #spanAt(index: number): number {
+    const window = this.#windowOf(index);
+    return window.words[(((index - window.firstSlot) * this.#stride) >>> 2) + SPAN_WORD]!;
   }
 
   #sequenceOf(position: number): number {
@@ -186,15 +208,15 @@ export class Member {
     const sequence = Atomics.load(this.#words, this.#sequenceBase + index);
     const value = (position + 1) & SEQUENCE_VALUE_MASK;
     if (sequence === value) {
-      const span = this.#words[((this.#dataOffset + index * this.#stride) >> 2) + SPAN_WORD]!;
+      const span = this.#spanAt(index);
       return span >= 1 && span <= this.#slotCount - index ? span : -1;
     }
     return sequence === (value | SEQUENCE_SKIP_BIT) ? 0 : -1;
   }
 
-  /** Byte offset of slot `index`. */
+  /** Byte offset of slot `index` in its window (then `window`). */
   slotAt(index: number): number {
-    return this.#dataOffset + index * this.#stride;
+    return (index - this.#windowOf(index).firstSlot) * this.#stride;
   }
 
   /** The slot index of takeStart (positions after it follow as integers). */
@@ -311,7 +333,7 @@ export class Member {
         const value = (position + 1) & SEQUENCE_VALUE_MASK;
         let step = 1;
         if (sequence === value) {
-          step = words[((this.#dataOffset + index * this.#stride) >> 2) + SPAN_WORD]!;
+          step = this.#spanAt(index);
           if (step < 1 || step > slotCount - index) break; // checked below
           messages++;
           this.#step(step);
@@ -332,7 +354,7 @@ export class Member {
             this.#jump(dispatchWord, dispatch);
             continue;
           }
-          throw new RingFormatError(`corrupt ring: the message at position ${dispatch} spans ${words[(this.slotOf(dispatch) >> 2) + SPAN_WORD]} slots, more than fit before the end of the ring`);
+          throw new RingFormatError(`corrupt ring: the message at position ${dispatch} spans ${this.#spanAt(firstIndex)} slots, more than fit before the end of the ring`);
         }
         if (this.#notYet(sequence, dispatch)) return 0;
         this.#jump(dispatchWord, dispatch);
@@ -347,7 +369,8 @@ export class Member {
         this.#entryDeliveries = 0;
       }
       // No clock read per claim (it costs ~0.2 µs here): the run's age is its first message's.
-      this.#doubles[this.#runSince] = this.#doubles[(this.#dataOffset + firstIndex * this.#stride + SLOT_SENT_AT) >> 3]!;
+      const slot = this.slotAt(firstIndex);
+      this.#doubles[this.#runSince] = this.#window.doubles[(slot + SLOT_SENT_AT) >>> 3]!;
       Atomics.store(words, this.#runCountWord, count | RUN_PENDING_BIT);
       this.#fault?.('receive-intent');
       const next = (mine ? dispatchWord : BigInt(dispatch) | this.#claimerTag) + (count < SMALL.length ? SMALL[count]! : BigInt(count));

@@ -35,6 +35,8 @@ import { computeGate, readTail } from './groups.js';
 import { Member, type Gap } from './member.js';
 import { recoverClaims, type RecoveryReport } from './recovery.js';
 import { Sender, type Payload } from './sender.js';
+import type { RingMemory } from '../layout/data-windows.js';
+import { SlotWindows, ringPartsOf, type SlotWindow } from './slot-windows.js';
 import { viewsOf, type RingViews } from './views.js';
 import { announce, takeSleepers } from './wait-word.js';
 import type { EntryLocks } from './participants.js';
@@ -135,8 +137,13 @@ const LAST_ACTIVITY = LAST_ACTIVITY_OFFSET >> 3;
 
 export class Ring {
   readonly geometry: RingGeometry;
+  /** The file's bytes before slot 0: header, tables, sequence words (the slots: `slots`). */
   readonly memory: Buffer;
   readonly views: RingViews;
+  readonly slots: SlotWindows;
+  /** The window of the slot being visited (set by #visitTake and tryReceiveBatchWith). */
+  #window: SlotWindow;
+  readonly #maxLength: number;
   readonly #sender: Sender;
   readonly #member: Member | undefined;
   readonly #participant: number;
@@ -150,13 +157,18 @@ export class Ring {
   /** Called after a publish or a finish when the other side may have sleepers (set by the opener). */
   wake: Wake = () => {};
 
-  constructor(memory: Buffer, geometry: RingGeometry, options: RingOptions = {}) {
-    if (memory.length < geometry.fileLength) {
-      throw new RangeError(`ring memory is ${memory.length} bytes, the geometry needs ${geometry.fileLength}`);
+  /** `memory`: the ring's head and data windows, or one Buffer holding the whole file (up to 4 GiB). */
+  constructor(memory: Buffer | RingMemory, geometry: RingGeometry, options: RingOptions = {}) {
+    const parts = ringPartsOf(memory, geometry);
+    if (parts.head.length < geometry.dataOffset) {
+      throw new RangeError(`ring head is ${parts.head.length} bytes, the geometry needs ${geometry.dataOffset}`);
     }
     this.geometry = geometry;
-    this.memory = memory;
-    this.views = viewsOf(memory, geometry);
+    this.memory = parts.head;
+    this.views = viewsOf(parts.head, geometry);
+    this.slots = new SlotWindows(parts, geometry);
+    this.#window = this.slots.windows[0]!;
+    this.#maxLength = geometry.maxMessageLength;
     this.#words = this.views.words;
     this.#doubles = this.views.doubles;
     this.#stride = geometry.slotStride;
@@ -164,7 +176,7 @@ export class Ring {
     this.#participant = identity.participant;
     this.#group = options.group;
     this.#fault = options.fault ?? (() => {});
-    this.#sender = new Sender(this.views, geometry, {
+    this.#sender = new Sender(this.views, this.slots, geometry, {
       pid: identity.pid,
       participant: identity.participant,
       owner: ownerTag(identity.participant, identity.generation ?? 0),
@@ -173,7 +185,7 @@ export class Ring {
     });
     this.#sender.wake = () => this.wake('receivers');
     if (options.group) {
-      this.#member = new Member(this.views, geometry, {
+      this.#member = new Member(this.views, this.slots, geometry, {
         participant: identity.participant,
         group: options.group.index,
         groupGeneration: options.group.generation,
@@ -233,8 +245,7 @@ export class Ring {
     const sequences: number[] = [];
     for (let i = 0; i < count; i++) {
       const position = sender.claimedPosition(i);
-      const offset = sender.payloadOffset(position);
-      buffers.push(this.memory.subarray(offset, offset + lengths[i]!));
+      buffers.push(sender.payloadView(position, lengths[i]!));
       sequences.push(position);
     }
     let open = true;
@@ -278,17 +289,19 @@ export class Ring {
 
   /** The payload length of the message in `slot` spanning `span` slots (its shape word given), -1 when its header does not add up. */
   #lengthAt(slot: number, span: number, shape: number): number {
-    const length = this.#words[(slot + SLOT_LENGTH) >> 2]!;
+    const length = this.#window.words[(slot + SLOT_LENGTH) >>> 2]!;
     const extension = shape & SHAPE_EXTENSION_MASK;
-    return length < 0 || extension % 8 !== 0 || SLOT_HEADER_LENGTH + extension + length > span * this.#stride ? -1 : length;
+    // Within the largest message too: a span no sender writes must not reach past the slot's window.
+    return length < 0 || extension % 8 !== 0 || SLOT_HEADER_LENGTH + extension + length > span * this.#stride || extension + length > this.#maxLength ? -1 : length;
   }
 
+  /** The pid in the header of the slot at `slot` of the current window. */
   #pidAt(slot: number): number {
-    return this.#words[(slot + SLOT_PID) >> 2]! >>> 0;
+    return this.#window.words[(slot + SLOT_PID) >>> 2]! >>> 0;
   }
 
   #sentAtOf(slot: number): number {
-    return this.#doubles[(slot + SLOT_SENT_AT) >> 3]!;
+    return this.#window.doubles[(slot + SLOT_SENT_AT) >>> 3]!;
   }
 
   #scratchOf(length: number): Buffer {
@@ -333,20 +346,21 @@ export class Ring {
         continue;
       }
       const slot = member.slotAt(index);
-      const shape = this.#words[(slot + SLOT_SHAPE) >> 2]!;
+      const window = (this.#window = member.window);
+      const shape = window.words[(slot + SLOT_SHAPE) >>> 2]!;
       const payload = slot + SLOT_HEADER_LENGTH + (shape & SHAPE_EXTENSION_MASK);
       const length = this.#lengthAt(slot, span, shape);
       if (!guarded) {
         const scratch = length >= 0 ? this.#scratchOf(length) : undefined;
-        if (scratch) this.memory.copy(scratch, 0, payload, payload + length);
+        if (scratch) window.bytes.copy(scratch, 0, payload, payload + length);
         if (member.stillThere(position, span)) {
           if (scratch) visit(scratch, 0, length, position, slot);
-          else this.#corrupt ??= this.#corruptError(position, `its length ${this.#words[(slot + SLOT_LENGTH) >> 2]} does not fit its ${span} slot(s)`);
+          else this.#corrupt ??= this.#corruptError(position, `its length ${window.words[(slot + SLOT_LENGTH) >>> 2]} does not fit its ${span} slot(s)`);
         }
       } else if (length < 0) {
-        this.#corrupt ??= this.#corruptError(position, `its length ${this.#words[(slot + SLOT_LENGTH) >> 2]} does not fit its ${span} slot(s)`);
+        this.#corrupt ??= this.#corruptError(position, `its length ${window.words[(slot + SLOT_LENGTH) >>> 2]} does not fit its ${span} slot(s)`);
       } else {
-        visit(this.memory, payload, length, position, slot);
+        visit(window.bytes, payload, length, position, slot);
         visited++;
       }
       position += span;
@@ -386,11 +400,12 @@ export class Ring {
   #message(buffer: Buffer, offset: number, length: number, position: number, slot: number, deliveries: number): Message {
     const data = Buffer.allocUnsafe(length);
     buffer.copy(data, 0, offset, offset + length);
-    const shape = this.#words[(slot + SLOT_SHAPE) >> 2]!;
+    const window = this.#window;
+    const shape = window.words[(slot + SLOT_SHAPE) >>> 2]!;
     if (shape === 0) return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries, kind: 0, extension: EMPTY };
     // The extension sits just before the payload: in the slot, or in the scratch copy (which holds the payload only).
     const extensionLength = shape & SHAPE_EXTENSION_MASK;
-    const extension = Buffer.from(this.memory.subarray(slot + SLOT_HEADER_LENGTH, slot + SLOT_HEADER_LENGTH + extensionLength));
+    const extension = Buffer.from(window.bytes.subarray(slot + SLOT_HEADER_LENGTH, slot + SLOT_HEADER_LENGTH + extensionLength));
     return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries, kind: (shape >>> SHAPE_KIND_SHIFT) & 0xff, extension };
   }
 
@@ -495,7 +510,9 @@ export class Ring {
     return this.tryReceiveBatchRaw(
       max,
       (buffer, offset, length, position) => {
-        const slot = this.#requireMember().slotOf(position);
+        const member = this.#requireMember();
+        const slot = member.slotOf(position);
+        this.#window = member.window;
         handler(buffer.subarray(offset, offset + length), position, this.#pidAt(slot), this.#sentAtOf(slot));
       },
       done,
@@ -634,7 +651,7 @@ export class Ring {
   tryView(max = 1): HeldViews | null {
     const held = this.#holdTake('release()', max, (buffer, offset, length, position, slot, deliveries) => ({
       // In the mapping while the gate guards the run; a checked copy otherwise (its scratch is reused).
-      data: buffer === this.memory ? buffer.subarray(offset, offset + length) : Buffer.from(buffer.subarray(offset, offset + length)),
+      data: buffer !== this.#scratch ? buffer.subarray(offset, offset + length) : Buffer.from(buffer.subarray(offset, offset + length)),
       sequence: position,
       pid: this.#pidAt(slot),
       sentAt: this.#sentAtOf(slot),

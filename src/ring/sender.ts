@@ -43,6 +43,7 @@ import {
 import { addCount, readCount } from './counts.js';
 import { computeGate } from './groups.js';
 import type { Fault } from './fault.js';
+import type { SlotWindow, SlotWindows } from './slot-windows.js';
 import { storePositionPlain, type RingViews } from './views.js';
 import { takeSleepers } from './wait-word.js';
 
@@ -72,9 +73,10 @@ export class Sender {
   readonly #words: Int32Array;
   readonly #longs: BigUint64Array;
   readonly #doubles: Float64Array;
-  readonly #memory: Buffer;
+  /** The data windows, and the one the last slot looked at was in (see #windowOf). */
+  readonly #slots: SlotWindows;
+  #window: SlotWindow;
   readonly #slotCount: number;
-  readonly #dataOffset: number;
   readonly #sequenceBase: number;
   readonly #stride: number;
   readonly #maxLength: number;
@@ -104,15 +106,15 @@ export class Sender {
   /** Called after a publish when members may be asleep. */
   wake: () => void = () => {};
 
-  constructor(views: RingViews, geometry: RingGeometry, identity: SenderIdentity) {
+  constructor(views: RingViews, slots: SlotWindows, geometry: RingGeometry, identity: SenderIdentity) {
     this.#views = views;
     this.#geometry = geometry;
     this.#words = views.words;
     this.#longs = views.longs;
     this.#doubles = views.doubles;
-    this.#memory = views.memory;
+    this.#slots = slots;
+    this.#window = slots.windows[0]!;
     this.#slotCount = geometry.slotCount;
-    this.#dataOffset = geometry.dataOffset;
     this.#sequenceBase = geometry.headerLength >> 2;
     this.#stride = geometry.slotStride;
     this.#maxLength = geometry.maxMessageLength;
@@ -129,8 +131,16 @@ export class Sender {
     this.#fault = identity.fault;
   }
 
+  /** The window of slot `index` and of a message starting there: the last one looked at, nearly always. */
+  #windowOf(index: number): SlotWindow {
+    const window = this.#window;
+    return index >= window.firstSlot && index < window.homeEnd ? window : (this.#window = this.#slots.of(index));
+  }
+
+  /** Byte offset of `position`'s slot in its window, which it makes #window. */
   #slotOf(position: number): number {
-    return this.#dataOffset + (position % this.#slotCount) * this.#stride;
+    const index = position % this.#slotCount;
+    return (index - this.#windowOf(index).firstSlot) * this.#stride;
   }
 
   #sequenceOf(position: number): number {
@@ -227,7 +237,8 @@ export class Sender {
         const lastLap = (tail + free - slotCount + 1) & SEQUENCE_VALUE_MASK;
         let step = 1;
         if (sequence === lastLap) {
-          const span = words[((this.#dataOffset + index * this.#stride) >> 2) + SPAN_WORD]!;
+          const window = this.#windowOf(index);
+          const span = window.words[(((index - window.firstSlot) * this.#stride) >>> 2) + SPAN_WORD]!;
           if (span > 1 && span <= slotCount - index) step = span;
         } else if (sequence !== (lastLap | SEQUENCE_SKIP_BIT)) {
           break;
@@ -290,33 +301,34 @@ export class Sender {
    * slot — one fenced store per message.
    */
   #write(position: number, message: Payload, length: number, span: number, sentAt: number): void {
-    const words = this.#words;
     const slot = this.#slotOf(position);
-    const base = slot >> 2;
-    words[base + OWNER_WORD] = this.#owner;
+    const window = this.#window;
+    const memory = window.bytes;
+    window.words[(slot >>> 2) + OWNER_WORD] = this.#owner;
     const payload = slot + SLOT_HEADER_LENGTH;
     if (typeof message === 'string') {
-      length = this.#memory.write(message, payload, length < 0 ? this.#stride - SLOT_HEADER_LENGTH : length, 'utf8');
+      length = memory.write(message, payload, length < 0 ? this.#stride - SLOT_HEADER_LENGTH : length, 'utf8');
     } else if (this.#fault !== undefined && message.length > 1) {
       const half = message.length >> 1;
-      this.#memory.set(message.subarray(0, half), payload);
+      memory.set(message.subarray(0, half), payload);
       this.#fault('send-payload');
-      this.#memory.set(message.subarray(half), payload + half);
+      memory.set(message.subarray(half), payload + half);
     } else {
-      this.#memory.set(message, payload);
+      memory.set(message, payload);
     }
-    this.#publish(position, slot, length, span, sentAt);
+    this.#publish(position, window, slot, length, span, sentAt);
   }
 
   /** The header words of a written message, its other slots' skip words, then its sequence word. */
-  #publish(position: number, slot: number, length: number, span: number, sentAt: number, shape = 0): void {
+  #publish(position: number, window: SlotWindow, slot: number, length: number, span: number, sentAt: number, shape = 0): void {
+    const slotWords = window.words;
+    const base = slot >>> 2;
+    slotWords[base + LENGTH_WORD] = length;
+    slotWords[base + SPAN_WORD] = span;
+    slotWords[base + PID_WORD] = this.#pid;
+    slotWords[base + SHAPE_WORD] = shape;
+    window.doubles[(slot + SLOT_SENT_AT) >>> 3] = sentAt;
     const words = this.#words;
-    const base = slot >> 2;
-    words[base + LENGTH_WORD] = length;
-    words[base + SPAN_WORD] = span;
-    words[base + PID_WORD] = this.#pid;
-    words[base + SHAPE_WORD] = shape;
-    this.#doubles[(slot + SLOT_SENT_AT) >> 3] = sentAt;
     if (span > 1) {
       // A message never crosses the end of the ring: its words are consecutive.
       const first = this.#sequenceOf(position);
@@ -425,10 +437,11 @@ export class Sender {
     const position = this.#claimMessages(1, now);
     if (position < 0) return false;
     const slot = this.#slotOf(position);
-    this.#words[(slot >> 2) + OWNER_WORD] = this.#owner;
-    this.#memory.set(extension, slot + SLOT_HEADER_LENGTH);
-    this.#memory.set(payload, slot + SLOT_HEADER_LENGTH + extension.length);
-    this.#publish(position, slot, length, this.#spans[0]!, now, extension.length | (kind << SHAPE_KIND_SHIFT));
+    const window = this.#window;
+    window.words[(slot >>> 2) + OWNER_WORD] = this.#owner;
+    window.bytes.set(extension, slot + SLOT_HEADER_LENGTH);
+    window.bytes.set(payload, slot + SLOT_HEADER_LENGTH + extension.length);
+    this.#publish(position, window, slot, length, this.#spans[0]!, now, extension.length | (kind << SHAPE_KIND_SHIFT));
     this.#finish(position, 1);
     return true;
   }
@@ -516,9 +529,10 @@ export class Sender {
     return this.#openClaim && index < this.#openClaim.count ? this.#claimPositions[index]! : -1;
   }
 
-  /** Byte offset in the ring's memory where the payload of the message at `position` starts. */
-  payloadOffset(position: number): number {
-    return this.#slotOf(position) + SLOT_HEADER_LENGTH;
+  /** A writable view of `length` payload bytes of the message at `position`, in the ring itself. */
+  payloadView(position: number, length: number): Buffer {
+    const payload = this.#slotOf(position) + SLOT_HEADER_LENGTH;
+    return this.#window.bytes.subarray(payload, payload + length);
   }
 
   /**
@@ -542,8 +556,9 @@ export class Sender {
     for (let i = 0; i < count; i++) {
       const position = this.#claimPositions[i]!;
       const slot = this.#slotOf(position);
-      this.#words[(slot >> 2) + OWNER_WORD] = this.#owner;
-      this.#publish(position, slot, lengths?.[i] ?? this.#lengths[i]!, this.#spans[i]!, claim.sentAt);
+      const window = this.#window;
+      window.words[(slot >>> 2) + OWNER_WORD] = this.#owner;
+      this.#publish(position, window, slot, lengths?.[i] ?? this.#lengths[i]!, this.#spans[i]!, claim.sentAt);
       last = position;
     }
     this.#finish(last, count);

@@ -1,6 +1,6 @@
 /**
- * Typed views over a ring's memory, made once per ring object: 32-bit words and doubles for the
- * header and slots, 64-bit words for positions. Shared words are read and written through
+ * Typed views over a ring's head (header, tables, sequence words), made once per ring object:
+ * 32-bit words and doubles, 64-bit words for positions. Shared words are read and written through
  * Atomics, except fields that an atomic store right after them publishes (slot payloads, intent
  * and run starts; docs/format.md §6-7); doubles, which Atomics cannot take, are only ever
  * approximate figures.
@@ -25,8 +25,9 @@ export function ringViews(memory: Buffer, length: number): RingViews {
   };
 }
 
+/** Views of the ring's head: its bytes before slot 0 (the slots are seen through ./slot-windows.ts). */
 export function viewsOf(memory: Buffer, geometry: RingGeometry): RingViews {
-  return ringViews(memory, geometry.fileLength);
+  return ringViews(memory, geometry.dataOffset);
 }
 
 /** A u64 position word as a number (positions stay below 2^53). */

@@ -3,6 +3,7 @@
  * ffi-rs. Every failing call throws a SystemCallError naming the call, the path, the errno name
  * and a sentence. Each ffi-rs call costs microseconds: nothing here belongs on a per-message path.
  */
+import { constants } from 'node:buffer';
 import { ffi } from './ffi.js';
 import { SystemCallError } from '../errors.js';
 import { errnoName, errnoSentence } from './errno.js';
@@ -139,15 +140,19 @@ export function memfdCreate(name: string): number {
 // ---- mappings ----
 
 export interface Mapping {
-  /** Zero-copy view of the mapped pages. Invalid after unmap. */
+  /** Zero-copy view of the mapped pages, or of the first 4 GiB of a longer mapping. Invalid after unmap. */
   readonly buffer: Buffer;
   readonly address: bigint;
   readonly length: number;
 }
 
+/** The longest Buffer Node makes (4 GiB in Node 20): a longer mapping is seen through mappedView. */
+const MAX_VIEW_LENGTH = constants.MAX_LENGTH;
+
 /**
- * Maps `length` bytes of `fd` shared. `readOnly`: PROT_READ only, for a descriptor opened
- * O_RDONLY (an observer); any store into such a mapping kills the process with SIGSEGV.
+ * Maps `length` bytes of `fd` shared (length is a size_t: a u64 here, so past 4 GiB too).
+ * `readOnly`: PROT_READ only, for a descriptor opened O_RDONLY (an observer); any store into such
+ * a mapping kills the process with SIGSEGV.
  */
 export function mapShared(fd: number, length: number, subject?: string, readOnly = false): Mapping {
   const { value, errno } = callWithErrno<bigint>(
@@ -158,8 +163,17 @@ export function mapShared(fd: number, length: number, subject?: string, readOnly
   );
   // MAP_FAILED is (void *)-1; ffi-rs' isNullPointer does not recognise it, so read the address.
   if (value === -1n || value === 0xffffffffffffffffn) throw systemError('mmap', errno, subject);
-  const pointer = unwrapPointer(createPointer({ paramsType: [DataType.BigInt], paramsValue: [value] }))[0]!;
-  return { buffer: createExternalBuffer(pointer, length), address: value, length };
+  const mapping = { buffer: Buffer.alloc(0), address: value, length };
+  return { ...mapping, buffer: mappedView(mapping, 0, Math.min(length, MAX_VIEW_LENGTH)) };
+}
+
+/** A zero-copy Buffer of `length` bytes at `offset` in `mapping` (at most 4 GiB). Invalid after unmap. */
+export function mappedView(mapping: Mapping, offset: number, length: number): Buffer {
+  if (offset < 0 || length < 0 || offset + length > mapping.length || length > MAX_VIEW_LENGTH) {
+    throw new RangeError(`cannot view ${length} bytes at offset ${offset} of a ${mapping.length}-byte mapping`);
+  }
+  const pointer = unwrapPointer(createPointer({ paramsType: [DataType.BigInt], paramsValue: [mapping.address + BigInt(offset)] }))[0]!;
+  return createExternalBuffer(pointer, length);
 }
 
 export function unmap(mapping: Mapping): void {

@@ -1,4 +1,5 @@
 import { checkHeader, publishHeader, writeHeader } from '../../src/layout/header.js';
+import { MAX_WINDOW_LENGTH, dataWindows } from '../../src/layout/data-windows.js';
 import * as L from '../../src/layout/ring-layout.js';
 import { CREATOR, geometryOf, ringMemory } from '../helpers/memory-ring.js';
 
@@ -151,6 +152,8 @@ describe('ringGeometry', () => {
       headerLength: 12288,
       dataOffset: 12288 + 448,
       fileLength: 22336,
+      dataLength: 100 * 96,
+      maxSpan: 100,
       maxMessageLength: 100 * 96 - 32,
     });
     expect(geometry.maxMessageLength).toBeGreaterThanOrEqual(4096); // issue 18: a default ring takes 4 KiB messages
@@ -211,11 +214,54 @@ describe('ringGeometry', () => {
     expect(L.ringGeometry(10, 8, groups)).toBe(`group capacity must be an integer from 1 to ${L.MAX_GROUP_CAPACITY}, got ${groups}`);
   });
 
-  test('refuses a ring whose file would pass the 4 GiB file length limit', () => {
-    const slots = 4096;
+  test('refuses a ring whose file would pass the 1 TiB file length limit', () => {
+    const slots = 2 ** 20;
     const need = L.headerLengthFor(L.DEFAULT_GROUP_CAPACITY) + L.alignUp(slots * 4, 64) + slots * (L.SLOT_HEADER_LENGTH + L.MAX_SLOT_SIZE);
-    expect(L.MAX_FILE_LENGTH).toBe(2 ** 32);
-    expect(L.ringGeometry(slots, L.MAX_SLOT_SIZE)).toBe(`${slots} slots of ${L.MAX_SLOT_SIZE} bytes need ${need} bytes, more than the ${2 ** 32}-byte (4 GiB) limit`);
+    expect(L.MAX_FILE_LENGTH).toBe(2 ** 40);
+    expect(L.ringGeometry(slots, L.MAX_SLOT_SIZE)).toBe(`${slots} slots of ${L.MAX_SLOT_SIZE} bytes need ${need} bytes, more than the ${2 ** 40}-byte (1 TiB) limit of a ring file`);
+  });
+
+  test('a ring whose slots pass 4 GiB: a message spans at most 2 GiB of slots', () => {
+    // 1 MiB strides: 5120 slots are 5 GiB of data; 2 GiB is 2048 of them.
+    const geometry = geometryOf(5120, 2 ** 20 - L.SLOT_HEADER_LENGTH);
+    expect(geometry.slotStride).toBe(2 ** 20);
+    expect(geometry.dataLength).toBe(5 * 2 ** 30);
+    expect(geometry.fileLength).toBe(geometry.dataOffset + 5 * 2 ** 30);
+    expect(geometry.maxSpan).toBe(L.MAX_SPAN_LENGTH / 2 ** 20);
+    expect(geometry.maxMessageLength).toBe(2 ** 31 - L.SLOT_HEADER_LENGTH);
+  });
+});
+
+describe('data windows', () => {
+  test('a ring whose slots fit 4 GiB has one window over all of them', () => {
+    const geometry = geometryOf(100, 64);
+    expect(dataWindows(geometry)).toEqual([{ firstSlot: 0, homeEnd: 100, offset: geometry.dataOffset, length: 100 * 96 }]);
+  });
+
+  test('a bigger one has 4 GiB windows overlapping by the largest message, the last one ending with the ring', () => {
+    const geometry = geometryOf(5120, 2 ** 20 - L.SLOT_HEADER_LENGTH);
+    const windowSlots = MAX_WINDOW_LENGTH / 2 ** 20; // 4096
+    const step = windowSlots - geometry.maxSpan; // 2048
+    expect(dataWindows(geometry)).toEqual([
+      { firstSlot: 0, homeEnd: step, offset: geometry.dataOffset, length: MAX_WINDOW_LENGTH },
+      { firstSlot: step, homeEnd: 5120, offset: geometry.dataOffset + step * 2 ** 20, length: (5120 - step) * 2 ** 20 },
+    ]);
+  });
+
+  test('every message starting in a window\'s home range ends inside it', () => {
+    const geometry = geometryOf(60_000, 300_000); // 18 GB of slots
+    const windows = dataWindows(geometry);
+    expect(windows.length).toBeGreaterThan(2);
+    for (const window of windows) {
+      expect(window.length).toBeLessThanOrEqual(MAX_WINDOW_LENGTH);
+      const lastStart = window.homeEnd - 1;
+      const end = Math.min(lastStart + geometry.maxSpan, geometry.slotCount);
+      expect((end - window.firstSlot) * geometry.slotStride).toBeLessThanOrEqual(window.length);
+    }
+    // Home ranges tile the ring: each slot has exactly one window to be read through.
+    windows.slice(1).forEach((window, k) => expect(window.firstSlot).toBe(windows[k]!.homeEnd));
+    expect(windows.at(-1)!.homeEnd).toBe(geometry.slotCount);
+    expect(windows.at(-1)!.offset + windows.at(-1)!.length).toBe(geometry.fileLength);
   });
 });
 
