@@ -8,16 +8,20 @@
  *   | sequence words|              window 1: slots [S, S + W)                    |
  *                   |                            window 2: slots [2S, N) ...               |
  *
- * A ring whose slots fit 4 GiB has one window over all of them. A bigger one has windows of W
- * slots (as many as 4 GiB holds) starting every S = W - maxSpan slots: consecutive windows
+ * A ring whose slots fit a window has one window over all of them. A bigger one has windows of
+ * W slots (as many as MAX_WINDOW_LENGTH holds) starting every S = W - maxSpan slots: consecutive windows
  * overlap by maxSpan slots, so a message starting in [kS, (k + 1)S) lies wholly in window k, and
  * one starting in the last window's range ends with the ring. Every slot offset the ring core
  * computes is then inside one window: (index - first slot) x stride < 4 GiB.
  */
-import type { RingGeometry } from './ring-layout.js';
+import { PAGE_LENGTH, type RingGeometry } from './ring-layout.js';
 
-/** The longest Buffer Node 20 makes: each window, and the head, is at most this long. */
-export const MAX_WINDOW_LENGTH = 2 ** 32;
+/**
+ * Each window is at most this long: a page under Node 20's longest Buffer (2^32 bytes), a margin
+ * against Node's 32-bit length arguments. Strings are written into a window with their length
+ * given: buf.write(string, offset) with more than 2 GiB of room after offset writes nothing.
+ */
+export const MAX_WINDOW_LENGTH = 2 ** 32 - PAGE_LENGTH;
 
 export interface DataWindow {
   /** Index of the window's first slot. */

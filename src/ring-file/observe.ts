@@ -166,7 +166,7 @@ export class RingObserver {
     return ringMemoryOf(this.header, (offset, length) => mappedView(mapping, offset, length));
   }
 
-  /** The mapped memory (its first 4 GiB: the header, tables and sequence words), for read-only helpers (groups, blockers). */
+  /** The mapped memory (at least the header, tables and sequence words), for read-only helpers (groups, blockers). */
   get memory(): Buffer {
     return this.#mapping.buffer;
   }

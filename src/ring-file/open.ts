@@ -222,7 +222,7 @@ function initialise(path: string, fd: number, geometry: RingGeometry, options: O
     publishHeader(mapping.buffer);
     lockFile(fd, LOCK_SH, path); // downgrade: now others may open it
     const check = checkHeader(mapping.buffer, geometry.fileLength);
-    if (check.kind !== 'ready') throw new RingFormatError('failed to initialise the ring header', { subject: path });
+    if (check.kind !== 'ready') throw new RingFormatError(`failed to initialise the ring header (${check.kind === 'invalid' ? check.reason : check.kind})`, { subject: path });
     return opened(path, fd, mapping, check.header, true);
   } catch (error) {
     if (mapping) unmap(mapping);

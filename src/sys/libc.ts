@@ -140,7 +140,7 @@ export function memfdCreate(name: string): number {
 // ---- mappings ----
 
 export interface Mapping {
-  /** Zero-copy view of the mapped pages, or of the first 4 GiB of a longer mapping. Invalid after unmap. */
+  /** Zero-copy view of the mapped pages, or of the first 2 GiB (less a page) of a longer mapping. Invalid after unmap. */
   readonly buffer: Buffer;
   readonly address: bigint;
   readonly length: number;
@@ -148,6 +148,12 @@ export interface Mapping {
 
 /** The longest Buffer Node makes (4 GiB in Node 20): a longer mapping is seen through mappedView. */
 const MAX_VIEW_LENGTH = constants.MAX_LENGTH;
+/**
+ * Mapping.buffer's longest: under 2 GiB, since Node's Buffer methods take some lengths as 32-bit
+ * signed (buf.write(string, 0) on a Buffer of more than 2 GiB writes nothing). A ring's header and
+ * sequence words always fit (at most 1 GiB and a few pages).
+ */
+const MAX_BUFFER_LENGTH = 2 ** 31 - 4096;
 
 /**
  * Maps `length` bytes of `fd` shared (length is a size_t: a u64 here, so past 4 GiB too).
@@ -164,7 +170,7 @@ export function mapShared(fd: number, length: number, subject?: string, readOnly
   // MAP_FAILED is (void *)-1; ffi-rs' isNullPointer does not recognise it, so read the address.
   if (value === -1n || value === 0xffffffffffffffffn) throw systemError('mmap', errno, subject);
   const mapping = { buffer: Buffer.alloc(0), address: value, length };
-  return { ...mapping, buffer: mappedView(mapping, 0, Math.min(length, MAX_VIEW_LENGTH)) };
+  return { ...mapping, buffer: mappedView(mapping, 0, Math.min(length, MAX_BUFFER_LENGTH)) };
 }
 
 /** A zero-copy Buffer of `length` bytes at `offset` in `mapping` (at most 4 GiB). Invalid after unmap. */

@@ -233,17 +233,17 @@ describe('ringGeometry', () => {
 });
 
 describe('data windows', () => {
-  test('a ring whose slots fit 4 GiB has one window over all of them', () => {
+  test('a ring whose slots fit a window has one window over all of them', () => {
     const geometry = geometryOf(100, 64);
     expect(dataWindows(geometry)).toEqual([{ firstSlot: 0, homeEnd: 100, offset: geometry.dataOffset, length: 100 * 96 }]);
   });
 
   test('a bigger one has 4 GiB windows overlapping by the largest message, the last one ending with the ring', () => {
     const geometry = geometryOf(5120, 2 ** 20 - L.SLOT_HEADER_LENGTH);
-    const windowSlots = MAX_WINDOW_LENGTH / 2 ** 20; // 4096
-    const step = windowSlots - geometry.maxSpan; // 2048
+    const windowSlots = Math.floor(MAX_WINDOW_LENGTH / 2 ** 20); // 4095
+    const step = windowSlots - geometry.maxSpan; // 2047
     expect(dataWindows(geometry)).toEqual([
-      { firstSlot: 0, homeEnd: step, offset: geometry.dataOffset, length: MAX_WINDOW_LENGTH },
+      { firstSlot: 0, homeEnd: step, offset: geometry.dataOffset, length: windowSlots * 2 ** 20 },
       { firstSlot: step, homeEnd: 5120, offset: geometry.dataOffset + step * 2 ** 20, length: (5120 - step) * 2 ** 20 },
     ]);
   });

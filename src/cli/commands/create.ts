@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { lstatSync, statSync } from 'node:fs';
-import { MmapipcError } from '../../errors.js';
+import { MmapipcError, UsageError } from '../../errors.js';
 import { DEFAULT_GROUP_CAPACITY, SLOT_HEADER_LENGTH, headerLengthFor, ringGeometry, type RingGeometry } from '../../layout/ring-layout.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import { describeGroup } from '../../sys/accounts.js';
@@ -32,9 +32,9 @@ export function registerCreate(program: Command, context: CliContext): void {
 A message takes as many slots as it needs: one slot holds a ${SLOT_HEADER_LENGTH}-byte message header and
 --slot-size payload bytes (8-byte aligned), and a longer message takes consecutive slots. The
 largest message fills the whole ring: slots x (${SLOT_HEADER_LENGTH} + slot size) - ${SLOT_HEADER_LENGTH} bytes (${DEFAULT_LARGEST} for
-the defaults). The file is a ${HEADER_BYTES}-byte header (identity, counters, the participant
-table and room for ${DEFAULT_GROUP_CAPACITY} consumer groups), one 4-byte sequence word per slot, then the slots,
-reserved on disk up front (at most 4 GiB): the defaults make a ${DEFAULT_FILE_BYTES}-byte file.
+the defaults), up to 2 GiB - ${SLOT_HEADER_LENGTH} bytes. The file is a ${HEADER_BYTES}-byte header (identity, counters,
+the participant table and room for ${DEFAULT_GROUP_CAPACITY} consumer groups), one 4-byte sequence word per slot,
+then the slots, reserved on disk up front (at most 1 TiB): the defaults make a ${DEFAULT_FILE_BYTES}-byte file.
 
 Examples:
   mmapipc create                                   100 slots of 64 bytes at /tmp/mmap_shared
@@ -57,6 +57,9 @@ export async function create(options: CreateOptions, context: CliContext): Promi
   }
   const mode = options.mode ?? DEFAULT_MODE;
   const slots = creationSlots(options);
+  // A ring this implementation cannot make is a bad option (exit 2), found before any file exists.
+  const geometry = ringGeometry(slots ?? DEFAULT_SLOT_COUNT, options.slotSize ?? DEFAULT_SLOT_SIZE, options.groups ?? DEFAULT_GROUP_CAPACITY);
+  if (typeof geometry === 'string') throw new UsageError(geometry);
   const ring = RingFile.create(path, { slots, slotSize: options.slotSize, groups: options.groups, mode, fileGroup: options.fileGroup, role: 'observer' });
   const { slotCount, slotSize, fileLength, maxMessageLength } = ring.header;
   ring.close();
