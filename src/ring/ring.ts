@@ -140,6 +140,8 @@ export class Ring {
   /** The file's bytes before slot 0: header, tables, sequence words (the slots: `slots`). */
   readonly memory: Buffer;
   readonly views: RingViews;
+  /** The head and data windows this ring object sees (another ring object can be made over them). */
+  readonly mapped: RingMemory;
   readonly slots: SlotWindows;
   /** The window of the slot being visited (set by #visitTake and tryReceiveBatchWith). */
   #window: SlotWindow;
@@ -165,6 +167,7 @@ export class Ring {
     }
     this.geometry = geometry;
     this.memory = parts.head;
+    this.mapped = parts;
     this.views = viewsOf(parts.head, geometry);
     this.slots = new SlotWindows(parts, geometry);
     this.#window = this.slots.windows[0]!;
