@@ -34,6 +34,9 @@ const LIVENESS_CHECK_MS = 200;
 
 interface Pending {
   readonly group: string;
+  /** performance.now() at which it times out (Infinity: never). */
+  readonly deadline: number;
+  readonly timeoutMs: number;
   readonly resolve: (reply: Reply) => void;
   readonly reject: (error: Error) => void;
 }
@@ -51,7 +54,6 @@ export class Requester {
   #next = 1;
   #looping = false;
   #closed = false;
-  readonly #stop = new AbortController();
 
   constructor(ring: RingHandle, open: OpenHandle) {
     this.#ring = ring;
@@ -96,26 +98,62 @@ export class Requester {
     ring.ring.touch();
 
     return new Promise<Reply>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const onAbort = () => end(() => reject(new AbortError('the request was aborted before its reply came', { subject: ring.path })));
       const end = (settle: () => void) => {
         if (!this.#pending.delete(correlation)) return;
-        if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+        if (this.#pending.size === 0) this.#timer?.unref();
         settle();
       };
+      const timesOutAt = Number.isFinite(timeoutMs) ? started + Math.max(0, timeoutMs) : Infinity;
       this.#pending.set(correlation, {
         group,
+        deadline: timesOutAt,
+        timeoutMs,
         resolve: (value) => end(() => resolve(value)),
         reject: (error) => end(() => reject(error)),
       });
-      if (Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => end(() => reject(timedOut(ring.path, timeoutMs, 'the server is slow, stopped or busy; it skips the request when it gets to it'))), Math.max(0, deadline - Date.now()));
-      }
+      this.#armTimer(timesOutAt);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#startLoop();
     });
   }
+
+  /**
+   * One timer for every pending request, due at the earliest deadline or before (a setTimeout and
+   * clearTimeout per request cost more than the rest of a request's bookkeeping); it keeps the
+   * process alive only while a request with a deadline is pending.
+   */
+  #armTimer(deadline: number): void {
+    if (deadline === Infinity) return;
+    if (this.#timer !== undefined && this.#timerDue <= deadline) {
+      this.#timer.ref();
+      return;
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDue = deadline;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, deadline - performance.now()));
+  }
+
+  #timer: NodeJS.Timeout | undefined;
+  #timerDue = 0;
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    const due: Pending[] = [];
+    for (const pending of this.#pending.values()) {
+      if (pending.deadline <= now) due.push(pending);
+      else next = Math.min(next, pending.deadline);
+    }
+    if (next !== Infinity) this.#armTimer(next);
+    for (const pending of due) {
+      pending.reject(timedOut(this.#ring.path, pending.timeoutMs, 'the server is slow, stopped or busy; it skips the request when it gets to it'));
+    }
+  };
+
+
 
   /**
    * True when the serving group has a live member. A yes is trusted for RESPONDERS_FRESH_MS (the
@@ -174,7 +212,7 @@ export class Requester {
       const wait = Math.max(0, nextCheck - performance.now());
       let message: Message | null;
       try {
-        message = await reply.receiveAsync({ timeoutMs: wait, signal: this.#stop.signal });
+        message = await reply.receiveAsync({ timeoutMs: wait }); // close() closes the reply ring: the wait ends
       } catch (error) {
         this.#failAll(error as Error);
         return;
@@ -242,7 +280,8 @@ export class Requester {
     if (this.#closed) return;
     this.#closed = true;
     this.#failAll(new AbortError('the ring was closed before the reply came', { subject: this.#ring.path }));
-    this.#stop.abort();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#reply) {
       this.#reply.close();
       const file = this.#replyFile!;

@@ -65,6 +65,8 @@ export class ReplySender {
 
   #ringFor(request: RequestHeader): RingHandle | undefined {
     if (this.#closed) return undefined;
+    const last = this.#last;
+    if (last !== undefined && !last.ring.closed && last.id.equals(request.replyRing) && this.#clientAlive(last.ring)) return last.ring;
     const path = replyRingPath(this.#requestPath, request.replyRing);
     let ring = this.#rings.get(path);
     if (ring) {
@@ -83,8 +85,12 @@ export class ReplySender {
       this.#drop(ring);
       return undefined;
     }
+    this.#last = { id: Buffer.from(request.replyRing), ring };
     return ring;
   }
+
+  /** The reply ring answered last, found again without a path or a map (a client asking many times in a row). */
+  #last: { readonly id: Buffer; readonly ring: RingHandle } | undefined;
 
   #clientAlive(ring: RingHandle, fresh = true): boolean {
     if (ring.closed) return false;

@@ -25,12 +25,16 @@ export class ServedRequest {
   /** ms since the epoch after which the client no longer wants the reply; 0: none. */
   readonly deadline: number;
   readonly #send: (status: ReplyStatusValue, payload: Uint8Array) => Promise<ReplyOutcome>;
-  #settle!: (outcome: RequestOutcome) => void;
+  /** Called once, when the request is answered or dropped: the member finishes it then. */
+  readonly #settle: (outcome: RequestOutcome) => void;
   #answered = false;
-  /** Resolves once the request is answered or dropped: the member finishes it then. */
-  readonly settled: Promise<RequestOutcome>;
 
-  constructor(message: Message, header: RequestHeader, send: (status: ReplyStatusValue, payload: Uint8Array) => Promise<ReplyOutcome>) {
+  constructor(
+    message: Message,
+    header: RequestHeader,
+    send: (status: ReplyStatusValue, payload: Uint8Array) => Promise<ReplyOutcome>,
+    settle: (outcome: RequestOutcome) => void,
+  ) {
     this.data = message.data;
     this.sequence = message.sequence;
     this.pid = message.pid;
@@ -39,7 +43,7 @@ export class ServedRequest {
     this.correlation = header.correlation;
     this.deadline = header.deadline;
     this.#send = send;
-    this.settled = new Promise((resolve) => (this.#settle = resolve));
+    this.#settle = settle;
   }
 
   /** True once the deadline has passed: the client has given up, and a reply would go unread. */

@@ -15,7 +15,7 @@ import {
   type ReplyStatusValue,
 } from '../layout/request-layout.js';
 import { findGroup } from '../ring/groups.js';
-import type { Message } from '../ring/ring.js';
+import type { HeldBatch, Message } from '../ring/ring.js';
 import { viewsOf } from '../ring/views.js';
 import type { OpenHandle, RingHandle } from './handle.js';
 import { ReplySender } from './replies.js';
@@ -62,6 +62,14 @@ export type RequestHandler = (request: ServedRequest) => Promise<Uint8Array | st
 const IDLE_CHECK_MS = 1000;
 export const MAX_CONCURRENCY = 32;
 
+/** A request taken by a member and not yet done with. */
+interface Taken {
+  readonly member: RingHandle;
+  readonly held: HeldBatch;
+  /** Set once it is done with: finished (acked) after its answer, or left to recovery by a stop. */
+  over: boolean;
+}
+
 export class Server implements AsyncIterable<ServedRequest> {
   readonly path: string;
   readonly group: string;
@@ -69,13 +77,23 @@ export class Server implements AsyncIterable<ServedRequest> {
   /** What the start did to an idle `default` group (replaced only by a server that created its group). */
   readonly defaultGroup: DefaultOutcome;
   readonly #members: RingHandle[] = [];
+  /** Members holding no request: the next request goes to the last of them. */
+  readonly #idle: RingHandle[] = [];
+  readonly #taken = new Set<Taken>();
   readonly #replies: ReplySender;
+  /** Where a new request goes: the iterator's queue, or serveWith's handler. */
+  #sink: (request: ServedRequest) => void = (request) => {
+    this.#queue.push(request);
+    this.#wakeIterator?.();
+  };
   readonly #queue: ServedRequest[] = [];
   #wakeIterator: (() => void) | undefined;
+  /** Wakes the dispatcher waiting for a member to become idle. */
+  #wakeDispatcher: (() => void) | undefined;
   readonly #stop = new AbortController();
   readonly #onEvent: ServeOptions['onEvent'];
   #failure: unknown;
-  /** Resolves when every member has stopped. */
+  /** Resolves when the server has stopped and let go of what it held. */
   readonly done: Promise<void>;
 
   constructor(path: string, open: OpenHandle, options: ServeOptions = {}) {
@@ -101,6 +119,7 @@ export class Server implements AsyncIterable<ServedRequest> {
       if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: path });
       throw error;
     }
+    this.#idle.push(...this.#members);
     this.defaultGroup = outcome;
     const { signal } = options;
     if (signal) {
@@ -109,8 +128,9 @@ export class Server implements AsyncIterable<ServedRequest> {
     }
     const pruner = setInterval(() => this.#replies.prune(), IDLE_CHECK_MS);
     pruner.unref();
-    this.done = Promise.all(this.#members.map((member) => this.#run(member))).then(() => {
+    this.done = this.#dispatch().then(() => {
       clearInterval(pruner);
+      for (const member of this.#members) member.close();
       this.#replies.close();
       this.#wakeIterator?.();
       if (this.#failure !== undefined) throw this.#failure;
@@ -131,11 +151,23 @@ export class Server implements AsyncIterable<ServedRequest> {
     return this.#stop.signal.aborted;
   }
 
-  /** Stops taking requests. Requests taken and not answered yet go to another server of the group (recovery). */
+  /**
+   * Stops taking requests. Requests taken and not answered yet are left to recovery, which hands
+   * them to another server of the group (their members close unfinished).
+   */
   stop(): void {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
+    for (const taken of this.#taken) taken.over = true;
+    this.#taken.clear();
+    this.#wakeDispatcher?.();
     this.#wakeIterator?.();
+  }
+
+  /** Hands every request, from now on, to `run` instead of the iterator (serveWith). */
+  handleWith(run: (request: ServedRequest) => void): void {
+    this.#sink = run;
+    for (let request = this.#queue.shift(); request; request = this.#queue.shift()) run(request);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ServedRequest> {
@@ -156,81 +188,96 @@ export class Server implements AsyncIterable<ServedRequest> {
     }
   }
 
-  /** One member: take a request, hold it until it is answered, finish it, take the next. */
-  async #run(member: RingHandle): Promise<void> {
+  /**
+   * One loop per server, whatever its concurrency: while a member is idle, the next request goes
+   * to it; only one wait at a time is on the ring (N members each waiting would all wake for
+   * every request and all but one find nothing).
+   */
+  async #dispatch(): Promise<void> {
     const signal = this.#stop.signal;
     try {
       while (!signal.aborted) {
-        const held = member.hold(1);
-        if (!held) {
-          await member.waitForMessage({ timeoutMs: IDLE_CHECK_MS, signal });
+        const member = this.#idle[this.#idle.length - 1];
+        if (!member) {
+          await new Promise<void>((resolve) => (this.#wakeDispatcher = resolve));
+          this.#wakeDispatcher = undefined;
           continue;
         }
-        // Stopped before it was answered: closing the member leaves the request to recovery.
-        if (!(await this.#handle(held.messages[0]!))) return;
-        held.ack();
+        const held = member.hold(1);
+        if (held) {
+          this.#idle.pop();
+          this.#take(member, held);
+        } else {
+          await member.waitForMessage({ timeoutMs: IDLE_CHECK_MS, signal });
+        }
       }
     } catch (error) {
       this.#failure ??= error;
       this.stop();
-    } finally {
-      member.close();
     }
   }
 
-  /** Handles one request; false when the server stopped before it was answered (it must not be finished). */
-  async #handle(message: Message): Promise<boolean> {
-    const taken = performance.now();
+  /** Handles one request taken by `member`; finishes it once it is done with (not when the server stopped first). */
+  #take(member: RingHandle, held: HeldBatch): void {
+    const taken: Taken = { member, held, over: false };
+    this.#taken.add(taken);
+    const message = held.messages[0]!;
+    const started = performance.now();
     const header = message.kind === KIND_REQUEST ? decodeRequest(message.extension) : undefined;
-    const report = (outcome: ServeEvent['outcome'], replyBytes = 0, error?: string) =>
-      this.#onEvent?.({
-        sequence: message.sequence,
-        correlation: header?.correlation ?? 0,
-        pid: message.pid,
-        deliveries: message.deliveries,
-        outcome,
-        bytes: message.data.length,
-        replyBytes,
-        ms: performance.now() - taken,
-        ...(error === undefined ? {} : { error }),
-      });
-    if (!header) {
-      report('not-a-request');
-      return true;
-    }
-    if (header.deadline !== 0 && Date.now() > header.deadline) {
-      report('expired');
-      return true;
-    }
-    if (message.deliveries >= MAX_REQUEST_DELIVERIES) {
-      const sent = await this.#replies.send(header, ReplyStatus.givenUp, message.deliveries, Buffer.alloc(0));
-      report(sent === 'sent' ? 'given-up' : sent);
-      return true;
-    }
-    let sentStatus: ReplyStatusValue = ReplyStatus.ok;
-    let sentBytes = 0;
+    let replyBytes = 0;
     let errorText: string | undefined;
-    const request = new ServedRequest(message, header, async (status, payload) => {
-      const fitted = this.#fit(header, status, payload);
-      sentStatus = fitted.status;
-      sentBytes = fitted.payload.length;
-      if (fitted.status === ReplyStatus.error) errorText = fitted.payload.toString('utf8');
-      return this.#replies.send(header, fitted.status, message.deliveries, fitted.payload);
+    let status: ReplyStatusValue = ReplyStatus.ok;
+    const finish = (outcome: RequestOutcome | 'not-a-request' | 'given-up'): void => {
+      if (taken.over) return; // stopped first: recovery hands it on
+      taken.over = true;
+      this.#taken.delete(taken);
+      try {
+        held.ack();
+      } catch (error) {
+        this.#failure ??= error;
+        this.stop();
+        return;
+      }
+      this.#report(message, header, outcome === 'sent' ? (status === ReplyStatus.ok ? 'replied' : 'error') : outcome, started, replyBytes, errorText);
+      this.#idle.push(member);
+      this.#wakeDispatcher?.();
+    };
+    if (!header) return finish('not-a-request');
+    if (header.deadline !== 0 && Date.now() > header.deadline) return finish('expired');
+    if (message.deliveries >= MAX_REQUEST_DELIVERIES) {
+      void this.#replies.send(header, ReplyStatus.givenUp, message.deliveries, Buffer.alloc(0)).then(
+        (sent) => finish(sent === 'sent' ? 'given-up' : sent),
+        () => finish('no-client'),
+      );
+      return;
+    }
+    const request = new ServedRequest(
+      message,
+      header,
+      (answerStatus, payload) => {
+        const fitted = this.#fit(header, answerStatus, payload);
+        status = fitted.status;
+        replyBytes = fitted.payload.length;
+        if (fitted.status === ReplyStatus.error) errorText = fitted.payload.toString('utf8');
+        return this.#replies.send(header, fitted.status, message.deliveries, fitted.payload);
+      },
+      finish,
+    );
+    this.#sink(request);
+  }
+
+  #report(message: Message, header: RequestHeader | undefined, outcome: ServeEvent['outcome'], started: number, replyBytes: number, error?: string): void {
+    this.#onEvent?.({
+      sequence: message.sequence,
+      correlation: header?.correlation ?? 0,
+      pid: message.pid,
+      deliveries: message.deliveries,
+      outcome,
+      bytes: message.data.length,
+      replyBytes: outcome === 'replied' || outcome === 'error' ? replyBytes : 0,
+      ms: performance.now() - started,
+      ...(error === undefined || outcome !== 'error' ? {} : { error }),
     });
-    this.#queue.push(request);
-    this.#wakeIterator?.();
-    let onStop = () => {};
-    const stopped = new Promise<'stopped'>((resolve) => {
-      onStop = () => resolve('stopped');
-      if (this.stopped) onStop();
-      else this.#stop.signal.addEventListener('abort', onStop, { once: true });
-    });
-    const outcome: RequestOutcome | 'stopped' = await Promise.race([request.settled, stopped]);
-    this.#stop.signal.removeEventListener('abort', onStop);
-    if (outcome === 'stopped') return false;
-    if (outcome === 'sent') report(sentStatus === ReplyStatus.ok ? 'replied' : 'error', sentBytes, errorText);
-    else report(outcome);
-    return true;
   }
 
   /** A reply larger than the client's reply ring takes becomes an error reply saying so. */
@@ -249,20 +296,31 @@ export class Server implements AsyncIterable<ServedRequest> {
 /**
  * Runs `handler` on every request until the server stops: its return value is the reply, a
  * throw an error reply with the error's message. Up to the server's concurrency run at once.
+ * Resolves once the server has stopped (rejects with what stopped it, if it failed).
  */
-export async function serveWith(server: Server, handler: RequestHandler): Promise<void> {
-  // The iterator ends once the server has stopped and every member has let go of what it held
-  // (unanswered requests go to another server): a handler still running then answers nobody.
-  for await (const request of server) {
-    void (async () => {
-      try {
-        const reply = await handler(request);
-        if (!request.answered) await request.respond(reply ?? Buffer.alloc(0));
-      } catch (error) {
-        if (!request.answered) await request.fail(error instanceof Error ? error.message : String(error)).catch(() => {});
-      }
-    })();
-  }
+export function serveWith(server: Server, handler: RequestHandler): Promise<void> {
+  const answer = (request: ServedRequest, reply: Uint8Array | string | void): void => {
+    if (!request.answered) void request.respond(reply ?? Buffer.alloc(0)).catch(() => {});
+  };
+  const fail = (request: ServedRequest, error: unknown): void => {
+    if (!request.answered) void request.fail(error instanceof Error ? error.message : String(error)).catch(() => {});
+  };
+  server.handleWith((request) => {
+    let reply: ReturnType<RequestHandler>;
+    try {
+      reply = handler(request);
+    } catch (error) {
+      fail(request, error);
+      return;
+    }
+    if (reply !== null && typeof reply === 'object' && typeof (reply as Promise<unknown>).then === 'function') {
+      (reply as Promise<Uint8Array | string | void>).then(
+        (value) => answer(request, value),
+        (error: unknown) => fail(request, error),
+      );
+    } else answer(request, reply as Uint8Array | string | void);
+  });
+  return server.done;
 }
 
 /** The largest request payload a ring takes. */

@@ -13,6 +13,7 @@ import {
   sendBlocking,
   waitForMessage,
   waitForRoom,
+  type AsyncWaitHooks,
   type WaitOptions,
 } from '../ring/blocking.js';
 import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
@@ -247,41 +248,30 @@ export class RingFile implements AsyncIterable<Message> {
 
   /** Sends, sleeping on another thread while full, so the event loop keeps running. */
   async sendAsync(message: Buffer | Uint8Array | string, options: WaitOptions = {}): Promise<boolean> {
-    const sent = await this.#whileOpen(options, (waitOptions) => sendAsync(this.#ring, this.#sleeper, message, waitOptions, this.#recover));
+    const sent = await this.#whileOpen((hooks) => sendAsync(this.#ring, this.#sleeper, message, options, this.#recover, hooks));
     if (sent) this.#afterSend();
     return sent;
   }
 
   /** Runs an async wait that close() can cut short; the mapping outlives it. */
-  async #whileOpen<T>(options: WaitOptions, work: (options: WaitOptions) => Promise<T>): Promise<T> {
+  /**
+   * Runs an async wait while keeping the mapping: close() during the wait ends it (the closing
+   * signal, checked by the wait; close() wakes the sleeper) and the last wait to leave unmaps.
+   * No controller, listener or promise of our own per wait: the wait settles the caller's
+   * promise directly and calls #leave as it does.
+   */
+  #whileOpen<T>(work: (hooks: AsyncWaitHooks) => Promise<T>): Promise<T> {
     this.#assertOpen();
-    if (!options.signal) {
-      // The common case: only close() can cut the wait short, and its signal serves as is (a
-      // controller and two listeners per wait cost tens of µs of CPU here).
-      this.#pending++;
-      try {
-        return await work({ ...options, signal: this.#closing.signal });
-      } finally {
-        if (--this.#pending === 0 && this.#closed) this.#release();
-      }
-    }
-    // One controller per wait, unhooked afterwards: AbortSignal.any would keep every combined
-    // signal alive as long as its sources (a leak in a long-running receiver).
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    const sources = options.signal ? [options.signal, this.#closing.signal] : [this.#closing.signal];
-    for (const source of sources) {
-      if (source.aborted) controller.abort();
-      else source.addEventListener('abort', abort, { once: true });
-    }
     this.#pending++;
-    try {
-      return await work({ ...options, signal: controller.signal });
-    } finally {
-      for (const source of sources) source.removeEventListener('abort', abort);
-      if (--this.#pending === 0 && this.#closed) this.#release();
-    }
+    return work(this.#waitHooks);
   }
+
+  /** An async wait has left the ring: the last one out after close() unmaps. */
+  readonly #leave = (): void => {
+    if (--this.#pending === 0 && this.#closed) this.#release();
+  };
+
+  readonly #waitHooks: AsyncWaitHooks = { closing: this.#closing.signal, done: this.#leave };
 
   /** Sends all of `messages` in order, sleeping while full; returns how many were sent before a timeout. */
   sendBatch(messages: ReadonlyArray<Buffer | Uint8Array | string>, options: WaitOptions = {}): number {
@@ -366,7 +356,7 @@ export class RingFile implements AsyncIterable<Message> {
 
   /** Takes the oldest message, sleeping on another thread while empty. */
   receiveAsync(options: WaitOptions = {}): Promise<Message | null> {
-    return this.#whileOpen(options, (waitOptions) => receiveAsync(this.#ring, this.#sleeper, waitOptions, this.#recover));
+    return this.#whileOpen((hooks) => receiveAsync(this.#ring, this.#sleeper, options, this.#recover, hooks));
   }
 
   /** Up to `max` messages: waits (like receive) for the first, then takes what is there. */
@@ -390,12 +380,12 @@ export class RingFile implements AsyncIterable<Message> {
 
   /** Resolves true once a message is waiting (without taking it); false on timeout or abort. */
   waitForMessage(options: WaitOptions = {}): Promise<boolean> {
-    return this.#whileOpen(options, (waitOptions) => waitForMessage(this.#ring, this.#sleeper, waitOptions, this.#recover));
+    return this.#whileOpen((hooks) => waitForMessage(this.#ring, this.#sleeper, options, this.#recover, hooks));
   }
 
   /** Resolves true once there is room for a message; false on timeout or abort. */
   waitForRoom(options: WaitOptions & { readonly length?: number } = {}): Promise<boolean> {
-    return this.#whileOpen(options, (waitOptions) => waitForRoom(this.#ring, this.#sleeper, waitOptions, this.#recover, options.length ?? 0));
+    return this.#whileOpen((hooks) => waitForRoom(this.#ring, this.#sleeper, options, this.#recover, options.length ?? 0, hooks));
   }
 
   /** Receives forever (until close or break), sleeping between messages. */
@@ -529,7 +519,10 @@ export class RingFile implements AsyncIterable<Message> {
     if (!holdsClaim(this.#views, this.#participant)) unregisterParticipant(this.#views, this.#participant, this.#pid);
     if (this.#participant >= 0) this.#locks.unlock(this.#participant);
     if (this.#pending === 0) this.#release();
-    else this.#closing.abort(); // the last pending wait unmaps
+    else {
+      this.#closing.abort(); // each pending wait sees it when woken; the last one out unmaps
+      this.#sleeper.interrupt();
+    }
   }
 
   #release(): void {

@@ -14,6 +14,13 @@ export interface Sleeper {
   sleepAsync(wordOffset: number, expected: number, timeoutMs: number): Promise<void>;
   /** Wakes whoever sleeps on the word (used to cut an async sleep short on abort). */
   wakeAll(wordOffset: number): void;
+  /**
+   * The async sleep without a promise: calls `onWake` once, from the event loop, when the word
+   * may have changed, `timeoutMs` passed, or wakeAll/close ended it. 'changed': the word no
+   * longer holds `expected` (nothing registered, look again now); 'unavailable': this sleeper
+   * cannot listen (use sleepAsync).
+   */
+  listen(wordOffset: number, expected: number, timeoutMs: number, onWake: () => void): 'listening' | 'changed' | 'unavailable';
 }
 
 /**
@@ -27,6 +34,16 @@ export interface WaitOptions {
   readonly timeoutMs?: number;
   /** Async waits only: stop waiting when this signal aborts. */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * What the owner of a ring (RingFile) adds to an async wait: a signal of its own that ends it
+ * (close), checked like options.signal but with no listener per wait (the owner wakes the
+ * sleeper itself when it aborts), and `done`, called once just before the wait's promise settles.
+ */
+export interface AsyncWaitHooks {
+  readonly closing?: AbortSignal;
+  readonly done?: () => void;
 }
 
 /**
@@ -116,9 +133,9 @@ function attempt<T>(
 }
 
 /** Yields to the event loop (one turn: setImmediate), then tries; undefined when `ms` ran out or the signal aborted. */
-async function yieldFor<T>(ms: number, signal: AbortSignal | undefined, tryOnce: () => T | undefined): Promise<T | undefined> {
+async function yieldFor<T>(ms: number, aborted: () => boolean, tryOnce: () => T | undefined): Promise<T | undefined> {
   const until = performance.now() + ms;
-  while (performance.now() < until && !signal?.aborted) {
+  while (performance.now() < until && !aborted()) {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const result = tryOnce();
     if (result !== undefined) return result;
@@ -130,8 +147,12 @@ async function yieldFor<T>(ms: number, signal: AbortSignal | undefined, tryOnce:
  * The async wait: try (spin, then yield to the event loop) as the side's policies say, then
  * announce, check, and sleep on the bell until woken, the deadline, or an abort. `missed` is what
  * a wait that ends without a result returns, so callers need no await of their own.
+ *
+ * No async function and one promise per wait: a woken sleeper looks at the ring from the bell's
+ * callback itself and settles the caller's promise directly, so the message reaches the caller
+ * one microtask after the bell (docs/performance.md, "The woken round trip").
  */
-async function attemptAsync<T, M>(
+function attemptAsync<T, M>(
   side: WakeTarget,
   ring: Ring,
   sleeper: Sleeper,
@@ -139,45 +160,85 @@ async function attemptAsync<T, M>(
   tryOnce: () => T | undefined,
   missed: M,
   recover?: Recover,
+  hooks: AsyncWaitHooks = {},
 ): Promise<T | M> {
   const deadline = deadlineOf(options.timeoutMs);
   const { signal } = options;
+  const { closing, done } = hooks;
+  const aborted = (): boolean => (signal?.aborted ?? false) || (closing?.aborted ?? false);
   const { spin: spinPolicy, yield: yieldPolicy } = policiesOf(ring, side);
-  const spinMs = spinPolicy.next();
-  const spun = spin(spinMs, tryOnce);
-  if (spun !== undefined) {
-    spinPolicy.record(true);
-    return spun;
+  let spinMs: number;
+  try {
+    spinMs = spinPolicy.next();
+    const spun = spin(spinMs, tryOnce);
+    if (spun !== undefined) {
+      spinPolicy.record(true);
+      done?.();
+      return Promise.resolve(spun);
+    }
+  } catch (error) {
+    done?.();
+    return Promise.reject(error);
   }
   if (spinMs > 0) spinPolicy.record(false);
   const yieldMs = Math.min(yieldPolicy.next(), Math.max(0, deadline - performance.now()));
-  if (yieldMs > 0) {
-    const yielded = await yieldFor(yieldMs, signal, tryOnce);
-    yieldPolicy.record(yielded !== undefined);
-    if (yielded !== undefined) return yielded;
-  }
-  const word = ringWaitWord(side);
-  const onAbort = () => sleeper.wakeAll(word);
-  signal?.addEventListener('abort', onAbort);
-  try {
-    for (let slept = false; ; slept = true) {
-      if (signal?.aborted) return missed;
-      const stuck = recover?.() ?? false;
-      const expected = ring.announceSleep(side);
-      const result = tryOnce();
-      if (result !== undefined) {
-        // There without a sleep, though this wait did not try: the peer is busy, so trying pays.
-        if (!slept && spinMs === 0) spinPolicy.record(true);
-        if (!slept && yieldMs === 0) yieldPolicy.record(true);
-        return result;
-      }
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return missed;
-      await sleeper.sleepAsync(word, expected, Math.min(remaining, stuck ? STUCK_SLEEP_MS : MAX_SLEEP_MS));
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  const sleep = (): Promise<T | M> =>
+    new Promise<T | M>((resolve, reject) => {
+      const word = ringWaitWord(side);
+      const onAbort = () => sleeper.wakeAll(word);
+      signal?.addEventListener('abort', onAbort);
+      const settle = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        done?.();
+      };
+      let slept = false;
+      const look = (): void => {
+        try {
+          for (;;) {
+            if (aborted()) return void (settle(), resolve(missed));
+            const stuck = recover?.() ?? false;
+            const expected = ring.announceSleep(side);
+            const result = tryOnce();
+            if (result !== undefined) {
+              // There without a sleep, though this wait did not try: the peer is busy, so trying pays.
+              if (!slept && spinMs === 0) spinPolicy.record(true);
+              if (!slept && yieldMs === 0) yieldPolicy.record(true);
+              return void (settle(), resolve(result));
+            }
+            const remaining = deadline - performance.now();
+            if (remaining <= 0) return void (settle(), resolve(missed));
+            const ms = Math.min(remaining, stuck ? STUCK_SLEEP_MS : MAX_SLEEP_MS);
+            slept = true;
+            const how = sleeper.listen(word, expected, ms, look);
+            if (how === 'listening') return;
+            if (how === 'unavailable') {
+              sleeper.sleepAsync(word, expected, ms).then(look, (error: unknown) => {
+                settle();
+                reject(error);
+              });
+              return;
+            }
+          }
+        } catch (error) {
+          settle();
+          reject(error);
+        }
+      };
+      look();
+    });
+  if (yieldMs <= 0) return sleep();
+  return yieldFor(yieldMs, aborted, tryOnce).then(
+    (yielded) => {
+      yieldPolicy.record(yielded !== undefined);
+      if (yielded === undefined) return sleep();
+      done?.();
+      return yielded;
+    },
+    (error: unknown) => {
+      done?.();
+      throw error;
+    },
+  );
 }
 
 function ringWaitWord(side: WakeTarget): number {
@@ -204,8 +265,9 @@ export function sendAsync(
   message: Buffer | Uint8Array | string,
   options: WaitOptions = {},
   recover?: Recover,
+  hooks?: AsyncWaitHooks,
 ): Promise<boolean> {
-  return attemptAsync('senders', ring, sleeper, options, sent(ring, message), false, recover);
+  return attemptAsync('senders', ring, sleeper, options, sent(ring, message), false, recover, hooks);
 }
 
 /** Receives, sleeping while the ring is empty. Returns null when the timeout ran out first. */
@@ -213,16 +275,23 @@ export function receiveBlocking(ring: Ring, sleeper: Sleeper, options: WaitOptio
   return attempt('receivers', ring, sleeper, deadlineOf(options.timeoutMs), () => ring.tryReceive() ?? undefined, recover) ?? null;
 }
 
-export function receiveAsync(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<Message | null> {
-  return attemptAsync('receivers', ring, sleeper, options, () => ring.tryReceive() ?? undefined, null, recover);
+export function receiveAsync(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover, hooks?: AsyncWaitHooks): Promise<Message | null> {
+  return attemptAsync('receivers', ring, sleeper, options, () => ring.tryReceive() ?? undefined, null, recover, hooks);
 }
 
 /** Waits until at least one message is there, without taking it. False on timeout or abort. */
-export function waitForMessage(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover): Promise<boolean> {
-  return attemptAsync('receivers', ring, sleeper, options, () => (ring.hasMessage ? SENT : undefined), false, recover);
+export function waitForMessage(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover, hooks?: AsyncWaitHooks): Promise<boolean> {
+  return attemptAsync('receivers', ring, sleeper, options, () => (ring.hasMessage ? SENT : undefined), false, recover, hooks);
 }
 
 /** Waits until there is room for at least one message. False on timeout or abort. */
-export function waitForRoom(ring: Ring, sleeper: Sleeper, options: WaitOptions = {}, recover?: Recover, length = 0): Promise<boolean> {
-  return attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoomFor(length) ? SENT : undefined), false, recover);
+export function waitForRoom(
+  ring: Ring,
+  sleeper: Sleeper,
+  options: WaitOptions = {},
+  recover?: Recover,
+  length = 0,
+  hooks?: AsyncWaitHooks,
+): Promise<boolean> {
+  return attemptAsync('senders', ring, sleeper, options, () => (ring.hasRoomFor(length) ? SENT : undefined), false, recover, hooks);
 }

@@ -26,6 +26,8 @@ export interface RingSleeper extends Sleeper {
   readonly blockingWay: 'futex' | 'bell';
   /** Wakes every sleeper on the waiting word at `wordOffset`, in every process (after the ring swapped it to 0). */
   wake(wordOffset: number): void;
+  /** Ends every async wait of this handle now (each looks at the ring and its signals again). */
+  interrupt(): void;
   /** Stops watching the bell; ends this process's async waits at once. */
   close(): void;
 }
@@ -106,29 +108,36 @@ class BellSleeper implements RingSleeper {
   }
 
   sleepAsync(wordOffset: number, expected: number, timeoutMs: number): Promise<void> {
-    if (!this.#bell.listen(this.#onRing, this.#onRing)) return this.#sleepInThread(wordOffset, expected, timeoutMs);
+    return new Promise<void>((resolve) => {
+      const how = this.listen(wordOffset, expected, timeoutMs, resolve);
+      if (how === 'changed') resolve();
+      else if (how === 'unavailable') this.#sleepInThread(wordOffset, expected, timeoutMs).then(resolve, resolve);
+    });
+  }
+
+  listen(wordOffset: number, expected: number, timeoutMs: number, onWake: () => void): 'listening' | 'changed' | 'unavailable' {
+    if (!this.#bell.listen(this.#onRing, this.#onRing)) return 'unavailable';
     const words = this.#words;
     const count = (wordOffset + BELL_LISTENERS_DELTA) >> WORD_SHIFT;
     Atomics.add(words, count, 1);
     if (Atomics.load(words, wordOffset >> WORD_SHIFT) !== expected) {
       Atomics.sub(words, count, 1);
-      return Promise.resolve();
+      return 'changed';
     }
     this.#fault?.('sleep-checked');
-    return new Promise<void>((resolve) => {
-      const listener: Listener = {
-        wordOffset,
-        deadline: performance.now() + Math.max(0, timeoutMs),
-        finish: () => {
-          if (!this.#listeners.delete(listener)) return;
-          Atomics.sub(words, count, 1);
-          if (this.#listeners.size === 0) this.#timer?.unref();
-          resolve();
-        },
-      };
-      this.#listeners.add(listener);
-      this.#armTimer(listener.deadline);
-    });
+    const listener: Listener = {
+      wordOffset,
+      deadline: performance.now() + Math.max(0, timeoutMs),
+      finish: () => {
+        if (!this.#listeners.delete(listener)) return;
+        Atomics.sub(words, count, 1);
+        if (this.#listeners.size === 0) this.#timer?.unref();
+        onWake();
+      },
+    };
+    this.#listeners.add(listener);
+    this.#armTimer(listener.deadline);
+    return 'listening';
   }
 
   /**
@@ -151,11 +160,13 @@ class BellSleeper implements RingSleeper {
     this.#timer = undefined;
     const now = performance.now();
     let next = Infinity;
+    const due: Listener[] = [];
     for (const listener of this.#listeners) {
-      if (listener.deadline <= now) listener.finish();
+      if (listener.deadline <= now) due.push(listener);
       else next = Math.min(next, listener.deadline);
     }
     if (next !== Infinity) this.#armTimer(next);
+    for (const listener of due) listener.finish();
   };
 
   /** The async wait where the bell cannot be watched: a futex in a thread, counted as a futex sleeper. */
@@ -179,13 +190,18 @@ class BellSleeper implements RingSleeper {
 
   /** Ends this process's async waits on the word (an abort): nobody else need wake for that. */
   wakeAll(wordOffset: number): void {
-    for (const listener of this.#listeners) if (listener.wordOffset === wordOffset) listener.finish();
+    for (const listener of [...this.#listeners]) if (listener.wordOffset === wordOffset) listener.finish();
     if ((this.#threadWaits.get(wordOffset) ?? 0) > 0) futexWakeAt(this.#base + wordOffset);
+  }
+
+  interrupt(): void {
+    this.#finishAll();
+    for (const [wordOffset, waits] of this.#threadWaits) if (waits > 0) futexWakeAt(this.#base + wordOffset);
   }
 
   /** A ring (or a broken watch) ends every async wait of this process on this ring; each re-checks. */
   #finishAll(): void {
-    for (const listener of this.#listeners) listener.finish();
+    for (const listener of [...this.#listeners]) listener.finish();
   }
 
   close(): void {
