@@ -8,7 +8,7 @@
 import { BridgeMessageTooLargeError } from '../errors.js';
 import type { RingFile } from '../ring-file/ring-file.js';
 import { writeCursor, type Cursor } from './files.js';
-import { KIND_IMPORTED, OriginWriter, type Engine } from './origin.js';
+import { KIND_IMPORTED, ORIGIN_EXTENSION_LENGTH, OriginWriter, type Engine } from './origin.js';
 import { Backoff, untilAnswered, type BridgeRuntime } from './runtime.js';
 
 export interface Incoming {
@@ -180,7 +180,9 @@ async function sendAll(ring: RingFile, incoming: Incoming[], origins: OriginWrit
     const remaining = drainDeadline - performance.now();
     if (remaining <= 0) return sent;
     // Not cut short by the signal: a batch begun is finished (or given up at the drain deadline).
-    await ring.waitForRoom({ timeoutMs: Math.min(WAIT_SLICE_MS, remaining) });
+    // Room for the next message as it goes in (with its origin), not just one slot: no spinning on a ring almost full.
+    const length = incoming[sent]!.data.length + (origins ? ORIGIN_EXTENSION_LENGTH : 0);
+    await ring.waitForRoom({ timeoutMs: Math.min(WAIT_SLICE_MS, remaining), length });
     sent = trySendFrom(sent);
   }
   if (incoming.length > 0) {

@@ -25,7 +25,7 @@ import {
 } from '../layout/origin-layout.js';
 import { decodeFrame } from './legacy-frame.js';
 
-export { KIND_IMPORTED, type Engine, type Origin };
+export { KIND_IMPORTED, ORIGIN_EXTENSION_LENGTH, type Engine, type Origin };
 
 /** What a received message offers: its kind, extension and payload (the library's Message). */
 interface Received {
@@ -97,27 +97,33 @@ export class OriginWriter {
   at(position: string): Buffer {
     const extension = this.#extension;
     if (this.#engine === 'nats') {
-      writeU64(extension, ORIGIN_POSITION, position);
-      extension.writeBigUInt64LE(0n, ORIGIN_POSITION_2);
+      writeDecimal(extension, ORIGIN_POSITION, position, 0, position.length);
+      writeDecimal(extension, ORIGIN_POSITION_2, '0', 0, 1);
     } else {
       const dash = position.indexOf('-');
       if (dash < 0) throw new RangeError(`a Redis entry ID is ms-seq, got '${position}'`);
-      writeU64(extension, ORIGIN_POSITION, position.slice(0, dash));
-      writeU64(extension, ORIGIN_POSITION_2, position.slice(dash + 1));
+      writeDecimal(extension, ORIGIN_POSITION, position, 0, dash);
+      writeDecimal(extension, ORIGIN_POSITION_2, position, dash + 1, position.length);
     }
     return extension;
   }
 }
 
-/** Writes the decimal `digits` as a u64 at `offset` (through a double when exact: no BigInt per message). */
-function writeU64(target: Buffer, offset: number, digits: string): void {
-  if (digits.length <= 15) {
-    const value = Number(digits);
-    target.writeUInt32LE(value % 0x1_0000_0000, offset);
-    target.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
-  } else {
-    target.writeBigUInt64LE(BigInt(digits), offset);
+/** Writes the decimal digits text[start..end) as a u64 at `offset`: without allocating up to 15 digits (exact as a double). */
+function writeDecimal(target: Buffer, offset: number, text: string, start: number, end: number): void {
+  if (end - start > 15) {
+    target.writeBigUInt64LE(BigInt(text.slice(start, end)), offset);
+    return;
   }
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) throw new RangeError(`a position is decimal digits, got '${text}'`);
+    value = value * 10 + digit;
+  }
+  if (end === start) throw new RangeError(`a position is decimal digits, got '${text}'`);
+  target.writeUInt32LE(value % 0x1_0000_0000, offset);
+  target.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
 }
 
 /** The origin as `receive --json` shows it: NATS sequences as numbers, Redis IDs as strings. */
