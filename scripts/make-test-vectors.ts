@@ -27,6 +27,7 @@ import {
   ROLE_RECEIVER,
   ROLE_SENDER,
   SLOT_SENT_AT,
+  SLOT_SHAPE,
   SLOT_SPAN,
   TAIL_OFFSET,
   groupOffset,
@@ -38,6 +39,7 @@ import {
 import { createGroup, removeGroup } from '../src/ring/groups.js';
 import { readParticipant, registerParticipant, setParticipantGroup, unregisterParticipant, type EntryLocks } from '../src/ring/participants.js';
 import { Ring } from '../src/ring/ring.js';
+import { KIND_IMPORTED, OriginWriter } from '../src/bridge/origin.js';
 import { viewsOf, type RingViews } from '../src/ring/views.js';
 
 // ---- fixed identities and times ----
@@ -56,6 +58,8 @@ const stampOf = (i: number) => CREATED_AT + 1000 * (i + 1);
 // ---- the model: what docs/format.md says the bytes must be ----
 const SKIP = 0x40000000;
 const HEADER = 32;
+/** §2: every ring keeps this much of its room for an extension (its largest message is that much shorter). */
+const EXTENSION_ROOM = 40;
 const seqValue = (q: number) => (q + 1) & 0x3fffffff;
 const align = (value: number, to: number) => Math.ceil(value / to) * to;
 
@@ -83,7 +87,7 @@ function modelGeometry(slotCount: number, slotSize: number, groupCapacity: numbe
     headerLength,
     dataOffset,
     fileLength: dataOffset + slotCount * slotStride,
-    maxMessageLength: slotCount * slotStride - HEADER,
+    maxMessageLength: slotCount * slotStride - HEADER - EXTENSION_ROOM,
   };
 }
 
@@ -95,6 +99,28 @@ interface SentMessage {
   readonly data: Buffer;
   readonly pid: number;
   readonly sentAt: number;
+  /** Kind 3 (§9b): the origin, and its 40-byte extension as the format spells it. */
+  readonly imported?: { readonly origin: ModelOrigin; readonly extension: Buffer };
+}
+
+interface ModelOrigin {
+  readonly engine: 'nats' | 'redis';
+  readonly stream: string;
+  readonly position: string;
+}
+
+/** §9b, spelled out here without the library: u64 position, u64 position 2, engine, name length, name (short names only). */
+function originExtension(origin: ModelOrigin): Buffer {
+  const extension = Buffer.alloc(EXTENSION_ROOM);
+  const [first, second] = origin.engine === 'nats' ? [origin.position, '0'] : origin.position.split('-');
+  extension.writeBigUInt64LE(BigInt(first!), 0);
+  extension.writeBigUInt64LE(BigInt(second!), 8);
+  extension[16] = origin.engine === 'nats' ? 1 : 2;
+  const name = Buffer.from(origin.stream, 'utf8');
+  if (name.length < 1 || name.length > 22) throw new Error('the model spells names of 1 to 22 bytes only');
+  extension[17] = name.length;
+  name.copy(extension, 18);
+  return extension;
 }
 
 interface ExpectedGroup {
@@ -117,24 +143,25 @@ class Model {
     return this.kinds.length;
   }
 
-  spanOf(length: number): number {
-    return Math.max(1, Math.ceil((HEADER + length) / this.geometry.slotStride));
+  spanOf(length: number, extension = 0): number {
+    return Math.max(1, Math.ceil((HEADER + extension + length) / this.geometry.slotStride));
   }
 
   /** Positions a message of `length` bytes takes from the tail: padding first when it would cross the end. */
-  place(length: number): { padding: number; sequence: number; span: number } {
-    const span = this.spanOf(length);
+  place(length: number, extension = 0): { padding: number; sequence: number; span: number } {
+    const span = this.spanOf(length, extension);
     const index = this.tail % this.geometry.slotCount;
     const padding = index + span > this.geometry.slotCount ? this.geometry.slotCount - index : 0;
     return { padding, sequence: this.tail + padding, span };
   }
 
-  send(data: Buffer, pid: number, sentAt: number): SentMessage {
-    const { padding, sequence, span } = this.place(data.length);
+  send(data: Buffer, pid: number, sentAt: number, origin?: ModelOrigin): SentMessage {
+    const imported = origin ? { origin, extension: originExtension(origin) } : undefined;
+    const { padding, sequence, span } = this.place(data.length, imported ? EXTENSION_ROOM : 0);
     for (let i = 0; i < padding; i++) this.kinds.push('padding');
     this.kinds.push('message');
     for (let i = 1; i < span; i++) this.kinds.push('continuation');
-    const message = { sequence, span, data, pid, sentAt };
+    const message = { sequence, span, data, pid, sentAt, ...(imported ? { imported } : {}) };
     this.messages.push(message);
     return message;
   }
@@ -284,6 +311,19 @@ function send(built: Built, sender: Participant, payload: Buffer | string): void
   built.memory.writeDoubleLE(sentAt, slot + SLOT_SENT_AT);
 }
 
+/** Sends an imported message (kind 3, §9b) through the library's origin writer and the model; the extension bytes must agree. */
+function sendImported(built: Built, sender: Participant, origin: ModelOrigin, data: Buffer): void {
+  const sentAt = stampOf(built.model.messages.length);
+  const expected = built.model.send(data, sender.pid, sentAt, origin);
+  if (!sender.ring.trySendRecord(KIND_IMPORTED, new OriginWriter(origin.engine, origin.stream).at(origin.position), data)) throw new Error(`no room for message ${expected.sequence}`);
+  if (sender.ring.lastSentSequence !== expected.sequence) throw new Error(`the library sent at ${sender.ring.lastSentSequence}, the format says ${expected.sequence}`);
+  const slot = slotOffsetOf(built.geometry, expected.sequence % built.geometry.slotCount);
+  if (built.memory.readUInt32LE(slot + SLOT_SPAN) !== expected.span) throw new Error(`span at ${expected.sequence} differs from the format's ${expected.span}`);
+  if (built.memory.readUInt32LE(slot + SLOT_SHAPE) !== (3 << 16 | EXTENSION_ROOM)) throw new Error(`the shape word at ${expected.sequence} is not kind 3 with 40 bytes`);
+  if (!built.memory.subarray(slot + HEADER, slot + HEADER + EXTENSION_ROOM).equals(expected.imported!.extension)) throw new Error(`the origin extension at ${expected.sequence} differs from the format's`);
+  built.memory.writeDoubleLE(sentAt, slot + SLOT_SENT_AT);
+}
+
 function receive(built: Built, member: Participant, group = DEFAULT_GROUP): void {
   const expected = built.model.receive(group);
   const message = member.ring.tryReceive();
@@ -307,6 +347,7 @@ function messageJson(message: SentMessage) {
     sentAt: message.sentAt,
     ...(isText ? { utf8: text } : {}),
     base64: message.data.toString('base64'),
+    ...(message.imported ? { kind: 3, extension: message.imported.extension.toString('base64'), origin: message.imported.origin } : {}),
   };
 }
 
@@ -470,6 +511,40 @@ function deadClaim(vector: number, recover: boolean): Vector {
   return { name: file, bytes: Buffer.from(built.memory), expected: { ...expectedOf(built, file, description), ...extra } };
 }
 
+function imported(): Vector {
+  const built = newRing(11, 16, 16);
+  const sender = attach(built, SENDER_PID);
+  send(built, sender, 'plain');
+  sendImported(built, sender, { engine: 'nats', stream: 'ORDERS', position: '42' }, Buffer.from('hello'));
+  sendImported(built, sender, { engine: 'redis', stream: 'clé', position: '1700000000000-3' }, bytes(16, 11));
+  sendImported(built, sender, { engine: 'nats', stream: 'ORDERS', position: '43' }, Buffer.alloc(0));
+  leave(built, sender);
+  const file = '11-imported.ring';
+  return {
+    name: file,
+    bytes: Buffer.from(built.memory),
+    expected: expectedOf(
+      built,
+      file,
+      'Messages a bridge import brought in (kind 3, format.md §9b) after a plain one: each has a 40-byte origin extension between its header and its payload (NATS stream ORDERS sequences 42 and 43, Redis key "clé" entry 1700000000000-3), so each takes two slots of the 48-byte stride where its payload alone (5, 16 or 0 bytes) would take one. A reader that does not know kind 3 hands on the payload alone.',
+    ),
+  };
+}
+
+/** A message of the ring's largest size (8 × 48 − 32 − 40 = 312 bytes), imported: with its origin it fills every slot exactly. */
+function importedLargest(): Vector {
+  const built = newRing(12, 8, 16);
+  const sender = attach(built, SENDER_PID);
+  sendImported(built, sender, { engine: 'redis', stream: 'jobs', position: '1700000000001-0' }, bytes(built.model.geometry.maxMessageLength, 12));
+  leave(built, sender);
+  const file = '12-imported-largest.ring';
+  return {
+    name: file,
+    bytes: Buffer.from(built.memory),
+    expected: expectedOf(built, file, 'A message of the largest size the ring states (312 bytes: 8 × 48 − 32 − 40), imported with its 40-byte origin (Redis key jobs, entry 1700000000001-0): 32 + 40 + 312 = 384 bytes, all 8 slots.'),
+  };
+}
+
 function refusal(name: string, bytes: Buffer, description: string, refusal: Record<string, unknown>): Vector {
   return { name, bytes, expected: { description, file: name, refusal: { exitCode: 3, error: 'RingFormatError', ...refusal } } };
 }
@@ -548,7 +623,7 @@ function formatV2(): Vector {
 export function makeTestVectors(): Vector[] {
   const one = oneSlot();
   const multi = multiSlot();
-  return [emptyRing(), one, multi, padding(), lossyLapped(), deadClaim(6, true), deadClaim(7, false), spanPastEnd(multi), bit31(one), formatV2()];
+  return [emptyRing(), one, multi, padding(), lossyLapped(), deadClaim(6, true), deadClaim(7, false), spanPastEnd(multi), bit31(one), formatV2(), imported(), importedLargest()];
 }
 
 /** Writes every vector's ring file and JSON into `dir`; returns the file names. */

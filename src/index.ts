@@ -15,6 +15,7 @@ export { Ring } from './ring/ring.js';
 export {
   DEFAULT_SLOT_COUNT,
   DEFAULT_SLOT_SIZE,
+  EXTENSION_RESERVE,
   FORMAT_VERSION,
   MAGIC,
   ringGeometry,
@@ -22,4 +23,4 @@ export {
 } from './layout/ring-layout.js';
 export type { RingHeader } from './layout/header.js';
 export * from './errors.js';
-export { decodeOrigin, type Origin } from './bridge/origin.js';
+export { decodeOrigin, originOf, KIND_IMPORTED, type Origin } from './bridge/origin.js';

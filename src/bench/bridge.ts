@@ -19,9 +19,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeOrigin } from '../bridge/origin.js';
 import { RingFile } from '../ring-file/ring-file.js';
-import { DEFAULT_SLOT_SIZE, SLOT_HEADER_LENGTH, SLOT_ALIGNMENT } from '../layout/ring-layout.js';
+import { DEFAULT_SLOT_SIZE, EXTENSION_RESERVE, SLOT_HEADER_LENGTH, SLOT_ALIGNMENT } from '../layout/ring-layout.js';
 import { template, writeMessage } from './payload.js';
 import { LOG_NORMAL, MessageSizes, type SizeDistribution } from './sizes.js';
 
@@ -88,8 +87,8 @@ function mixed(): Workload {
     },
   };
 }
-/** The bytes an imported message's origin frame may add (stream name, position, CRC). */
-const ORIGIN_ROOM = 64;
+/** The bytes an imported message's origin adds beside its payload (its extension, docs/format.md §9b). */
+const ORIGIN_ROOM = EXTENSION_RESERVE;
 
 async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = performance.now() + ms;
@@ -251,7 +250,7 @@ async function verifyRing(path: string, engine: 'nats' | 'redis', work: Workload
     const messages = ring.ring.tryReceiveBatch(n);
     if (messages.length !== n || ring.ring.tryReceive() !== null) return `the ring holds ${messages.length} messages or more, expected ${n}`;
     for (let index = 0; index < n; index++) {
-      const { origin, payload: data } = decodeOrigin(messages[index]!.data);
+      const { origin, data } = messages[index]!;
       const expected = index === 0 || index === n - 1 ? work.payload(index) : undefined;
       if (!origin || origin.engine !== engine) return `message ${index} lost its origin`;
       if (expected ? !data.equals(expected) : data.length !== work.payload(index).length) return `message ${index} lost its bytes`;

@@ -3,7 +3,6 @@ import { DEFAULT_SLOT_SIZE } from '../layout/ring-layout.js';
 import { natsExportOptions } from './export-start.js';
 import { readCursor } from './files.js';
 import type { BridgeSettings } from './options.js';
-import { FRAME_FIXED_LENGTH } from './origin.js';
 import { lookAtRing, provisionalOrigin, ringOrigin } from './ring-attach.js';
 import type { BridgeEnd, BridgeIo } from './io.js';
 
@@ -26,7 +25,7 @@ export async function dryRun(ringPath: string, settings: BridgeSettings, io: Pic
         plan = { ...(await prepareNatsExport(session, origin, natsExportOptions(ringPath, slotSize, settings))) };
       } else {
         const start = settings.start.kind === 'id' ? { kind: 'from-start' as const } : settings.start;
-        plan = { ...(await prepareNatsImport(session, settings.stream, stored, start, slotSize)), originFrameBytes: settings.origin ? FRAME_FIXED_LENGTH + settings.stream.length : 0 };
+        plan = { ...(await prepareNatsImport(session, settings.stream, stored, start, slotSize)) };
       }
     } finally {
       await session.nc.close().catch(() => {});

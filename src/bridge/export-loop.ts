@@ -8,10 +8,10 @@
  */
 import type { RingFile } from '../ring-file/ring-file.js';
 import type { Message } from '../ring/ring.js';
-import { decodeOrigin, viaOf, type Engine } from './origin.js';
+import { originStreamName, viaOf, type Engine } from './origin.js';
 import { Backoff, DrainTimeout, RetryableError, drainable, pause, untilAnswered, type BridgeRuntime } from './runtime.js';
 
-/** A ring message on its way out: the payload without any origin frame, and where it came from. */
+/** A ring message on its way out: its payload, and where it came from. */
 export interface Outgoing {
   readonly sequence: number;
   readonly pid: number;
@@ -115,17 +115,18 @@ export async function runExport(ring: RingFile, sink: ExportSink, runtime: Bridg
   return 'drained';
 }
 
-/** Strips origin frames; drops what came from the export's own target (the other half of a loop). */
+/** Drops what an import brought from the export's own target (the other half of a loop). */
 function outgoingOf(messages: readonly Message[], target: ExportLoopOptions['target']): { outgoing: Outgoing[]; skipped: number } {
   const outgoing: Outgoing[] = [];
   let skipped = 0;
+  let ownName: string | undefined; // the target's name as an origin shows it (a long one abbreviated)
   for (const message of messages) {
-    const { origin, payload } = decodeOrigin(message.data);
-    if (origin && origin.engine === target.engine && origin.stream === target.stream) {
+    const origin = message.origin;
+    if (origin && origin.engine === target.engine && origin.stream === (ownName ??= originStreamName(target.stream))) {
       skipped++;
       continue;
     }
-    outgoing.push({ sequence: message.sequence, pid: message.pid, sentAt: message.sentAt, data: payload, via: origin ? viaOf(origin) : undefined });
+    outgoing.push({ sequence: message.sequence, pid: message.pid, sentAt: message.sentAt, data: message.data, via: origin ? viaOf(origin) : undefined });
   }
   return { outgoing, skipped };
 }

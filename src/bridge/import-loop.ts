@@ -8,7 +8,7 @@
 import { BridgeMessageTooLargeError } from '../errors.js';
 import type { RingFile } from '../ring-file/ring-file.js';
 import { writeCursor, type Cursor } from './files.js';
-import { FRAME_FIXED_LENGTH, frame, frameLength, type Engine } from './origin.js';
+import { KIND_IMPORTED, ORIGIN_EXTENSION_LENGTH, OriginWriter, type Engine } from './origin.js';
 import { Backoff, untilAnswered, type BridgeRuntime } from './runtime.js';
 
 export interface Incoming {
@@ -52,7 +52,7 @@ export interface ImportLoopOptions {
   readonly stream: string;
   readonly batch: number;
   readonly once: boolean;
-  /** Put an origin frame in front of each message (default; --no-origin leaves it out). */
+  /** Give each message its origin, in its extension (default; --no-origin sends plain messages). */
   readonly origin: boolean;
   /** msync the ring, then fsync the cursor, at each commit (a disk ring that must survive an OS crash). */
   readonly sync: boolean;
@@ -73,7 +73,8 @@ export async function runImport(
 ): Promise<'drained' | 'once' | 'drain-timeout'> {
   const { signal } = options;
   const backoff = new Backoff();
-  const slotSize = ring.maxMessageLength;
+  const largest = ring.maxMessageLength;
+  const origins = options.origin ? new OriginWriter(options.engine, options.stream) : undefined;
   const lostBefore = cursor.lost;
   /** Moves the cursor to `position`, durably; called only after the ring commit it describes. */
   const save = (position: string, ordinal: number | undefined): Cursor => {
@@ -102,12 +103,12 @@ export async function runImport(
       runtime.counters.lostByRetention += batch.lost;
       runtime.event('lost', { count: batch.lost, before: batch.position, total: runtime.counters.lostByRetention });
     }
-    const { frames, bytes, skipped, oversize } = framesOf(batch.messages, options, slotSize);
+    const { incoming, bytes, skipped, oversize } = admitted(batch.messages, options, largest);
     runtime.counters.loopSkipped += skipped;
-    const sent = await sendAll(ring, frames, runtime, options);
-    if (sent < frames.length) {
+    const sent = await sendAll(ring, incoming, origins, runtime, options);
+    if (sent < incoming.length) {
       // Stopped at the drain deadline with part of the batch in the ring: the cursor says exactly that much.
-      const last = nthFramed(batch.messages, options.ringIdentity, sent);
+      const last = sent > 0 ? incoming[sent - 1] : undefined;
       if (last !== undefined) cursor = save(last.position, last.ordinal);
       return 'drain-timeout';
     }
@@ -120,11 +121,8 @@ export async function runImport(
     }
     if (oversize !== undefined) {
       const message = batch.messages[oversize]!;
-      const needed = message.data.length + (options.origin ? frameLength(options.stream, message.position) : 0);
       throw new BridgeMessageTooLargeError(
-        `${options.engine === 'nats' ? 'stream' : 'key'} '${options.stream}' message ${message.position} takes ${needed} bytes${
-          options.origin ? ' with its origin frame' : ''
-        }, more than the ${slotSize} bytes this ring takes: create the ring with more room (--size) (the cursor stays before it)`,
+        `${options.engine === 'nats' ? 'stream' : 'key'} '${options.stream}' message ${message.position} takes ${message.data.length} bytes, more than the ${largest} bytes this ring takes: create the ring with more room (--size) (the cursor stays before it)`,
         { subject: options.ringPath },
       );
     }
@@ -132,8 +130,9 @@ export async function runImport(
   return 'drained';
 }
 
-function framesOf(messages: readonly Incoming[], options: ImportLoopOptions, slotSize: number) {
-  const frames: Buffer[] = [];
+/** The messages to commit (those an export of this very ring put there are skipped), up to the first too large for the ring. */
+function admitted(messages: readonly Incoming[], options: ImportLoopOptions, largest: number) {
+  const incoming: Incoming[] = [];
   let bytes = 0;
   let skipped = 0;
   let oversize: number | undefined;
@@ -143,57 +142,51 @@ function framesOf(messages: readonly Incoming[], options: ImportLoopOptions, slo
       skipped++; // an export of this very ring put it there: bringing it back would loop
       continue;
     }
-    const framed = options.origin
-      ? FRAME_FIXED_LENGTH + message.data.length <= slotSize
-        ? frame({ engine: options.engine, stream: options.stream, position: message.position }, message.data)
-        : undefined
-      : Buffer.from(message.data.buffer, message.data.byteOffset, message.data.length);
-    if (framed === undefined || framed.length > slotSize) {
+    // The origin takes none of the payload's room: it goes in the extension every ring keeps room for.
+    if (message.data.length > largest) {
       oversize = i;
       break;
     }
-    frames.push(framed);
+    incoming.push(message);
     bytes += message.data.length;
   }
-  return { frames, bytes, skipped, oversize };
-}
-
-/** The `n`-th message that was framed (skipped ones do not count), from 1. */
-function nthFramed(messages: readonly Incoming[], ringIdentity: string, n: number): Incoming | undefined {
-  if (n === 0) return undefined;
-  let seen = 0;
-  for (const message of messages) {
-    if (message.fromRing === ringIdentity) continue;
-    if (++seen === n) return message;
-  }
-  return undefined;
+  return { incoming, bytes, skipped, oversize };
 }
 
 /**
- * Commits `frames` into the ring, waiting while it is full; returns how many (all unless the
- * drain timed out). One claim per message (written in ring format v1, where a run claimed by a
- * process killed before stamping its slots stalled receivers; in v2 every claim is recorded
- * before it is made, so runs would be safe too: a possible speed-up).
+ * Commits `incoming` into the ring, each with its origin (kind 3) unless --no-origin, waiting
+ * while it is full; returns how many (all unless the drain timed out). One claim per message.
  */
-async function sendAll(ring: RingFile, frames: Buffer[], runtime: BridgeRuntime, options: ImportLoopOptions): Promise<number> {
+async function sendAll(ring: RingFile, incoming: Incoming[], origins: OriginWriter | undefined, runtime: BridgeRuntime, options: ImportLoopOptions): Promise<number> {
+  const sender = ring.ring;
   const trySendFrom = (start: number): number => {
     let next = start;
-    while (next < frames.length && ring.ring.trySend(frames[next]!)) next++;
+    if (origins) {
+      while (next < incoming.length) {
+        const message = incoming[next]!;
+        if (!sender.trySendRecord(KIND_IMPORTED, origins.at(message.position), message.data)) break;
+        next++;
+      }
+    } else {
+      while (next < incoming.length && sender.trySend(incoming[next]!.data)) next++;
+    }
     return next;
   };
   let sent = trySendFrom(0);
   let drainDeadline = Infinity;
-  while (sent < frames.length) {
+  while (sent < incoming.length) {
     runtime.setState('blocked-ring-full');
     if (options.signal.aborted && drainDeadline === Infinity) drainDeadline = performance.now() + options.drainTimeoutMs;
     const remaining = drainDeadline - performance.now();
     if (remaining <= 0) return sent;
     // Not cut short by the signal: a batch begun is finished (or given up at the drain deadline).
-    await ring.waitForRoom({ timeoutMs: Math.min(WAIT_SLICE_MS, remaining) });
+    // Room for the next message as it goes in (with its origin), not just one slot: no spinning on a ring almost full.
+    const length = incoming[sent]!.data.length + (origins ? ORIGIN_EXTENSION_LENGTH : 0);
+    await ring.waitForRoom({ timeoutMs: Math.min(WAIT_SLICE_MS, remaining), length });
     sent = trySendFrom(sent);
   }
-  if (frames.length > 0) {
-    ring.ring.touch();
+  if (incoming.length > 0) {
+    sender.touch();
     runtime.setState('connected');
   }
   return sent;

@@ -10,7 +10,7 @@ import { EngineConfigError } from '../errors.js';
 import type { Cursor } from './files.js';
 import type { ImportSource, Incoming, IncomingBatch } from './import-loop.js';
 import { NATS_TIMEOUT_MS, streamInfo, type NatsSession } from './nats-connect.js';
-import { FRAME_FIXED_LENGTH, ORIGIN_HEADERS } from './origin.js';
+import { ORIGIN_HEADERS } from './origin.js';
 import { RetryableError } from './runtime.js';
 
 export type StartAt = { readonly kind: 'from-start' } | { readonly kind: 'new' } | { readonly kind: 'seq'; readonly seq: number };
@@ -78,7 +78,8 @@ export async function prepareNatsImport(
     removed,
     waiting: info.state.messages === 0 ? 0 : Math.max(0, last - Math.max(position, firstKept - 1)),
     maxMessageSize,
-    sizesGuaranteed: maxMessageSize > 0 && maxMessageSize + FRAME_FIXED_LENGTH + stream.length + String(last).length + 20 <= slotSize,
+    // The origin goes in the message's extension, outside the payload's room (docs/bridge.md).
+    sizesGuaranteed: maxMessageSize > 0 && maxMessageSize <= slotSize,
   };
 }
 

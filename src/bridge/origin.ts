@@ -1,111 +1,129 @@
 /**
- * Where a bridged message came from, as it travels in a ring slot (import) and in the engine
- * (export). A ring slot holds only bytes, so `bridge import` puts an origin frame in front of each
- * payload; `receive` strips it (and shows it with --json), so that a receiver can drop the one
- * commit a crashed import may deliver twice. Pure and dependency-free: `receive` imports it.
- *
- * The origin frame (all lengths in bytes, integers little-endian):
- *
- *   0        4        5        6        7          7+n      8+n        8+n+p    12+n+p
- *   +--------+--------+--------+--------+----------+--------+----------+--------+---------
- *   | magic  | version| engine |   n    | stream   |   p    | position | CRC-32 | payload
- *   | 00 FF  |   1    | 1 nats |        | (UTF-8)  |        | (ASCII)  | of 0.. |
- *   | 6D 6F  |        | 2 redis|        |          |        |          | 8+n+p  |
- *   +--------+--------+--------+--------+----------+--------+----------+--------+---------
- *
- * The magic starts with NUL and 0xFF, which no UTF-8 text begins with; the CRC over the frame
- * header makes a binary message that merely starts with the magic decode as a plain message.
- * `position` is the NATS stream sequence in decimal, or the Redis entry ID.
+ * Where a bridged message came from. In a ring (import): the message is of kind 3 and its
+ * 40-byte extension holds the origin (src/layout/origin-layout.ts, docs/format.md §9b), so the
+ * payload is exactly the engine's message. In the engine (export): the Mmapipc-* headers below.
+ * Pure apart from hashing a long stream name.
  */
-export const FRAME_MAGIC = Buffer.from([0x00, 0xff, 0x6d, 0x6f]);
-export const FRAME_VERSION = 1;
-const MAGIC_LENGTH = FRAME_MAGIC.length;
-let offset = MAGIC_LENGTH;
-const VERSION_OFFSET = offset;
-offset += 1;
-const ENGINE_OFFSET = offset;
-offset += 1;
-const STREAM_LENGTH_OFFSET = offset;
-offset += 1;
-/** Bytes of a frame besides the stream name and the position. */
-export const FRAME_FIXED_LENGTH = offset + 1 /* position length */ + 4; /* CRC-32 */
-const CRC_LENGTH = 4;
-const MAX_NAME_LENGTH = 255;
+import { createHash } from 'node:crypto';
+import {
+  decodeOriginExtension,
+  ENGINE_CODES,
+  KIND_IMPORTED,
+  NAME_ABBREVIATED,
+  NAME_HASH_LENGTH,
+  NAME_HASH_OFFSET,
+  NAME_PREFIX_ROOM,
+  ORIGIN_ENGINE,
+  ORIGIN_EXTENSION_LENGTH,
+  ORIGIN_NAME,
+  ORIGIN_NAME_FORM,
+  ORIGIN_NAME_ROOM,
+  ORIGIN_POSITION,
+  ORIGIN_POSITION_2,
+  type Engine,
+  type Origin,
+} from '../layout/origin-layout.js';
+import { decodeFrame } from './legacy-frame.js';
 
-export type Engine = 'nats' | 'redis';
-const ENGINE_CODES: Record<Engine, number> = { nats: 1, redis: 2 };
-const ENGINE_NAMES: Record<number, Engine> = { 1: 'nats', 2: 'redis' };
+export { KIND_IMPORTED, ORIGIN_EXTENSION_LENGTH, type Engine, type Origin };
 
-export interface Origin {
-  readonly engine: Engine;
-  /** The NATS stream or the Redis key. */
-  readonly stream: string;
-  /** NATS: the stream sequence in decimal; Redis: the entry ID. */
-  readonly position: string;
+/** What a received message offers: its kind, extension and payload (the library's Message). */
+interface Received {
+  readonly kind: number;
+  readonly extension: Uint8Array;
+  readonly data: Buffer;
 }
 
-/** Bytes a frame adds in front of a payload from `stream` at `position`. */
-export function frameLength(stream: string, position: string): number {
-  return FRAME_FIXED_LENGTH + Buffer.byteLength(stream) + position.length;
-}
-
-/** The frame header for a message (write the payload after it). */
-export function encodeFrame(origin: Origin): Buffer {
-  const stream = Buffer.from(origin.stream);
-  if (stream.length > MAX_NAME_LENGTH) throw new RangeError(`stream name of ${stream.length} bytes; an origin frame holds up to ${MAX_NAME_LENGTH}`);
-  const position = Buffer.from(origin.position, 'latin1');
-  if (position.length > MAX_NAME_LENGTH) throw new RangeError(`position of ${position.length} bytes; an origin frame holds up to ${MAX_NAME_LENGTH}`);
-  const header = Buffer.allocUnsafe(FRAME_FIXED_LENGTH + stream.length + position.length);
-  FRAME_MAGIC.copy(header, 0);
-  header[VERSION_OFFSET] = FRAME_VERSION;
-  header[ENGINE_OFFSET] = ENGINE_CODES[origin.engine];
-  header[STREAM_LENGTH_OFFSET] = stream.length;
-  let at = STREAM_LENGTH_OFFSET + 1;
-  at += stream.copy(header, at);
-  header[at++] = position.length;
-  at += position.copy(header, at);
-  header.writeUInt32LE(crc32(header, 0, at), at);
-  return header;
-}
-
-/** A framed message: the frame header, then the payload. */
-export function frame(origin: Origin, payload: Uint8Array): Buffer {
-  const header = encodeFrame(origin);
-  return Buffer.concat([header, payload], header.length + payload.length);
+/** The origin of a received message: set for a message `bridge import` brought in, undefined otherwise. */
+export function originOf(message: { readonly kind: number; readonly extension: Uint8Array }): Origin | undefined {
+  return decodeOriginExtension(message.kind, message.extension);
 }
 
 /**
- * Length of the origin frame at `buffer[start..start+length)`, or 0 when the message carries none.
- * Allocation-free: `receive`'s raw path calls it for every message.
+ * The origin and the payload of a message. Give it the received Message: its origin is in the
+ * extension, and `payload` is `message.data` unchanged.
+ * @deprecated for a Buffer: that form reads the origin frame that imports before origins moved
+ * into the extension put in front of the payload (messages such an import left in a ring); use
+ * `originOf(message)` or this function with the Message.
  */
-export function frameHeaderLength(buffer: Uint8Array, start: number, length: number): number {
-  if (length < FRAME_FIXED_LENGTH || buffer[start] !== 0x00 || buffer[start + 1] !== 0xff) return 0;
-  if (buffer[start + 2] !== 0x6d || buffer[start + 3] !== 0x6f || buffer[start + VERSION_OFFSET] !== FRAME_VERSION) return 0;
-  if (ENGINE_NAMES[buffer[start + ENGINE_OFFSET]!] === undefined) return 0;
-  const streamLength = buffer[start + STREAM_LENGTH_OFFSET]!;
-  const positionAt = STREAM_LENGTH_OFFSET + 1 + streamLength;
-  if (positionAt + 1 + CRC_LENGTH > length) return 0;
-  const crcAt = positionAt + 1 + buffer[start + positionAt]!;
-  if (crcAt + CRC_LENGTH > length) return 0;
-  const stored = (buffer[start + crcAt]! | (buffer[start + crcAt + 1]! << 8) | (buffer[start + crcAt + 2]! << 16) | (buffer[start + crcAt + 3]! << 24)) >>> 0;
-  return crc32(buffer, start, start + crcAt) === stored ? crcAt + CRC_LENGTH : 0;
+export function decodeOrigin(message: Received | Buffer): { origin: Origin | undefined; payload: Buffer } {
+  if (Buffer.isBuffer(message)) return decodeFrame(message);
+  return { origin: originOf(message), payload: message.data };
 }
 
-/** The origin and the payload of a message; origin undefined when it carries no frame. */
-export function decodeOrigin(message: Buffer): { origin: Origin | undefined; payload: Buffer } {
-  const header = frameHeaderLength(message, 0, message.length);
-  if (header === 0) return { origin: undefined, payload: message };
-  const streamLength = message[STREAM_LENGTH_OFFSET]!;
-  const streamAt = STREAM_LENGTH_OFFSET + 1;
-  const positionAt = streamAt + streamLength + 1;
-  return {
-    origin: {
-      engine: ENGINE_NAMES[message[ENGINE_OFFSET]!]!,
-      stream: message.toString('utf8', streamAt, streamAt + streamLength),
-      position: message.toString('latin1', positionAt, positionAt + message[positionAt - 1]!),
-    },
-    payload: message.subarray(header),
-  };
+/**
+ * How the origin extension names `stream`: whole up to 22 bytes; a longer name as its first
+ * bytes (a whole UTF-8 character at most 14 bytes) and 8 bytes of its SHA-256.
+ */
+function nameBytes(stream: string): { form: number; bytes: Buffer } {
+  const whole = Buffer.from(stream, 'utf8');
+  if (whole.length >= 1 && whole.length <= ORIGIN_NAME_ROOM) return { form: whole.length, bytes: whole };
+  let cut = Math.min(NAME_PREFIX_ROOM, whole.length);
+  while (cut > 0 && (whole[cut]! & 0xc0) === 0x80) cut--; // not inside a character
+  const bytes = Buffer.alloc(ORIGIN_NAME_ROOM);
+  whole.copy(bytes, 0, 0, cut);
+  createHash('sha256').update(whole).digest().copy(bytes, NAME_HASH_OFFSET - ORIGIN_NAME, 0, NAME_HASH_LENGTH);
+  return { form: NAME_ABBREVIATED, bytes };
+}
+
+/** The stream name as an imported message's origin shows it (long names abbreviated). */
+export function originStreamName(stream: string): string {
+  const { form, bytes } = nameBytes(stream);
+  if (form !== NAME_ABBREVIATED) return stream;
+  const extension = Buffer.alloc(ORIGIN_EXTENSION_LENGTH);
+  extension[ORIGIN_ENGINE] = ENGINE_CODES.nats;
+  extension[ORIGIN_NAME_FORM] = form;
+  bytes.copy(extension, ORIGIN_NAME);
+  return decodeOriginExtension(KIND_IMPORTED, extension)!.stream;
+}
+
+/**
+ * Writes the origin extensions of one import (one engine, one stream): the name is written
+ * once; each message's position goes into the same buffer, which trySendRecord copies.
+ */
+export class OriginWriter {
+  readonly #extension = Buffer.alloc(ORIGIN_EXTENSION_LENGTH);
+  readonly #engine: Engine;
+
+  constructor(engine: Engine, stream: string) {
+    this.#engine = engine;
+    const { form, bytes } = nameBytes(stream);
+    this.#extension[ORIGIN_ENGINE] = ENGINE_CODES[engine];
+    this.#extension[ORIGIN_NAME_FORM] = form;
+    bytes.copy(this.#extension, ORIGIN_NAME);
+  }
+
+  /** The extension for the message at `position` (NATS: a decimal sequence; Redis: `ms-seq`); reused: copy before the next call. */
+  at(position: string): Buffer {
+    const extension = this.#extension;
+    if (this.#engine === 'nats') {
+      writeDecimal(extension, ORIGIN_POSITION, position, 0, position.length);
+      writeDecimal(extension, ORIGIN_POSITION_2, '0', 0, 1);
+    } else {
+      const dash = position.indexOf('-');
+      if (dash < 0) throw new RangeError(`a Redis entry ID is ms-seq, got '${position}'`);
+      writeDecimal(extension, ORIGIN_POSITION, position, 0, dash);
+      writeDecimal(extension, ORIGIN_POSITION_2, position, dash + 1, position.length);
+    }
+    return extension;
+  }
+}
+
+/** Writes the decimal digits text[start..end) as a u64 at `offset`: without allocating up to 15 digits (exact as a double). */
+function writeDecimal(target: Buffer, offset: number, text: string, start: number, end: number): void {
+  if (end - start > 15) {
+    target.writeBigUInt64LE(BigInt(text.slice(start, end)), offset);
+    return;
+  }
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) throw new RangeError(`a position is decimal digits, got '${text}'`);
+    value = value * 10 + digit;
+  }
+  if (end === start) throw new RangeError(`a position is decimal digits, got '${text}'`);
+  target.writeUInt32LE(value % 0x1_0000_0000, offset);
+  target.writeUInt32LE(Math.floor(value / 0x1_0000_0000), offset + 4);
 }
 
 /** The origin as `receive --json` shows it: NATS sequences as numbers, Redis IDs as strings. */
@@ -113,23 +131,6 @@ export function originRecord(origin: Origin): Record<string, unknown> {
   return origin.engine === 'nats'
     ? { engine: 'nats', stream: origin.stream, seq: Number(origin.position) }
     : { engine: 'redis', key: origin.stream, id: origin.position };
-}
-
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE) of buffer[start..end). */
-export function crc32(buffer: Uint8Array, start: number, end: number): number {
-  let crc = -1;
-  for (let i = start; i < end; i++) crc = CRC_TABLE[(crc ^ buffer[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ -1) >>> 0;
 }
 
 // ---- origin of exported messages, in the engine ----
@@ -149,7 +150,7 @@ export const ORIGIN_HEADERS = {
   via: 'Mmapipc-Via',
 } as const;
 
-/** The `via` value of a framed message. */
+/** The `via` value of an imported message. */
 export function viaOf(origin: Origin): string {
   return `${origin.engine}:${origin.stream}:${origin.position}`;
 }

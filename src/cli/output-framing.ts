@@ -9,8 +9,8 @@
  * `send --framing` reads each of them back (jsonl: the "message" or "base64" key).
  */
 import { UsageError } from '../errors.js';
-// bridge: messages a `bridge import` brought in carry an origin frame (src/bridge/origin.ts).
-import { decodeOrigin, originRecord } from '../bridge/origin.js';
+// bridge: messages a `bridge import` brought in carry their origin in their extension (src/bridge/origin.ts).
+import { originRecord, type Origin } from '../bridge/origin.js';
 
 export type OutputFraming = 'lines' | 'null' | 'length' | 'jsonl';
 export const OUTPUT_FRAMINGS: readonly OutputFraming[] = ['lines', 'null', 'length', 'jsonl'];
@@ -41,9 +41,8 @@ export function trailerByte(framing: OutputFraming): number {
 }
 
 /** A JSON record of a message: its text when it is valid UTF-8, else its bytes in base64. */
-export function jsonRecord(message: Buffer, sequence: number, pid: number, sentAt: number, group?: string, deliveries = 0): Record<string, unknown> {
-  // bridge: an imported message's origin (engine, stream, sequence) is shown, its frame stripped
-  const { origin, payload: data } = decodeOrigin(message);
+export function jsonRecord(data: Buffer, sequence: number, pid: number, sentAt: number, group?: string, deliveries = 0, origin?: Origin): Record<string, unknown> {
+  // bridge: an imported message's origin (engine, stream, position) is shown beside its payload
   const text = data.toString('utf8');
   const exact = Buffer.from(text).equals(data);
   return {

@@ -227,6 +227,12 @@ export const SLOT_ALIGNMENT = 8;
 export const SHAPE_EXTENSION_MASK = 0xffff;
 export const SHAPE_KIND_SHIFT = 16;
 export const KIND_MESSAGE = 0;
+/**
+ * Bytes of every ring kept back from its stated largest payload for an extension: the largest one
+ * mmapipc writes (a request's, and an imported message's origin, 40 bytes each). So any payload a
+ * ring takes also fits, as a request or as an imported message, in a ring of the same geometry.
+ */
+export const EXTENSION_RESERVE = 40;
 /** Sequence words sit in their own array; its end is aligned to a cache line before slot 0. */
 export const SEQUENCE_ARRAY_ALIGNMENT = CACHE_LINE_LENGTH;
 
@@ -297,7 +303,10 @@ export interface RingGeometry {
   readonly dataLength: number;
   /** The most slots one message spans: all of them, or as many as MAX_SPAN_LENGTH holds. */
   readonly maxSpan: number;
-  /** The largest payload: a message that spans maxSpan slots. */
+  /**
+   * The largest payload: a message that spans maxSpan slots with EXTENSION_RESERVE bytes to
+   * spare (maxSpan x stride - 32 - 40), whatever its kind.
+   */
   readonly maxMessageLength: number;
 }
 
@@ -333,7 +342,7 @@ export function ringGeometry(slotCount: number, slotSize: number, groupCapacity 
     return `${slotCount} slots of ${slotSize} bytes need ${fileLength} bytes, more than the ${MAX_FILE_LENGTH}-byte (1 TiB) limit of a ring file`;
   }
   const maxSpan = Math.min(slotCount, Math.floor(MAX_SPAN_LENGTH / slotStride));
-  const maxMessageLength = maxSpan * slotStride - SLOT_HEADER_LENGTH;
+  const maxMessageLength = maxSpan * slotStride - SLOT_HEADER_LENGTH - EXTENSION_RESERVE;
   return { slotCount, slotSize, slotStride, groupCapacity, headerLength, dataOffset, fileLength, dataLength, maxSpan, maxMessageLength };
 }
 

@@ -78,7 +78,7 @@ export class Requester {
     const group = options.group ?? DEFAULT_SERVE_GROUP;
     const timeoutMs = options.timeoutMs ?? options.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const ring = this.#ring;
-    const limit = ring.maxMessageLength - REQUEST_EXTENSION_LENGTH;
+    const limit = ring.maxMessageLength; // the extension goes in the room every ring keeps (docs/format.md §2)
     if (data.length > limit) throw new MessageTooLargeError(data.length, limit, ring.path, 'or create the ring with more room (--size)');
     if (!this.#hasResponders(group)) throw noResponders(ring.path, group);
     this.#replyRing();

@@ -39,7 +39,7 @@ export class ReplySender {
   /** The largest reply payload the request's reply ring takes (undefined: the client is gone). */
   limitFor(request: RequestHeader): number | undefined {
     const ring = this.#ringFor(request);
-    return ring ? ring.maxMessageLength - REPLY_EXTENSION_LENGTH : undefined;
+    return ring ? ring.maxMessageLength : undefined; // the extension goes in the room every ring keeps
   }
 
   /**

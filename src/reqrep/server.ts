@@ -10,7 +10,6 @@ import {
   DEFAULT_SERVE_GROUP,
   KIND_REQUEST,
   MAX_REQUEST_DELIVERIES,
-  REQUEST_EXTENSION_LENGTH,
   ReplyStatus,
   type ReplyStatusValue,
 } from '../layout/request-layout.js';
@@ -323,7 +322,7 @@ export function serveWith(server: Server, handler: RequestHandler): Promise<void
   return server.done;
 }
 
-/** The largest request payload a ring takes. */
+/** The largest request payload a ring takes: its largest message (the extension goes in the room every ring keeps, docs/format.md §2). */
 export function maxRequestLength(ring: { readonly maxMessageLength: number }): number {
-  return ring.maxMessageLength - REQUEST_EXTENSION_LENGTH;
+  return ring.maxMessageLength;
 }

@@ -30,6 +30,7 @@ import {
   ownerTag,
   type RingGeometry,
 } from '../layout/ring-layout.js';
+import { decodeOriginExtension, KIND_IMPORTED, type Origin } from '../layout/origin-layout.js';
 import type { Fault } from './fault.js';
 import { computeGate, readTail } from './groups.js';
 import { Member, type Gap } from './member.js';
@@ -57,10 +58,12 @@ export interface Message {
   readonly sentAt: number;
   /** How many times this group delivered it before (0: first delivery; more after a member died). */
   readonly deliveries: number;
-  /** Its kind (docs/format.md §2.4): 0 a message, 1 a request, 2 a reply. */
+  /** Its kind (docs/format.md §2.4): 0 a message, 1 a request, 2 a reply, 3 imported by `bridge import`. */
   readonly kind: number;
-  /** The metadata between its header and its payload (requests and replies; empty for messages). */
+  /** The metadata between its header and its payload (requests, replies, imported messages; empty for messages). */
   readonly extension: Buffer;
+  /** Where `bridge import` found it (engine, stream, position): set for kind 3 only (docs/bridge.md). */
+  readonly origin?: Origin;
 }
 
 /**
@@ -409,7 +412,9 @@ export class Ring {
     // The extension sits just before the payload: in the slot, or in the scratch copy (which holds the payload only).
     const extensionLength = shape & SHAPE_EXTENSION_MASK;
     const extension = Buffer.from(window.bytes.subarray(slot + SLOT_HEADER_LENGTH, slot + SLOT_HEADER_LENGTH + extensionLength));
-    return { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries, kind: (shape >>> SHAPE_KIND_SHIFT) & 0xff, extension };
+    const kind = (shape >>> SHAPE_KIND_SHIFT) & 0xff;
+    const message = { data, sequence: position, pid: this.#pidAt(slot), sentAt: this.#sentAtOf(slot), deliveries, kind, extension };
+    return kind === KIND_IMPORTED ? { ...message, origin: decodeOriginExtension(kind, extension) } : message;
   }
 
   /** The message the last take of tryReceive visited (null: a skip record, a lost or corrupt one). */
@@ -520,6 +525,18 @@ export class Ring {
       },
       done,
     );
+  }
+
+  /**
+   * The origin of the message at `position` while a handler of tryReceiveBatchWith holds it:
+   * set for a message `bridge import` brought in (kind 3, docs/format.md §9b), else undefined.
+   */
+  originAt(position: number): Origin | undefined {
+    const slot = this.#requireMember().slotOf(position);
+    const shape = this.#words[(slot + SLOT_SHAPE) >> 2]!;
+    if (((shape >>> SHAPE_KIND_SHIFT) & 0xff) !== KIND_IMPORTED) return undefined;
+    const start = slot + SLOT_HEADER_LENGTH;
+    return decodeOriginExtension(KIND_IMPORTED, this.memory.subarray(start, start + (shape & SHAPE_EXTENSION_MASK)));
   }
 
   /** tryReceiveBatchWith without allocating: `handler` gets a buffer, offset, length and position. */

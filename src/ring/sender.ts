@@ -32,8 +32,8 @@ import {
   SLOT_OWNER,
   SLOT_PID,
   SLOT_SENT_AT,
-  SHAPE_EXTENSION_MASK,
   SHAPE_KIND_SHIFT,
+  EXTENSION_RESERVE,
   SLOT_SHAPE,
   SLOT_SPAN,
   TAIL_OFFSET,
@@ -422,15 +422,17 @@ export class Sender {
 
 
   /**
-   * Sends one message of `kind` (docs/format.md §2.4, §9a) with `extension` (a multiple of 8
-   * bytes) before its payload, if there is room: false when full. For requests and replies.
+   * Sends one message of `kind` (docs/format.md §2.4, §9a, §9b) with `extension` (a multiple of 8
+   * bytes, at most 40) before its payload, if there is room: false when full. For requests,
+   * replies and imported messages.
    */
   trySendRecord(kind: number, extension: Uint8Array, payload: Uint8Array): boolean {
     this.#assertNoClaim();
-    if (extension.length % 8 !== 0 || extension.length > SHAPE_EXTENSION_MASK) throw new RangeError(`an extension is a multiple of 8 bytes up to ${SHAPE_EXTENSION_MASK - 7}, got ${extension.length}`);
+    // Up to the room every ring keeps for one (docs/format.md §2): a payload of the ring's largest still fits with it.
+    if (extension.length % 8 !== 0 || extension.length > EXTENSION_RESERVE) throw new RangeError(`an extension is a multiple of 8 bytes up to ${EXTENSION_RESERVE}, got ${extension.length}`);
     if (!Number.isInteger(kind) || kind < 0 || kind > 0xff) throw new RangeError(`a message kind is 0 to 255, got ${kind}`);
     const length = payload.length;
-    if (extension.length + length > this.#maxLength) throw new MessageTooLargeError(extension.length + length, this.#maxLength);
+    if (length > this.#maxLength) throw new MessageTooLargeError(length, this.#maxLength);
     this.#lengths[0] = length;
     this.#spans[0] = this.#spanOf(length, extension.length);
     const now = this.#now();

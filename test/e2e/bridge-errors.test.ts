@@ -110,14 +110,14 @@ describeWith('nats-server', 'bridge errors with NATS', () => {
   test('a message too large for the ring stops the import with exit 5, naming its sequence, the cursor before it', async () => {
     const url = nats.urlWith('bridge', 'secret');
     expect(await finished(startPeer(['nats-stream', url, 'add', JSON.stringify({ name: 'LARGE', subjects: ['large'] })]), 'stream')).toBe('ok');
-    // message(3) (stream sequence 4) is 111 bytes: with its frame too large for a ring of 2 slots of 40 bytes (2 × 72 − 32 = 112 bytes, docs/format.md §2); 0-2 fit
+    // message(3) (stream sequence 4) is 111 bytes: too large for a ring of 2 slots of 40 bytes (2 × 72 − 32 − 40 = 72 bytes, docs/format.md §2); 0-2 fit, each with its origin beside it
     expect(await finished(startPeer(['publish-nats', url, 'LARGE', 'large', '0', '6']), 'publisher')).toBe('published 6');
     const ring = dir.file('small.ring');
     expect((await runCli(['create', '--file', ring, '--slots', '2', '--slot-size', '40'])).code).toBe(0);
     // So small a ring holds no more than one of them at a time: a lossy default group never holds the import back.
     expect((await runCli(['group', 'set', 'default', '--lossy', '--file', ring])).code).toBe(0);
     const result = await runCli(['bridge', 'import', '--file', ring, '--nats', url, '--stream', 'LARGE', '--once']);
-    expectOneLine(result, ExitCode.messageTooLarge, /stream 'LARGE' message 4 takes 129 bytes with its origin frame, more than the 112 bytes this ring takes/);
+    expectOneLine(result, ExitCode.messageTooLarge, /stream 'LARGE' message 4 takes 111 bytes, more than the 72 bytes this ring takes/);
     expect(JSON.parse(readFileSync(`${ring}.bridge/import-nats-LARGE.cursor.json`, 'utf8')).position).toBe('3');
   });
 

@@ -11,7 +11,7 @@ test('create makes an empty ring with the given geometry and mode, and says what
   const geometry = ringGeometry(8, 32) as RingGeometry;
   const result = await runCli(['create', '--file', file, '--slots', '8', '--slot-size', '32', '--mode', '0600']);
   expect(result).toMatchObject({ code: 0, stderr: '' });
-  expect(result.stdout).toBe(`created ${file}: 8 slots × 32 bytes (largest message ${(8 * 64 - 32).toLocaleString('en-US')} bytes, file ${geometry.fileLength.toLocaleString('en-US')} bytes), mode 0600\n`);
+  expect(result.stdout).toBe(`created ${file}: 8 slots × 32 bytes (largest message ${(8 * 64 - 32 - 40).toLocaleString('en-US')} bytes, file ${geometry.fileLength.toLocaleString('en-US')} bytes), mode 0600\n`);
   expect(statSync(file).size).toBe(geometry.fileLength);
   expect(statSync(file).mode & 0o777).toBe(0o600);
   const stat = JSON.parse((await runCli(['stat', '--json', '--file', file])).stdout);
@@ -54,14 +54,14 @@ test('--size gives the ring that many bytes of slots (units as truncate -s), and
   const file = dir.file('sized.ring');
   const result = await runCli(['create', '--file', file, '--size', '64KiB']);
   expect(result).toMatchObject({ code: 0, stderr: '' });
-  // 65,536 / 96 = 682 slots; the largest message fills them: 682 × 96 − 32 = 65,440 bytes.
-  expect(result.stdout).toMatch(/^created \S+: 682 slots × 64 bytes \(largest message 65,440 bytes, file [\d,]+ bytes\), mode 0600\n$/);
+  // 65,536 / 96 = 682 slots; the largest message fills them but the 40 bytes kept for an extension: 682 × 96 − 32 − 40 = 65,400 bytes.
+  expect(result.stdout).toMatch(/^created \S+: 682 slots × 64 bytes \(largest message 65,400 bytes, file [\d,]+ bytes\), mode 0600\n$/);
   const stat = JSON.parse((await runCli(['stat', '--json', '--file', file])).stdout);
-  expect(stat).toMatchObject({ slots: 682, slotSize: 64, maxMessageBytes: 65440 });
+  expect(stat).toMatchObject({ slots: 682, slotSize: 64, maxMessageBytes: 65400 });
   // And a message of that size round-trips, one byte more is refused (exit 5).
-  const largest = Buffer.alloc(65440, 0x61);
+  const largest = Buffer.alloc(65400, 0x61);
   expect(await runCli(['send', '--file', file, '--whole'], { input: largest })).toMatchObject({ code: 0, stderr: '' });
-  const refused = await runCli(['send', '--file', file, '--whole'], { input: Buffer.alloc(65441, 0x62) });
+  const refused = await runCli(['send', '--file', file, '--whole'], { input: Buffer.alloc(65401, 0x62) });
   expect(refused.code).toBe(5);
   const received = await runCli(['receive', '--file', file, '--count', '1', '--framing', 'length']);
   expect(received.stdoutBytes.subarray(4).equals(largest)).toBe(true);

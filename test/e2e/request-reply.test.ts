@@ -81,8 +81,9 @@ function replyRings(file: string): string[] {
 test('replies come back byte for byte: empty, UTF-8, every byte value, the largest request the ring takes', async () => {
   const file = newRing();
   await startServe(file, ['--', 'cat']);
-  // docs/format.md §2 and §9a: the tutorial ring takes 9,568 bytes; a request's extension takes 40 of them (a reply's 16).
-  const largest = 9568 - 40;
+  // docs/format.md §2 and §9a: the tutorial ring's largest message is 100 × 96 − 32 − 40 = 9,528 bytes, as a request
+  // too: a request's 40-byte extension (a reply's 16) goes in the 40 bytes every ring keeps for one.
+  const largest = 9528;
   expect([REQUEST_EXTENSION_LENGTH, REPLY_EXTENSION_LENGTH]).toEqual([40, 16]);
   const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   const big = Buffer.alloc(largest, 'abcdefghij');

@@ -29,7 +29,7 @@ test('an empty ring: geometry, no backlog, no totals, nobody attached', async ()
     formatVersion: FORMAT_VERSION,
     slots: 8,
     slotSize: 32,
-    maxMessageBytes: 8 * 64 - 32, // docs/format.md §2: N × align8(32 + S) − 32
+    maxMessageBytes: 8 * 64 - 32 - 40, // docs/format.md §2: N × align8(32 + S) − 32 − 40
     waiting: 0,
     free: 8,
     full: false,

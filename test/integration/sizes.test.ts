@@ -11,14 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { LiveCli, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { sizedMessage, sizedText, streamLengths } from '../fixtures/sized-message.mjs';
-import { SLOT_HEADER_LENGTH } from '../../src/layout/ring-layout.js';
+import { EXTENSION_RESERVE, SLOT_HEADER_LENGTH } from '../../src/layout/ring-layout.js';
 
 const PEER = fileURLToPath(new URL('../fixtures/sized-peer.mjs', import.meta.url));
 const temp = tempDir('mmapipc-sizes-');
 afterAll(() => temp.remove());
 
-/** 8 slots of 16 bytes: stride 48, largest message 8 x 48 - 32 = 352 bytes (docs/format.md §2). */
-const SMALL = { slots: 8, slotSize: 16, stride: 48, max: 352 };
+/** 8 slots of 16 bytes: stride 48, largest message 8 x 48 - 32 - 40 = 312 bytes (docs/format.md §2). */
+const SMALL = { slots: 8, slotSize: 16, stride: 48, max: 312 };
 
 function peer(args: string[], env: NodeJS.ProcessEnv = {}): LiveCli {
   return new LiveCli(args, { script: PEER, env, stdin: 'ignore' });
@@ -117,7 +117,7 @@ test('a mixed-size stream through three groups: lossless ones get every message 
   const SLOTS = 64;
   const SLOT_SIZE = 64;
   const STRIDE = 96;
-  const MAX = SLOTS * STRIDE - SLOT_HEADER_LENGTH; // 6112
+  const MAX = SLOTS * STRIDE - SLOT_HEADER_LENGTH - EXTENSION_RESERVE; // 6072
   const COUNT = 1500;
   const SEED = 1818;
   const env = { RING_SLOTS: String(SLOTS), RING_SLOT_SIZE: String(SLOT_SIZE) };

@@ -31,6 +31,10 @@ interface MessageJson {
   sentAt: number;
   utf8?: string;
   base64: string;
+  /** Imported messages (kind 3, format.md §9b): the extension's bytes and the origin they hold. */
+  kind?: number;
+  extension?: string;
+  origin?: { engine: string; stream: string; position: string };
 }
 interface VectorJson {
   description: string;
@@ -154,11 +158,20 @@ describe.each(readable.map((vector) => [vector.file, vector] as const))('%s', (_
         ring.recover(); // what any waiting reader does first: a dead sender's claim is released
         const received = [];
         for (let message = ring.tryReceive(); message; message = ring.tryReceive()) {
-          received.push({ sequence: message.sequence, length: message.data.length, base64: message.data.toString('base64'), pid: message.pid, sentAt: message.sentAt, deliveries: message.deliveries });
+          const imported = message.kind !== 0 ? { kind: message.kind, extension: message.extension.toString('base64'), origin: message.origin } : {};
+          received.push({ sequence: message.sequence, length: message.data.length, base64: message.data.toString('base64'), pid: message.pid, sentAt: message.sentAt, deliveries: message.deliveries, ...imported });
         }
         expect({ group, received }).toEqual({
           group,
-          received: reader.messages.map((m) => ({ sequence: m.sequence, length: m.length, base64: m.base64, pid: m.pid, sentAt: m.sentAt, deliveries: 0 })),
+          received: reader.messages.map((m) => ({
+            sequence: m.sequence,
+            length: m.length,
+            base64: m.base64,
+            pid: m.pid,
+            sentAt: m.sentAt,
+            deliveries: 0,
+            ...(m.kind !== undefined ? { kind: m.kind, extension: m.extension, origin: m.origin } : {}),
+          })),
         });
         for (const message of reader.messages) if (message.utf8 !== undefined) expect(Buffer.from(message.base64, 'base64').toString('utf8')).toBe(message.utf8);
         expect(gaps.map(({ from, count }) => ({ from, count }))).toEqual(reader.gaps);
@@ -191,6 +204,31 @@ test('mmapipc receive --framing length writes the multi-slot and padded vectors\
     );
     expect(result.stdoutBytes.equals(expected)).toBe(true);
   }
+});
+
+test('mmapipc receive writes the imported vector\'s payloads alone, and --json shows each origin', async () => {
+  const vector = readable.find((v) => v.file === '11-imported.ring')!;
+  const messages = vector.readers!.default!.messages;
+  expect(messages.filter((m) => m.kind === 3)).toHaveLength(3);
+  const path = copyOf(vector);
+  const raw = await runCli(['receive', '--file', path, '--group', 'raw', '--from', 'earliest', '--framing', 'length', '--count', String(messages.length), '--timeout', '5s']);
+  expect(raw.code).toBe(0);
+  const expected = Buffer.concat(
+    messages.flatMap((m) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(m.length);
+      return [length, Buffer.from(m.base64, 'base64')];
+    }),
+  );
+  expect(raw.stdoutBytes.equals(expected)).toBe(true);
+  const json = await runCli(['receive', '--file', path, '--json', '--count', String(messages.length), '--timeout', '5s']);
+  const records = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { origin?: Record<string, unknown> });
+  expect(records.map((record) => record.origin)).toEqual(
+    messages.map((m) => {
+      if (!m.origin) return undefined;
+      return m.origin.engine === 'nats' ? { engine: 'nats', stream: m.origin.stream, seq: Number(m.origin.position) } : { engine: 'redis', key: m.origin.stream, id: m.origin.position };
+    }),
+  );
 });
 
 describe.each(refused.map((vector) => [vector.file, vector] as const))('%s', (_name, vector) => {

@@ -154,7 +154,7 @@ describe('ringGeometry', () => {
       fileLength: 22336,
       dataLength: 100 * 96,
       maxSpan: 100,
-      maxMessageLength: 100 * 96 - 32,
+      maxMessageLength: 100 * 96 - 32 - 40,
     });
     expect(geometry.maxMessageLength).toBeGreaterThanOrEqual(4096); // issue 18: a default ring takes 4 KiB messages
   });

@@ -56,12 +56,12 @@ describe('ring semantics', () => {
     expect([text(ring), text(ring)]).toEqual(['other', 'x']);
   });
 
-  // A ring of 4 slots of 16 bytes: stride 48, so its largest message fills all 4 slots: 4 * 48 - 32 = 160 bytes (docs/format.md §2).
+  // A ring of 4 slots of 16 bytes: stride 48, so its largest message fills all 4 slots but the 40 bytes kept for an extension: 4 * 48 - 32 - 40 = 120 bytes (docs/format.md §2).
   test.each([
-    ['a Buffer', Buffer.alloc(161, 0x61)],
-    ['a Uint8Array', new Uint8Array(161)],
-    ['an ASCII string', 'x'.repeat(161)],
-    ['a string of multi-byte characters', '€'.repeat(53) + 'é'],
+    ['a Buffer', Buffer.alloc(121, 0x61)],
+    ['a Uint8Array', new Uint8Array(121)],
+    ['an ASCII string', 'x'.repeat(121)],
+    ['a string of multi-byte characters', '€'.repeat(39) + 'éé'],
   ])('refuses %s one byte over the ring\'s largest message with MessageTooLargeError and leaves the ring untouched', (_what, message) => {
     const { memory, geometry } = ringMemory(4, 16);
     const ring = memberRing(memory, geometry);
@@ -74,7 +74,7 @@ describe('ring semantics', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(MessageTooLargeError);
-    expect(error).toMatchObject({ size: 161, limit: 160, exitCode: 5 });
+    expect(error).toMatchObject({ size: 121, limit: 120, exitCode: 5 });
     expect(memory.equals(before)).toBe(true);
     expect(text(ring)).toBe('kept');
   });
@@ -88,12 +88,12 @@ describe('ring semantics', () => {
 
   test('a multi-byte string of exactly the largest message fits, one byte more does not', () => {
     const ring = memoryRing(4, 16);
-    const exact = '€'.repeat(52) + '🙂'; // 52 * 3 + 4 = 160 bytes
-    expect(Buffer.byteLength(exact)).toBe(160);
+    const exact = '€'.repeat(38) + 'é🙂'; // 38 * 3 + 2 + 4 = 120 bytes
+    expect(Buffer.byteLength(exact)).toBe(120);
     expect(ring.trySend(exact)).toBe(true);
     expect(text(ring)).toBe(exact);
     expect(() => ring.trySend(`${exact}a`)).toThrow(MessageTooLargeError);
-    expect(() => ring.trySend('é'.repeat(81))).toThrow(MessageTooLargeError);
+    expect(() => ring.trySend('é'.repeat(61))).toThrow(MessageTooLargeError);
   });
 
   test('a message of one slot and a byte takes two slots; sequence numbers skip by spans', () => {
@@ -127,7 +127,7 @@ describe('ring semantics', () => {
   test('a message that fills the whole ring waits for padding and an empty ring', () => {
     const ring = memoryRing(4, 16);
     expect(ring.trySend('a')).toBe(true);
-    const whole = Buffer.alloc(160, 9);
+    const whole = Buffer.alloc(120, 9); // the largest message: 32 + 120 bytes take all 4 slots of 48
     expect(ring.trySend(whole)).toBe(false); // pads 1-3, then no room while 'a' is unread
     expect(text(ring)).toBe('a');
     expect(ring.trySend(whole)).toBe(false); // the group has not passed the padding yet

@@ -121,10 +121,10 @@ describe('tryClaim', () => {
     expect(() => sender.tryClaim(geometry.maxMessageLength + 1)).toThrow(expect.objectContaining({ name: 'MessageTooLargeError', exitCode: 5 }));
     expect(tail()).toBe(0);
     const whole = sender.tryClaim(geometry.maxMessageLength)!; // every slot
-    expect(whole.data.length).toBe(352);
+    expect(whole.data.length).toBe(312); // 8 slots of 48 bytes: 8 × 48 − 32 − 40 (docs/format.md §2)
     expect(senderRing(memory, geometry).tryClaim(0)).toBeNull();
     whole.commit();
-    expect(drain(member).map(([sequence, text]) => [sequence, text.length])).toEqual([[0, 352]]);
+    expect(drain(member).map(([sequence, text]) => [sequence, text.length])).toEqual([[0, 312]]);
   });
 
   test('recovery releases the claim of a sender that died holding it', () => {

@@ -29,8 +29,8 @@ Guarantees:
           may land after later ones.
   import  nothing lost; after a crash at most the messages of one unfinished commit
           (--batch) are delivered twice. Each message carries its origin (stream and
-          sequence, or key and entry ID) in a frame that receive strips and shows with
-          --json, so a receiver can drop the repeat. The cursor lives next to the ring,
+          sequence, or key and entry ID) beside its payload (docs/format.md §9b), which
+          receive --json shows, so a receiver can drop the repeat. The cursor lives next to the ring,
           <ring>.bridge/<name>.cursor.json, written after the ring commit. A full ring
           stops reading (back-pressure), never drops. Messages the engine removed before
           they were read are counted and reported ("lost" lines, bridge stat). No
@@ -46,7 +46,7 @@ Guarantees:
 
 Exit codes: 0 done (--once, --dry-run, or SIGTERM after draining in-flight work),
   1 failure (bridge already running; a cursor of another ring), 2 usage (bad option or
-  URL), 5 message too large (for the engine, or, with its origin frame, for the ring's largest message;
+  URL), 5 message too large (for the engine, or for the ring's largest message;
   the bridge stops before it), 8 engine unreachable, not the engine asked for, or
   credentials refused, 9 engine not usable as asked (no such stream or key, another writer
   on a chained stream), 130 SIGINT.`;
@@ -113,7 +113,7 @@ Examples:
     .option('--new', 'without a cursor, start with messages that arrive from now on')
     .addOption(new Option('--start-seq <n>', 'NATS: without a cursor, start at stream sequence n').argParser(parsePositive))
     .option('--start-id <id>', 'Redis: without a cursor, start after entry ID id')
-    .option('--no-origin', 'leave out the origin frame (then a receiver cannot recognise a repeated message)')
+    .option('--no-origin', 'send plain messages, without their origin (then a receiver cannot recognise a repeated message)')
     .option('--sync', 'msync the ring before each cursor write (a ring on disk that must survive an OS crash)')
     .addHelpText(
       'after',

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { lstatSync, statSync } from 'node:fs';
 import { MmapipcError, UsageError } from '../../errors.js';
-import { DEFAULT_GROUP_CAPACITY, SLOT_HEADER_LENGTH, headerLengthFor, ringGeometry, type RingGeometry } from '../../layout/ring-layout.js';
+import { DEFAULT_GROUP_CAPACITY, EXTENSION_RESERVE, SLOT_HEADER_LENGTH, headerLengthFor, ringGeometry, type RingGeometry } from '../../layout/ring-layout.js';
 import { RingFile } from '../../ring-file/ring-file.js';
 import { describeGroup } from '../../sys/accounts.js';
 import type { CliContext } from '../context.js';
@@ -31,10 +31,11 @@ export function registerCreate(program: Command, context: CliContext): void {
     `
 A message takes as many slots as it needs: one slot holds a ${SLOT_HEADER_LENGTH}-byte message header and
 --slot-size payload bytes (8-byte aligned), and a longer message takes consecutive slots. The
-largest message fills the whole ring: slots x (${SLOT_HEADER_LENGTH} + slot size) - ${SLOT_HEADER_LENGTH} bytes (${DEFAULT_LARGEST} for
-the defaults), up to 2 GiB - ${SLOT_HEADER_LENGTH} bytes. The file is a ${HEADER_BYTES}-byte header (identity, counters,
-the participant table and room for ${DEFAULT_GROUP_CAPACITY} consumer groups), one 4-byte sequence word per slot,
-then the slots, reserved on disk up front (at most 1 TiB): the defaults make a ${DEFAULT_FILE_BYTES}-byte file.
+largest message fills the whole ring but ${EXTENSION_RESERVE} bytes kept for an extension (an imported
+message's origin, a request's header): slots x (${SLOT_HEADER_LENGTH} + slot size) - ${SLOT_HEADER_LENGTH} - ${EXTENSION_RESERVE} bytes
+(${DEFAULT_LARGEST} for the defaults), up to 2 GiB - ${SLOT_HEADER_LENGTH} - ${EXTENSION_RESERVE} bytes. The file is a ${HEADER_BYTES}-byte header
+(identity, counters, the participant table and room for ${DEFAULT_GROUP_CAPACITY} consumer groups), one 4-byte sequence
+word per slot, then the slots, reserved on disk up front (at most 1 TiB): the defaults make a ${DEFAULT_FILE_BYTES}-byte file.
 
 Examples:
   mmapipc create                                   100 slots of 64 bytes at /tmp/mmap_shared

@@ -23,8 +23,6 @@ import { addLayoutOption } from '../classic/layout-option.js';
 import { receiveClassic } from '../classic/receive.js';
 import { textsFor, type Texts } from '../texts.js';
 import { waitForFile } from '../wait-for-file.js';
-// bridge: messages a `bridge import` brought in carry an origin frame (src/bridge/origin.ts).
-import { decodeOrigin, frameHeaderLength } from '../../bridge/origin.js';
 import { formatDuration } from '../duration.js';
 
 const DEFAULT_COUNT = 20;
@@ -224,10 +222,10 @@ class Receiver {
     const pieces: Array<Buffer | string> = [];
     const format = (view: Buffer, sequence: number, pid: number, sentAt: number) => {
       if (this.#framing === 'jsonl') {
-        pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt, this.#ring.group, this.#ring.ring.deliveries))}\n`);
+        // bridge: an imported message shows its origin (kept in its extension, beside the payload)
+        pieces.push(`${JSON.stringify(jsonRecord(view, sequence, pid, sentAt, this.#ring.group, this.#ring.ring.deliveries, this.#ring.ring.originAt(sequence)))}\n`);
       } else {
-        const payload = decodeOrigin(view).payload; // bridge: without the origin frame
-        const text = this.#texts.received(printable(payload.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
+        const text = this.#texts.received(printable(view.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
         pieces.push(`${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
       }
     };
@@ -249,10 +247,6 @@ class Receiver {
     const taken = this.#ring.ring.tryReceiveBatchRaw(
       max,
       (buffer, offset, length) => {
-        // bridge: an imported message is written without its origin frame
-        const frame = frameHeaderLength(buffer, offset, length);
-        offset += frame;
-        length -= frame;
         const record = length + 4 + trailer;
         if (used + record > this.#outputBuffer.length) {
           if (used > 0) write(out, this.#outputBuffer.subarray(0, used));
@@ -290,13 +284,13 @@ class Receiver {
     const message = held.messages[0]!;
     const out = this.#context.output.out;
     if (this.#framing === 'jsonl') {
-      write(out, `${JSON.stringify(jsonRecord(message.data, message.sequence, message.pid, message.sentAt, this.#ring.group, message.deliveries))}\n`);
+      write(out, `${JSON.stringify(jsonRecord(message.data, message.sequence, message.pid, message.sentAt, this.#ring.group, message.deliveries, message.origin))}\n`);
     } else if (human) {
-      const payload = decodeOrigin(message.data).payload;
+      const payload = message.data;
       const text = this.#texts.received(printable(payload.toString('utf8')), this.#ring.occupancy, this.#ring.capacity);
       write(out, `${text.replace(/^(\S+)/, (label) => out.color.cyan(label))}\n`);
     } else {
-      const payload = decodeOrigin(message.data).payload;
+      const payload = message.data;
       const header = Buffer.allocUnsafe(4);
       const headerLength = writeHeader(this.#framing, payload.length, header, 0);
       if (headerLength > 0) write(out, header.subarray(0, headerLength));
