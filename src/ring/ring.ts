@@ -148,7 +148,8 @@ export class Ring {
   readonly slots: SlotWindows;
   /** The window of the slot being visited (set by #visitTake and tryReceiveBatchWith). */
   #window: SlotWindow;
-  readonly #maxLength: number;
+  /** The most bytes of extension and payload one message holds: maxSpan slots less its header. */
+  readonly #maxRecord: number;
   readonly #sender: Sender;
   readonly #member: Member | undefined;
   readonly #participant: number;
@@ -174,7 +175,8 @@ export class Ring {
     this.views = viewsOf(parts.head, geometry);
     this.slots = new SlotWindows(parts, geometry);
     this.#window = this.slots.windows[0]!;
-    this.#maxLength = geometry.maxMessageLength;
+    // A record's extension and payload together may use the extension reserve (docs/format.md §2).
+    this.#maxRecord = geometry.maxSpan * geometry.slotStride - SLOT_HEADER_LENGTH;
     this.#words = this.views.words;
     this.#doubles = this.views.doubles;
     this.#stride = geometry.slotStride;
@@ -298,7 +300,7 @@ export class Ring {
     const length = this.#window.words[(slot + SLOT_LENGTH) >>> 2]!;
     const extension = shape & SHAPE_EXTENSION_MASK;
     // Within the largest message too: a span no sender writes must not reach past the slot's window.
-    return length < 0 || extension % 8 !== 0 || SLOT_HEADER_LENGTH + extension + length > span * this.#stride || extension + length > this.#maxLength ? -1 : length;
+    return length < 0 || extension % 8 !== 0 || SLOT_HEADER_LENGTH + extension + length > span * this.#stride || extension + length > this.#maxRecord ? -1 : length;
   }
 
   /** The pid in the header of the slot at `slot` of the current window. */
@@ -532,11 +534,13 @@ export class Ring {
    * set for a message `bridge import` brought in (kind 3, docs/format.md §9b), else undefined.
    */
   originAt(position: number): Origin | undefined {
-    const slot = this.#requireMember().slotOf(position);
-    const shape = this.#words[(slot + SLOT_SHAPE) >> 2]!;
+    const member = this.#requireMember();
+    const slot = member.slotOf(position); // in the member's current window
+    const window = member.window;
+    const shape = window.words[(slot + SLOT_SHAPE) >>> 2]!;
     if (((shape >>> SHAPE_KIND_SHIFT) & 0xff) !== KIND_IMPORTED) return undefined;
     const start = slot + SLOT_HEADER_LENGTH;
-    return decodeOriginExtension(KIND_IMPORTED, this.memory.subarray(start, start + (shape & SHAPE_EXTENSION_MASK)));
+    return decodeOriginExtension(KIND_IMPORTED, window.bytes.subarray(start, start + (shape & SHAPE_EXTENSION_MASK)));
   }
 
   /** tryReceiveBatchWith without allocating: `handler` gets a buffer, offset, length and position. */

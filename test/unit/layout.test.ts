@@ -228,7 +228,7 @@ describe('ringGeometry', () => {
     expect(geometry.dataLength).toBe(5 * 2 ** 30);
     expect(geometry.fileLength).toBe(geometry.dataOffset + 5 * 2 ** 30);
     expect(geometry.maxSpan).toBe(L.MAX_SPAN_LENGTH / 2 ** 20);
-    expect(geometry.maxMessageLength).toBe(2 ** 31 - L.SLOT_HEADER_LENGTH);
+    expect(geometry.maxMessageLength).toBe(2 ** 31 - L.SLOT_HEADER_LENGTH - 40); // less the extension reserve (docs/format.md §2)
   });
 });
 

@@ -1,9 +1,9 @@
 /**
  * The learned spin (src/ring/spin-policy.ts): a side that catches its answer while trying keeps
- * its budget; after four misses in a row it sleeps at once, probing with the full budget once
+ * its budget; after four misses in a row it sleeps at once, probing (for at most 0.02 ms) once
  * every sixteen waits; a catch restores the budget.
  */
-import { SpinPolicy } from '../../src/ring/spin-policy.js';
+import { PROBE_MS, SpinPolicy } from '../../src/ring/spin-policy.js';
 
 const BUDGET_MS = 0.005;
 
@@ -47,4 +47,18 @@ test('a wait that found its answer without trying counts as a catch', () => {
   expect(policy.next()).toBe(0);
   policy.record(true); // the peer answered before the sleep: it is busy again
   expect(policy.next()).toBe(BUDGET_MS);
+});
+
+test('a probe of a long budget tries for 0.02 ms only; its catch restores the whole budget', () => {
+  const YIELD_MS = 0.2; // the async wait's event-loop yield (src/ring/blocking.ts)
+  expect(PROBE_MS).toBe(0.02);
+  const policy = new SpinPolicy(YIELD_MS);
+  const budgets = missing(policy, 4 + 16);
+  expect(budgets.slice(0, 4)).toEqual([YIELD_MS, YIELD_MS, YIELD_MS, YIELD_MS]);
+  expect(budgets[4 + 15]).toBe(0.02);
+  expect(policy.next()).toBe(0);
+  missing(policy, 14);
+  expect(policy.next()).toBe(0.02); // the next probe
+  policy.record(true);
+  expect(policy.next()).toBe(YIELD_MS);
 });
