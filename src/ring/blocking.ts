@@ -111,6 +111,10 @@ function attempt<T>(
   tryOnce: () => T | undefined,
   recover?: Recover,
 ): T | undefined {
+  // There already: no wait, and nothing learned (an answer found at the first look says
+  // nothing about whether trying pays; counted, it kept a ping-pong spinning in vain).
+  const already = tryOnce();
+  if (already !== undefined) return already;
   const policy = policiesOf(ring, side).spin;
   const spun = spin(policy.next(), tryOnce);
   if (spun !== undefined) {
@@ -169,6 +173,12 @@ function attemptAsync<T, M>(
   const { spin: spinPolicy, yield: yieldPolicy } = policiesOf(ring, side);
   let spinMs: number;
   try {
+    // There already: no wait, and nothing learned (see attempt).
+    const already = tryOnce();
+    if (already !== undefined) {
+      done?.();
+      return Promise.resolve(already);
+    }
     spinMs = spinPolicy.next();
     const spun = spin(spinMs, tryOnce);
     if (spun !== undefined) {
