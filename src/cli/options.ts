@@ -40,11 +40,14 @@ const BYTE_UNITS: Record<string, number> = {
   g: 1024 ** 3,
   gib: 1024 ** 3,
   gb: 1000 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+  tb: 1000 ** 4,
 };
 
 /**
- * A size in bytes as `truncate -s` takes it: a bare number is bytes; K, M, G (or KiB, MiB, GiB)
- * are powers of 1024, KB, MB, GB powers of 1000.
+ * A size in bytes as `truncate -s` takes it: a bare number is bytes; K, M, G, T (or KiB, MiB,
+ * GiB, TiB) are powers of 1024, KB, MB, GB, TB powers of 1000.
  */
 export function parseByteSize(value: string): number {
   const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
@@ -59,7 +62,14 @@ export function parseByteSize(value: string): number {
 export const parseCount = (value: string): number => integer(value, 0, Number.MAX_SAFE_INTEGER, 'a whole number');
 export const parsePositive = (value: string): number => integer(value, 1, Number.MAX_SAFE_INTEGER, 'a whole number');
 export const parseSlots = (value: string): number => integer(value, MIN_SLOT_COUNT, MAX_SLOT_COUNT, 'a slot count');
-export const parseSlotSize = (value: string): number => integer(value, 1, MAX_SLOT_SIZE, 'a slot size in bytes');
+/** --slot-size: bytes, with the units of parseByteSize (`4096`, `4KiB`, `1MiB`), from 1 to MAX_SLOT_SIZE. */
+export function parseSlotSize(value: string): number {
+  const bytes = /^\s*[0-9]+\s*$/.test(value) ? Number(value.trim()) : parseByteSize(value);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > MAX_SLOT_SIZE) {
+    throw new InvalidArgumentError(`expected a slot size in bytes from 1 to ${MAX_SLOT_SIZE} (1MiB), got '${value}'`);
+  }
+  return bytes;
+}
 export const parseGroupCapacity = (value: string): number => integer(value, 1, MAX_GROUP_CAPACITY, 'a group count');
 export { DEFAULT_SLOT_COUNT, DEFAULT_SLOT_SIZE };
 

@@ -76,3 +76,18 @@ test.each([
   expect(await runCli(['create', '--file', file, ...args])).toMatchObject({ code: 2, stdout: '', stderr: `${line}\n` });
   expect(statSync(file, { throwIfNoEntry: false })).toBeUndefined();
 });
+
+test('--slot-size takes units like --size (4KiB is 4096 bytes); past 1 MiB, or a TiB --size past the 1 TiB limit, is a one-line usage error and makes no file', async () => {
+  const file = dir.file('units.ring');
+  expect((await runCli(['create', '--file', file, '--slots', '4', '--slot-size', '4KiB'])).code).toBe(0);
+  expect(JSON.parse((await runCli(['stat', '--json', '--file', file])).stdout)).toMatchObject({ slots: 4, slotSize: 4096 });
+  const tooBig = dir.file('too-big.ring');
+  const slot = await runCli(['create', '--file', tooBig, '--slot-size', '2MiB']);
+  expect(slot.code).toBe(2);
+  expect(slot.stderr).toContain("expected a slot size in bytes from 1 to 1048576 (1MiB), got '2MiB'");
+  expect(slot.stderr.trimEnd().split('\n')).toHaveLength(1);
+  const size = await runCli(['create', '--file', tooBig, '--size', '2TiB', '--slot-size', '1MiB']);
+  expect(size.code).toBe(2);
+  expect(size.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(() => statSync(tooBig)).toThrow();
+});
