@@ -47,13 +47,11 @@ const now = () => performance.now() + offset;
 const ring = Buffer.from([1]);
 Atomics.store(words, ${ONLINE}, 1);
 for (;;) {
+  // Until the last deadline armed has passed, wait for it, whether its sleep is still on (SLEEP
+  // holds its number) or already over (0): a sleeper arms without a notify while this thread waits
+  // for a deadline no later than its own, so short sleeps in a row never wake this thread (each
+  // wake is a context switch, on one CPU taken from the very processes that are working).
   const sleep = Atomics.load(words, ${SLEEP});
-  if (sleep === 0) {
-    Atomics.store(words, ${IDLE}, 1);
-    Atomics.wait(words, ${SLEEP}, 0);
-    Atomics.store(words, ${IDLE}, 0);
-    continue;
-  }
   const due = deadline[0];
   if (Atomics.load(words, ${SLEEP}) !== sleep) continue;
   const remaining = due - now();
@@ -61,9 +59,9 @@ for (;;) {
     Atomics.wait(words, ${SLEEP}, sleep, remaining);
     continue;
   }
-  try { writeSync(fd, ring, 0, 1, 0); } catch {}
-  // Rung for this sleep (a read returns on any queued event, an overflow included): wait for the
-  // next one as an idle thread, so that its sleeper notifies whatever its deadline.
+  // Rung for this sleep, if one is on (a read returns on any queued event, an overflow included);
+  // then wait for the next one as an idle thread, so that its sleeper notifies whatever its deadline.
+  if (sleep !== 0) try { writeSync(fd, ring, 0, 1, 0); } catch {}
   Atomics.store(words, ${IDLE}, 1);
   Atomics.wait(words, ${SLEEP}, sleep);
   Atomics.store(words, ${IDLE}, 0);
