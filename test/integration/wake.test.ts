@@ -153,6 +153,24 @@ describe('a timed wait that nobody wakes', () => {
   });
 });
 
+test('on the bell, a sleep ended early leaves its alarm set, and the next, shorter sleeps still end at their own bounds', async () => {
+  // The alarm thread waits for the last deadline armed even after its sleep ended (so that short
+  // sleeps in a row do not wake it); a sleep with an earlier deadline must still be rung on time.
+  const { file } = await freshRing('deadlines');
+  const [line] = await runWakePeer(['deadlines', file]);
+  const report = JSON.parse(line!) as { earlyMs: number; shortMs: number; repeatedMs: number[]; way: string };
+  expect(report.way).toBe('bell');
+  expect(report.earlyMs).toBeLessThan(PROMPT_MS);
+  expect(report.shortMs).toBeGreaterThanOrEqual(100 - 1);
+  expect(report.shortMs).toBeLessThan(100 + PROMPT_MS);
+  expect(report.repeatedMs).toHaveLength(10);
+  for (const ms of report.repeatedMs) {
+    expect(ms).toBeGreaterThanOrEqual(30 - 1);
+    expect(ms).toBeLessThan(30 + PROMPT_MS);
+  }
+  expect(counters(file, 'receivers')).toEqual({ futex: 0, bell: 0 });
+});
+
 test('a receiver awaiting receiveAsync() on an empty ring uses almost no CPU and wakes promptly', async () => {
   const { file } = await freshRing('idle-async');
   const receiver = startWakePeer(['receive-async', file]);
