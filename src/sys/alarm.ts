@@ -9,12 +9,15 @@
  *
  * Shared words (Int32, one SharedArrayBuffer): SLEEP, the generation of the sleep in progress (0:
  * none); IDLE, 1 while the alarm thread waits with no deadline; ONLINE, 1 once it runs. Beside
- * them, DEADLINE (Float64, CLOCK_MONOTONIC ms), written before SLEEP is stored. A sleeper stores
+ * them, DEADLINE (Float64, CLOCK_MONOTONIC ms), written before SLEEP is stored, and WAITING_UNTIL
+ * (Float64), the deadline the alarm thread waits for now (0: none; for tests). A sleeper stores
  * SLEEP and then reads IDLE; the alarm thread stores IDLE and then waits on SLEEP: with
  * sequentially consistent atomics one of them sees the other, so an idle alarm thread is always
  * notified. A busy one is notified only when the new deadline comes before any earlier one it may
  * be waiting for; otherwise it wakes at that earlier one, sees the newer sleep and waits again
- * (about once a second while the thread keeps sleeping, never while it is idle).
+ * (about once a second while the thread keeps sleeping, never while it is idle). It stays busy
+ * until the last deadline armed has passed, even once that sleep has ended: short sleeps in a
+ * row then arm it without a notify (a notify per sleep woke it, a context switch per sleep).
  */
 import { openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +34,9 @@ const ONLINE = 2;
 const WORDS = 4;
 /** Byte offset of the DEADLINE double, after the Int32 words. */
 const DEADLINE_BYTE = WORDS * 4;
-const SHARED_BYTES = DEADLINE_BYTE + 8;
+/** Byte offset of the WAITING_UNTIL double. */
+const WAITING_BYTE = DEADLINE_BYTE + 8;
+const SHARED_BYTES = WAITING_BYTE + 8;
 /** O_TMPFILE | O_RDWR (Linux generic: x86-64, arm64): an unnamed file in a directory. */
 const O_TMPFILE_RDWR = 0o20200000 | 0o2;
 
@@ -42,6 +47,7 @@ const { writeSync } = require('node:fs');
 const { shared, fd } = workerData;
 const words = new Int32Array(shared, 0, ${WORDS});
 const deadline = new Float64Array(shared, ${DEADLINE_BYTE}, 1);
+const waitingUntil = new Float64Array(shared, ${WAITING_BYTE}, 1);
 const offset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
 const now = () => performance.now() + offset;
 const ring = Buffer.from([1]);
@@ -56,9 +62,11 @@ for (;;) {
   if (Atomics.load(words, ${SLEEP}) !== sleep) continue;
   const remaining = due - now();
   if (remaining > 0) {
+    waitingUntil[0] = due;
     Atomics.wait(words, ${SLEEP}, sleep, remaining);
     continue;
   }
+  waitingUntil[0] = 0;
   // Rung for this sleep, if one is on (a read returns on any queued event, an overflow included);
   // then wait for the next one as an idle thread, so that its sleeper notifies whatever its deadline.
   if (sleep !== 0) try { writeSync(fd, ring, 0, 1, 0); } catch {}
@@ -77,6 +85,7 @@ export class Alarm {
   readonly fd: number;
   readonly #words: Int32Array;
   readonly #deadline: Float64Array;
+  readonly #waitingUntil: Float64Array;
   #generation = 0;
   /** The latest deadline the alarm thread may be waiting for (it waits for no later one). */
   #latest = 0;
@@ -89,6 +98,7 @@ export class Alarm {
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     this.#words = new Int32Array(shared, 0, WORDS);
     this.#deadline = new Float64Array(shared, DEADLINE_BYTE, 1);
+    this.#waitingUntil = new Float64Array(shared, WAITING_BYTE, 1);
     const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
     const worker = new WorkerThread(THREAD, { eval: true, workerData: { shared, fd }, stdout: false, stderr: false });
     this.#worker = worker;
@@ -113,6 +123,11 @@ export class Alarm {
       }
     }
     return undefined;
+  }
+
+  /** The deadline (CLOCK_MONOTONIC ms) the alarm thread waits for now, 0 when none: for tests. */
+  get waitingUntil(): number {
+    return this.#waitingUntil[0]!;
   }
 
   /** True once the alarm thread runs (and until it dies): only then may a sleep block on a read. */

@@ -48,6 +48,14 @@ function theInstance(): Instance | null {
   return instance;
 }
 
+/**
+ * The deadline (CLOCK_MONOTONIC ms, as process.hrtime) this thread's alarm waits for now: 0 when
+ * none, undefined before the instance exists. For tests that need the alarm settled.
+ */
+export function alarmWaitingUntil(): number | undefined {
+  return instance ? instance.alarm.waitingUntil : undefined;
+}
+
 /** One ring file's use of this thread's instance. */
 export class BlockingBell {
   readonly #instance: Instance;
