@@ -21,6 +21,7 @@ import {
   SEQUENCE_SKIP_BIT,
   SEQUENCE_VALUE_MASK,
   SHAPE_EXTENSION_MASK,
+  SHAPE_KIND_SHIFT,
   SLOT_HEADER_LENGTH,
   SLOT_LENGTH,
   SLOT_PID,
@@ -35,6 +36,7 @@ import { computeGate, dispatchPosition, groupFloor, listGroups, loadDispatch, re
 import { listParticipants, type Participant } from './participants.js';
 import { claimOwners, isPublished } from './recovery.js';
 import type { RingMemory } from '../layout/data-windows.js';
+import { decodeOriginExtension, KIND_IMPORTED, type Origin } from '../layout/origin-layout.js';
 import { SlotWindows, ringPartsOf } from './slot-windows.js';
 import { viewsOf, type RingViews } from './views.js';
 
@@ -81,6 +83,8 @@ export interface PeekedMessage {
   readonly pid: number;
   readonly sentAt: number;
   readonly data: Buffer;
+  /** Where `bridge import` brought it from (kind 3, docs/format.md §9b); undefined for other messages. */
+  readonly origin?: Origin;
 }
 
 export type RoleName = 'sender' | 'receiver' | 'both' | 'observer';
@@ -236,7 +240,8 @@ export function peekMessages(memory: Buffer | RingMemory, geometry: RingGeometry
     const length = Atomics.load(window.words, (slot + SLOT_LENGTH) >>> 2);
     const pid = Atomics.load(window.words, (slot + SLOT_PID) >>> 2) >>> 0;
     const sentAt = window.doubles[(slot + SLOT_SENT_AT) >>> 3]!;
-    const extension = Atomics.load(window.words, (slot + SLOT_SHAPE) >>> 2) & SHAPE_EXTENSION_MASK;
+    const shape = Atomics.load(window.words, (slot + SLOT_SHAPE) >>> 2);
+    const extension = shape & SHAPE_EXTENSION_MASK;
     const payload = slot + SLOT_HEADER_LENGTH + extension;
     const fits =
       claimedSpan >= 1 &&
@@ -245,6 +250,8 @@ export function peekMessages(memory: Buffer | RingMemory, geometry: RingGeometry
       extension % 8 === 0 &&
       SLOT_HEADER_LENGTH + extension + length <= claimedSpan * geometry.slotStride;
     const data = fits ? Buffer.from(window.bytes.subarray(payload, payload + length)) : undefined;
+    const kind = (shape >>> SHAPE_KIND_SHIFT) & 0xff;
+    const origin = fits && kind === KIND_IMPORTED ? decodeOriginExtension(kind, Buffer.from(window.bytes.subarray(payload - extension, payload))) : undefined;
     // Rewritten only by the claimer of position + N, which moves the tail past it first.
     if (readTail(views).position > position + N) {
       if (restart()) continue; // overwritten while we copied (span is 1: the walk goes on from the new start)
@@ -252,7 +259,7 @@ export function peekMessages(memory: Buffer | RingMemory, geometry: RingGeometry
     }
     if (!data) continue;
     span = claimedSpan;
-    found.push({ sequence: position, pid, sentAt, data });
+    found.push(origin ? { sequence: position, pid, sentAt, data, origin } : { sequence: position, pid, sentAt, data });
   }
   return found;
 }

@@ -206,11 +206,20 @@ test('mmapipc receive --framing length writes the multi-slot and padded vectors\
   }
 });
 
-test('mmapipc receive writes the imported vector\'s payloads alone, and --json shows each origin', async () => {
+test('mmapipc receive writes the imported vector\'s payloads alone, and --json shows each origin; so does peek --json', async () => {
   const vector = readable.find((v) => v.file === '11-imported.ring')!;
   const messages = vector.readers!.default!.messages;
   expect(messages.filter((m) => m.kind === 3)).toHaveLength(3);
   const path = copyOf(vector);
+  const expectedOrigins = messages.map((m) => {
+    if (!m.origin) return undefined;
+    return m.origin.engine === 'nats' ? { engine: 'nats', stream: m.origin.stream, seq: Number(m.origin.position) } : { engine: 'redis', key: m.origin.stream, id: m.origin.position };
+  });
+  const peeked = await runCli(['peek', '--file', path, '--json', '--count', String(messages.length)]);
+  expect(peeked.code).toBe(0);
+  const peekRecords = peeked.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { origin?: Record<string, unknown>; message?: string; base64?: string });
+  expect(peekRecords.map((record) => record.origin)).toEqual(expectedOrigins);
+  expect(peekRecords.map((record) => (record.message !== undefined ? Buffer.from(record.message) : Buffer.from(record.base64!, 'base64')).toString('base64'))).toEqual(messages.map((m) => m.base64));
   const raw = await runCli(['receive', '--file', path, '--group', 'raw', '--from', 'earliest', '--framing', 'length', '--count', String(messages.length), '--timeout', '5s']);
   expect(raw.code).toBe(0);
   const expected = Buffer.concat(

@@ -12,6 +12,7 @@ import { note, write } from '../output.js';
 import { addFileOption } from '../ring-options.js';
 import { addLayoutOption } from '../classic/layout-option.js';
 import { formatDuration } from './stat-view.js';
+import { originRecord } from '../../bridge/origin.js';
 
 export const DEFAULT_PEEK_COUNT = 10;
 
@@ -79,5 +80,6 @@ function jsonRecord(message: PeekedMessage): Record<string, unknown> {
     time: message.sentAt > 0 ? new Date(message.sentAt).toISOString() : null,
     bytes: message.data.length,
     ...(exact ? { message: text } : { base64: message.data.toString('base64') }),
+    ...(message.origin ? { origin: originRecord(message.origin) } : {}),
   };
 }
