@@ -126,9 +126,12 @@ export function openNoFollow(path: string, flags: number, mode?: number): number
   try {
     return openSync(path, flags | constants.O_NOFOLLOW, mode);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+    const code = (error as NodeJS.ErrnoException).code;
+    // O_DIRECTORY | O_NOFOLLOW on a symlink fails with ENOTDIR, not ELOOP.
+    if (code === 'ELOOP' || (code === 'ENOTDIR' && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink())) {
       throw new UnsafeFileError('is a symbolic link; refusing to keep bridge state there. Remove it', { subject: path, cause: error });
     }
+    if (code === 'ENOTDIR') throw new UnsafeFileError('is not a directory; refusing to keep bridge state there. Remove it', { subject: path, cause: error });
     throw error;
   }
 }
