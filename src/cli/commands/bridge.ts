@@ -46,7 +46,7 @@ Guarantees:
 
 Exit codes: 0 done (--once, --dry-run, or SIGTERM after draining in-flight work),
   1 failure (bridge already running; a cursor of another ring), 2 usage (bad option or
-  URL), 5 message too large (for the engine, or for the ring's largest message;
+  URL), 4 <ring>.bridge/ another user could have planted (docs/sharing.md), 5 message too large (for the engine, or for the ring's largest message;
   the bridge stops before it), 8 engine unreachable, not the engine asked for, or
   credentials refused, 9 engine not usable as asked (no such stream or key, another writer
   on a chained stream), 130 SIGINT.`;
