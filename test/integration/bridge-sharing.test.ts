@@ -141,10 +141,7 @@ describeWhen('bridge stat across PID namespaces', 'a PID namespace and a redis-s
     return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
   }
 
-  test.each([
-    ['SIGTERM', 'drained'],
-    ['SIGKILL', 'killed'],
-  ] as const)('a bridge running in another PID namespace is shown running, with its pid marked; after %s it is shown stopped', async (signal) => {
+  test.each(['SIGTERM', 'SIGKILL'] as const)('a bridge running in another PID namespace is shown running, with its pid marked; after %s it is shown stopped', async (signal) => {
     const ring = dir.file(`ns-${signal}.ring`);
     expect(await runCli(['create', '--file', ring, '--slots', '16'])).toMatchObject({ code: 0 });
     const inside = await namespace.start(['bridge', 'export', '--file', ring, '--redis', redis.url, '--key', `ns-${signal}`, '--create-stream', '--json']);
