@@ -1,7 +1,9 @@
 /**
- * A bridge's files live with its ring, in the directory `<ring>.bridge/` (mode 0700):
- *   <name>.lock          flock'ed while the bridge runs: two bridges of one name cannot both run
- *   <name>.cursor.json   import only: the last engine position committed into the ring (0600),
+ * A bridge's files live with its ring, in the directory `<ring>.bridge/`, which takes the ring's
+ * group and mode (state-dir.ts: 0700 for a ring of its owner alone, 2770 for a 0660 ring, ...):
+ *   <name>.lock          locked while the bridge runs (bridge-lock.ts): two bridges of one name
+ *                        cannot both run, and `bridge stat` sees the lock from any PID namespace
+ *   <name>.cursor.json   import only: the last engine position committed into the ring,
  *                        replaced by write-temp + rename, and only AFTER the ring commit it
  *                        describes: a crash between the two delivers that one commit again,
  *                        never loses it. With --sync the ring is msync'ed first and the cursor
@@ -9,6 +11,9 @@
  *                        OS crash too. (An fsync'ed cursor over a ring that is not synced would
  *                        be worse than none: it could survive a crash that the commit did not.)
  *   <name>.status.json   what `bridge stat` shows, rewritten a few times a second (no fsync)
+ * Every file takes the directory's file mode (its bits less search: 0660 in a 2770 directory)
+ * and group, whichever user of the ring writes it; a file found there is read only when
+ * state-dir.ts trusts it (no symlink, nothing another user could have planted).
  * Export keeps no position of its own: the ring holds what is not yet acknowledged, and the
  * engine says what it stored (see nats-export.ts, redis-export.ts).
  *
@@ -17,10 +22,10 @@
  * ring, and a cursor of the old one is never resumed on it (see readCursor). `mmapipc rm`
  * removes the directory with the ring (removeBridgeState).
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { BridgeStateError, EngineConfigError, MmapipcError, UnsafeFileError, UsageError } from '../errors.js';
-import { LOCK_EX, LOCK_NB, geteuid, lockFile } from '../sys/libc.js';
+import { BridgeStateError, EngineConfigError, MmapipcError, UsageError } from '../errors.js';
+import { checkStateDir, checkStateEntry, ensureStateDir, openNoFollow, openStateFile, sharingOf, stateSharing, type StateSharing } from './state-dir.js';
 import type { Engine } from './origin.js';
 
 export const BRIDGE_DIR_SUFFIX = '.bridge';
@@ -43,42 +48,41 @@ export function defaultBridgeName(direction: 'export' | 'import', engine: Engine
   return `${direction}-${engine}-${stream.replace(/[^A-Za-z0-9._-]/g, '_')}`.slice(0, 100);
 }
 
-/** Creates `<ring>.bridge/` (0700) when missing; refuses a symlink or someone else's directory. */
-export function ensureBridgeDir(ringPath: string): string {
+/**
+ * Makes `<ring>.bridge/` when missing, with the group and mode of the ring (or of the ring
+ * `creation` will make); refuses one another user could have planted (state-dir.ts).
+ */
+export function ensureBridgeDir(ringPath: string, creation: { readonly mode?: number; readonly fileGroup?: number } = {}): string {
   const dir = bridgeDir(ringPath);
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new MmapipcError(`cannot create the bridge directory: ${(error as Error).message}`, { subject: dir, cause: error });
-    }
-  }
-  const status = lstatSync(dir);
-  if (!status.isDirectory()) throw new UnsafeFileError('is not a directory (a symlink or a file); refusing to keep bridge state there', { subject: dir });
-  if (status.uid !== geteuid()) throw new UnsafeFileError(`belongs to uid ${status.uid}, not to you; refusing to keep bridge state there`, { subject: dir });
-  if ((status.mode & 0o022) !== 0) throw new UnsafeFileError('is writable by others; refusing to keep bridge state there (chmod 700)', { subject: dir });
+  ensureStateDir(dir, stateSharing(ringPath, creation));
   return dir;
 }
 
-/** Takes `<name>.lock`; the lock goes with the process. Throws when another bridge of the name runs. */
-export function lockBridge(ringPath: string, name: string): number {
-  const path = join(ensureBridgeDir(ringPath), `${name}.lock`);
-  const fd = openSync(path, 'a', 0o600);
-  if (!lockFile(fd, LOCK_EX | LOCK_NB, path)) {
-    closeSync(fd);
-    const pid = readStatus(ringPath, name)?.pid;
-    throw new MmapipcError(`bridge '${name}' is already running on this ring${pid ? ` (pid ${pid})` : ''}; stop it or pass another --name`, {
-      subject: ringPath,
-    });
-  }
-  return fd;
+/** Opens (creating when missing) `<name>.lock`, checked and given the directory's mode. */
+export function openLockFile(ringPath: string, name: string, creation: { readonly mode?: number; readonly fileGroup?: number } = {}): { fd: number; path: string } {
+  ensureBridgeDir(ringPath, creation);
+  const path = lockPath(ringPath, name);
+  return { fd: openStateFile(path, constants.O_RDWR | constants.O_CREAT, stateSharing(ringPath, creation)), path };
 }
 
-/** Replaces `path` with `text` atomically; with `durable`, the data and the rename reach the disk. */
+export function lockPath(ringPath: string, name: string): string {
+  return join(bridgeDir(ringPath), `${name}.lock`);
+}
+
+/**
+ * Replaces `path` with `text` atomically; with `durable`, the data and the rename reach the disk.
+ * The new file gets the directory's file mode and group (the directory was checked when the
+ * bridge took its lock).
+ */
 function replaceFile(path: string, text: string, durable: boolean): void {
+  const directory = statSync(dirname(path));
+  const mode = directory.mode & 0o664;
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(temporary, 'w', 0o600);
+  removeIfThere(temporary); // a leftover of a process of this pid: never written through
+  const fd = openNoFollow(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
+    if ((mode & 0o070) !== 0 && fstatSync(fd).gid !== directory.gid) fchownSync(fd, -1, directory.gid);
+    fchmodSync(fd, mode);
     const bytes = Buffer.from(text);
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
     if (durable) fsyncSync(fd);
@@ -87,21 +91,33 @@ function replaceFile(path: string, text: string, durable: boolean): void {
   }
   renameSync(temporary, path);
   if (durable) {
-    const directory = openSync(dirname(path), 'r');
+    const directoryFd = openSync(dirname(path), 'r');
     try {
-      fsyncSync(directory);
+      fsyncSync(directoryFd);
     } finally {
-      closeSync(directory);
+      closeSync(directoryFd);
     }
   }
 }
 
-function readJson(path: string): unknown {
+/** A JSON file of the directory, read only when state-dir.ts trusts it; undefined when missing. */
+function readJson(path: string, sharing: StateSharing): unknown {
+  let fd: number;
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    fd = openNoFollow(path, constants.O_RDONLY);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof MmapipcError) throw error;
     throw new MmapipcError(`cannot read bridge state: ${(error as Error).message}; remove the file to start over`, { subject: path, cause: error });
+  }
+  try {
+    checkStateEntry(path, fstatSync(fd), sharing, 'file');
+    return JSON.parse(readFileSync(fd, 'utf8'));
+  } catch (error) {
+    if (error instanceof MmapipcError) throw error;
+    throw new MmapipcError(`cannot read bridge state: ${(error as Error).message}; remove the file to start over`, { subject: path, cause: error });
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -139,7 +155,7 @@ const START_OVER = 'pass --reset-state to start over (as --from-start, --new or 
  */
 export function readCursor(ringPath: string, name: string, engine: Engine, stream: string, ringId: string | undefined): Cursor | undefined {
   const path = cursorPath(ringPath, name);
-  const cursor = readJson(path) as (Omit<Cursor, 'version' | 'ringId'> & { version: number; ringId?: unknown }) | undefined;
+  const cursor = readJson(path, stateSharing(ringPath)) as (Omit<Cursor, 'version' | 'ringId'> & { version: number; ringId?: unknown }) | undefined;
   if (cursor === undefined) return undefined;
   if ((cursor.version !== 1 && cursor.version !== 2) || typeof cursor.position !== 'string') {
     throw new MmapipcError('is not a bridge cursor this mmapipc understands; remove it to start over', { subject: path });
@@ -175,7 +191,7 @@ export function resetBridgeState(ringPath: string, name: string): void {
  */
 export function forgetBridge(ringPath: string, name: string): void {
   removeIfThere(statusPath(ringPath, name));
-  removeIfThere(join(bridgeDir(ringPath), `${name}.lock`));
+  removeIfThere(lockPath(ringPath, name));
   try {
     rmdirSync(bridgeDir(ringPath));
   } catch {
@@ -198,14 +214,19 @@ const STATE_FILE = /^(\.[A-Za-z0-9][A-Za-z0-9._-]*\.\d+\.tmp|[A-Za-z0-9][A-Za-z0
 
 /**
  * Removes `<ring>.bridge/` with the ring (`mmapipc rm`): the bridge files in it, then the
- * directory. Returns what happened: 'none' (there was none), 'removed', or 'kept' when it is not
- * a directory of ours or holds other files (they are left alone).
+ * directory. `ring`: the owner, group and mode the ring had. Returns what happened: 'none' (there
+ * was none), 'removed', or 'kept' when it is not a directory the ring's users made (state-dir.ts)
+ * or holds other files (they are left alone).
  */
-export function removeBridgeState(ringPath: string): 'none' | 'removed' | 'kept' {
+export function removeBridgeState(ringPath: string, ring: { readonly uid: number; readonly gid: number; readonly mode: number }): 'none' | 'removed' | 'kept' {
   const dir = bridgeDir(ringPath);
   const status = lstatSync(dir, { throwIfNoEntry: false });
   if (!status) return 'none';
-  if (!status.isDirectory() || status.uid !== geteuid()) return 'kept';
+  try {
+    checkStateEntry(dir, status, sharingOf(ring), 'directory');
+  } catch {
+    return 'kept';
+  }
   for (const file of readdirSync(dir)) if (STATE_FILE.test(file)) removeIfThere(join(dir, file));
   try {
     rmdirSync(dir);
@@ -235,8 +256,11 @@ export interface BridgeStatus {
   readonly url: string;
   readonly stream: string;
   readonly ring: string;
+  /** For people: a pid of the PID namespace `pidNamespace` (whether it runs is told by its lock). */
   readonly pid: number;
   readonly startTicks: number;
+  /** The bridge's PID namespace (the inode of /proc/self/ns/pid, decimal; "0": unknown); absent from an older mmapipc. */
+  readonly pidNamespace?: string;
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly state: BridgeState;
@@ -270,7 +294,7 @@ export function writeStatus(ringPath: string, status: BridgeStatus): void {
 
 export function readStatus(ringPath: string, name: string): BridgeStatus | undefined {
   try {
-    return readJson(statusPath(ringPath, name)) as BridgeStatus | undefined;
+    return readJson(statusPath(ringPath, name), stateSharing(ringPath)) as BridgeStatus | undefined;
   } catch {
     return undefined;
   }
@@ -280,6 +304,7 @@ export function readStatus(ringPath: string, name: string): BridgeStatus | undef
 export function listStatuses(ringPath: string): BridgeStatus[] {
   let names: string[];
   try {
+    if (!checkStateDir(bridgeDir(ringPath), stateSharing(ringPath))) return [];
     names = readdirSync(bridgeDir(ringPath));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getpid } from '../sys/libc.js';
-import { processStartTicks } from '../sys/process.js';
+import { pidNamespaceId, processStartTicks } from '../sys/process.js';
 import { writeStatus, type BridgeState, type BridgeStatus } from './files.js';
 import type { Engine } from './origin.js';
 
@@ -191,6 +191,7 @@ export class BridgeRuntime {
       ring: ringPath,
       pid: this.#pid,
       startTicks: this.#startTicks,
+      pidNamespace: String(pidNamespaceId()),
       startedAt: this.#startedAt,
       updatedAt: new Date().toISOString(),
       state: this.#state,

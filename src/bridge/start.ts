@@ -7,7 +7,8 @@
 import { closeSync, existsSync } from 'node:fs';
 import { dryRun } from './dry-run.js';
 import { startExport } from './export-start.js';
-import { forgetBridge, lockBridge, resetBridgeState } from './files.js';
+import { lockBridge } from './bridge-lock.js';
+import { forgetBridge, resetBridgeState } from './files.js';
 import { startImport } from './import-start.js';
 import type { BridgeSettings } from './options.js';
 import type { BridgeEnd, BridgeIo } from './io.js';
@@ -17,7 +18,7 @@ export type { BridgeEnd, BridgeIo } from './io.js';
 
 export async function runBridge(ringPath: string, settings: BridgeSettings, io: BridgeIo): Promise<BridgeEnd> {
   if (settings.dryRun) return dryRun(ringPath, settings, io);
-  const lock = lockBridge(ringPath, settings.name);
+  const lock = lockBridge(ringPath, settings.name, settings.creation);
   if (settings.resetState) resetBridgeState(ringPath, settings.name);
   const runtime = new BridgeRuntime({
     name: settings.name,

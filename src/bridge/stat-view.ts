@@ -1,21 +1,50 @@
-/** `mmapipc bridge stat`: every bridge of a ring, from its status file, as lines or JSON. */
-import { processLiveness } from '../sys/process.js';
+/**
+ * `mmapipc bridge stat`: every bridge of a ring, from its status file, as lines or JSON. Whether
+ * a bridge runs is told by its lock (bridge-lock.ts), seen alike from every PID namespace; the
+ * pid is shown for people, marked when it belongs to another PID namespace than the viewer's.
+ */
+import type { PidNamespaceRelation } from '../ring-file/participant-state.js';
+import { pidNamespaceId, procShowsOwnNamespace, processLiveness } from '../sys/process.js';
 import type { BridgeStatus } from './files.js';
+
+/** What the bridge's lock says: held (it runs), free, unknown (the file system cannot tell), none (no lock file). */
+export type BridgeLockState = 'held' | 'free' | 'unknown' | 'none';
 
 export interface BridgeView extends BridgeStatus {
   /** The bridge's process still runs (its state is current). */
   readonly running: boolean;
+  /** Whether `pid` is a pid of the viewer's PID namespace. */
+  readonly pidNamespace: PidNamespaceRelation;
   /** Age of the status, and of the last error, in ms. */
   readonly statusAgeMs: number;
   readonly lastErrorAgeMs: number | null;
 }
 
-export function bridgeViews(statuses: readonly BridgeStatus[], now = Date.now()): BridgeView[] {
+function namespaceOf(status: BridgeStatus): PidNamespaceRelation {
+  const own = pidNamespaceId();
+  if (own === 0n || status.pidNamespace === undefined || status.pidNamespace === '0') return 'unknown';
+  return String(own) === status.pidNamespace ? 'same' : 'other';
+}
+
+/**
+ * Running: the lock is held. Only where the lock cannot be tested (a file system without OFD
+ * locks) does /proc stand in, and only for a pid of the viewer's own namespace.
+ */
+function isRunning(status: BridgeStatus, lock: BridgeLockState, namespace: PidNamespaceRelation): boolean {
+  if (status.state === 'stopped') return false;
+  if (lock === 'held') return true;
+  if (lock !== 'unknown') return false;
+  return namespace === 'same' && procShowsOwnNamespace() && processLiveness(status.pid, status.startTicks) === 'alive';
+}
+
+export function bridgeViews(statuses: readonly BridgeStatus[], lockState: (name: string) => BridgeLockState, now = Date.now()): BridgeView[] {
   return statuses.map((status) => {
-    const running = status.state !== 'stopped' && processLiveness(status.pid, status.startTicks) === 'alive';
+    const pidNamespace = namespaceOf(status);
+    const running = isRunning(status, lockState(status.name), pidNamespace);
     return {
       ...status,
       running,
+      pidNamespace,
       state: running ? status.state : 'stopped',
       statusAgeMs: Math.max(0, now - Date.parse(status.updatedAt)),
       lastErrorAgeMs: status.lastError ? Math.max(0, now - Date.parse(status.lastError.at)) : null,
@@ -32,6 +61,10 @@ function age(ms: number): string {
 
 const number = (value: number) => value.toLocaleString('en-US');
 
+function pidLabel(view: BridgeView): string {
+  return view.pidNamespace === 'other' ? `pid ${view.pid}, another pid namespace` : `pid ${view.pid}`;
+}
+
 export function bridgeLines(views: readonly BridgeView[], ringPath: string): string[] {
   if (views.length === 0) return [`no bridges on ${ringPath}`];
   const lines: string[] = [];
@@ -39,7 +72,9 @@ export function bridgeLines(views: readonly BridgeView[], ringPath: string): str
     const where = `${view.engine} ${view.url} ${view.engine === 'nats' ? 'stream' : 'key'} ${view.stream}`;
     const arrow = view.direction === 'export' ? `ring → ${where}` : `${where} → ring`;
     lines.push(`${view.name}: ${view.direction} ${arrow}`);
-    lines.push(`  state ${view.state}${view.running ? ` (pid ${view.pid}, updated ${age(view.statusAgeMs)} ago)` : ` (not running; last seen ${age(view.statusAgeMs)} ago)`}`);
+    lines.push(
+      `  state ${view.state}${view.running ? ` (${pidLabel(view)}, updated ${age(view.statusAgeMs)} ago)` : ` (not running; last seen ${age(view.statusAgeMs)} ago)`}`,
+    );
     lines.push(`  moved ${number(view.messages)} messages, ${number(view.bytes)} bytes; in flight ${number(view.inFlight)}; lag ${view.lag === null ? 'unknown' : number(view.lag)}`);
     lines.push(`  position: ring ${view.ringPosition ?? '-'}, engine ${view.enginePosition ?? '-'}`);
     lines.push(

@@ -107,7 +107,8 @@ function inspect(path: string, fd: number): { uninitialised: boolean; participan
 export function removeRingFile(path: string, options: RemoveOptions = {}): RemoveResult {
   const fd = openForRemoval(path);
   try {
-    checkFileSafety(path, fileStatus(fd, path));
+    const ring = fileStatus(fd, path);
+    checkFileSafety(path, ring);
     const { uninitialised, participants } = inspect(path, fd);
     // Held until close: openers that arrive meanwhile wait, then find the file gone.
     const locked = lockFile(fd, LOCK_EX | LOCK_NB, path);
@@ -126,7 +127,7 @@ export function removeRingFile(path: string, options: RemoveOptions = {}): Remov
     unlinkSync(path);
     let bridgeState: RemoveResult['bridgeState'];
     try {
-      bridgeState = removeBridgeState(path);
+      bridgeState = removeBridgeState(path, ring);
     } catch {
       bridgeState = 'kept'; // the ring is gone already; its stale state is refused where it matters
     }

@@ -46,7 +46,7 @@ Guarantees:
 
 Exit codes: 0 done (--once, --dry-run, or SIGTERM after draining in-flight work),
   1 failure (bridge already running; a cursor of another ring), 2 usage (bad option or
-  URL), 5 message too large (for the engine, or for the ring's largest message;
+  URL), 4 <ring>.bridge/ another user could have planted (docs/sharing.md), 5 message too large (for the engine, or for the ring's largest message;
   the bridge stops before it), 8 engine unreachable, not the engine asked for, or
   credentials refused, 9 engine not usable as asked (no such stream or key, another writer
   on a chained stream), 130 SIGINT.`;
@@ -136,7 +136,9 @@ Examples:
     .addHelpText(
       'after',
       `
-Fields (JSON): name, direction, engine, url, stream, ring, pid, running, state (starting,
+Fields (JSON): name, direction, engine, url, stream, ring, pid, pidNamespace (same, other,
+unknown: whether pid is one of this PID namespace), running (the bridge holds its lock in
+<ring>.bridge/<name>.lock, seen from any PID namespace), state (starting,
 connected, reconnecting, blocked-ring-full, blocked-stream-full, stopped), messages,
 bytes, inFlight, lag, ringPosition, enginePosition, duplicatesSuppressed, loopSkipped,
 lostByRetention, resyncs, reconnects, lastError {message, at}, lastErrorAgeMs,
@@ -151,7 +153,7 @@ Examples:
 
 Exit codes: 0 shown, 1 no ring at the path (its bridge state may be left over: remove it).`,
     )
-    .action((options: { file?: string; json?: boolean }) => {
+    .action(async (options: { file?: string; json?: boolean }) => {
       const path = ringPath(options.file, context.env);
       const sight = lookAtRing(path);
       if (sight === undefined) {
@@ -166,7 +168,8 @@ Exit codes: 0 shown, 1 no ring at the path (its bridge state may be left over: r
           `mmapipc: ${bridgeDir(path)}: note: ${statuses.length - current.length} bridge status(es) left from an earlier ring at this path, not shown; they go when those bridges run again (or remove their .status.json files)`,
         );
       }
-      const views = bridgeViews(current);
+      const { bridgeLockState } = await import('../../bridge/bridge-lock.js');
+      const views = bridgeViews(current, (name) => bridgeLockState(path, name));
       if (options.json) write(context.output.out, `${JSON.stringify(views)}\n`);
       else write(context.output.out, `${bridgeLines(views, path).join('\n')}\n`);
     });
