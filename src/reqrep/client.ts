@@ -177,7 +177,7 @@ export class Requester {
     if (this.#reply) return this.#reply;
     const path = this.#ring.path;
     const modes = replyModes(path);
-    ensureRepliesDir(path, modes.dir);
+    ensureRepliesDir(path, modes.sharing);
     sweepReplyRings(path);
     const name = newReplyRingName(path);
     // The request ring's geometry: a reply may be as large as a request.

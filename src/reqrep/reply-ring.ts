@@ -5,9 +5,10 @@
  * makes one. `mmapipc rm` of the request ring removes the directory.
  */
 import { newRingId } from '../sys/ring-id.js';
-import { fstatSync, lstatSync, mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { fstatSync, lstatSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { MmapipcError, SystemCallError, UnsafeFileError } from '../errors.js';
+import { SystemCallError } from '../errors.js';
+import { ensureStateDir, sharingOf, type Purpose, type StateSharing } from '../sharing/beside-dir.js';
 import { REPLIES_DIR_SUFFIX, RING_ID_LENGTH } from '../layout/request-layout.js';
 import { LOCK_EX, LOCK_NB, O_NOFOLLOW, O_NONBLOCK, O_RDWR, closeFile, geteuid, lockFile, openFile } from '../sys/libc.js';
 
@@ -36,27 +37,28 @@ export function newReplyRingName(requestPath: string): { id: Buffer; path: strin
 
 /**
  * The permissions reply rings get: those of the request ring (who may ask may be answered), never
- * writable by others. The directory adds search permission wherever it grants read.
+ * writable or readable by others. Their directory follows the request ring's sharing like every
+ * directory beside a ring (src/sharing/beside-dir.ts): a 0660 ring's `<ring>.replies/` is 2770 in
+ * the ring's group, so every member of the group makes its reply rings there.
  */
-export function replyModes(requestPath: string): { file: number; dir: number } {
-  const file = statSync(requestPath).mode & 0o660;
-  const dir = file | ((file & 0o440) >> 2) | 0o700;
-  return { file, dir };
+export function replyModes(requestPath: string): { file: number; sharing: StateSharing } {
+  const sharing = sharingOf(statSync(requestPath));
+  return { file: sharing.file & 0o660, sharing };
 }
 
-/** Makes `<ring>.replies/` when missing; refuses a symlink or someone else's directory. */
-export function ensureRepliesDir(requestPath: string, mode: number): string {
+const REPLIES: Purpose = {
+  what: 'reply rings',
+  dirName: 'the directory for reply rings',
+  takeOver: "make a request as that user once (the directory then takes the ring's group and mode), ",
+};
+
+/**
+ * Makes `<ring>.replies/` when missing (owner-only at first, then the ring's group and mode), or
+ * checks the one there: refuses a symlink, or one another user could have planted or changes.
+ */
+export function ensureRepliesDir(requestPath: string, sharing: StateSharing): string {
   const dir = repliesDir(requestPath);
-  try {
-    mkdirSync(dir, { mode });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new MmapipcError(`cannot make the directory for reply rings: ${(error as Error).message}`, { subject: dir, cause: error });
-    }
-  }
-  const status = lstatSync(dir);
-  if (!status.isDirectory()) throw new UnsafeFileError('is not a directory; reply rings cannot go there. Remove it', { subject: dir });
-  if (status.uid !== geteuid()) throw new UnsafeFileError(`is owned by uid ${status.uid}, not by you; reply rings cannot go there`, { subject: dir });
+  ensureStateDir(dir, sharing, REPLIES);
   return dir;
 }
 

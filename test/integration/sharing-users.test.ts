@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { ExitCode } from '../../src/errors.js';
-import { runCli } from '../helpers/cli.js';
+import { LiveCli, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 import { ThrowawayUsers, describeWithUsers, runAs, type Account } from '../helpers/users.js';
 
@@ -24,12 +24,16 @@ describeWithUsers('rings shared between users', () => {
   const dir = tempDir('mmapipc-users-');
   let crew: { name: string; gid: number };
   let member: Account;
+  let member2: Account;
+  let server3: Account;
   let stranger: Account;
 
   beforeAll(() => {
     chmodSync(dir.path, 0o1777); // every test user can make its own files here, as in /tmp
     crew = users.group('crew');
     member = users.user('mem', crew);
+    member2 = users.user('mem2', crew);
+    server3 = users.user('srv', crew);
     stranger = users.user('str', users.group('strg'));
   });
   afterAll(() => {
@@ -129,6 +133,42 @@ describeWithUsers('rings shared between users', () => {
       stdout: '',
       stderr: `mmapipc: ${file}: is owned by ${member.name} (uid ${member.uid}) and group ${crew.name} (gid ${crew.gid}), mode 0660, and you (uid ${stranger.uid}) are not in that group; ${READ_WRITE_RULE}\n`,
     });
+  }, 60_000);
+
+  test('request/reply on a 0660 ring: two members of its group ask a third\'s server, each through the shared <ring>.replies/ (2770, the ring\'s group); a directory a stranger planted there is refused in one line', async () => {
+    const file = dir.file('ask.ring');
+    expect((await runCli(['create', '--file', file, '--slots', '16', '--mode', '0660', '--file-group', crew.name])).code).toBe(0);
+    const server = new LiveCli(['serve', '--file', file, '--', 'tr', 'a-z', 'A-Z'], { wrap: ['runuser', '-u', server3.name, '--'] });
+    try {
+      await server.waitForErrorLine(/serving group/);
+      const first = await runAs(member, ['request', '--file', file, '--timeout', '10s', 'from member']);
+      expect(first).toMatchObject({ code: 0, stdout: 'FROM MEMBER', stderr: '' });
+      const replies = `${file}.replies`;
+      expect(statSync(replies)).toMatchObject({ uid: member.uid, gid: crew.gid });
+      expect(statSync(replies).mode & 0o7777).toBe(0o2770);
+      // The second member uses the directory the first one made (before: refused, not its own).
+      const second = await runAs(member2, ['request', '--file', file, '--timeout', '10s', 'from member2']);
+      expect(second).toMatchObject({ code: 0, stdout: 'FROM MEMBER2', stderr: '' });
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    const planted = dir.file('planted.ring');
+    expect((await runCli(['create', '--file', planted, '--slots', '16', '--mode', '0660', '--file-group', crew.name])).code).toBe(0);
+    mkdirSync(`${planted}.replies`);
+    chownSync(`${planted}.replies`, stranger.uid, stranger.gid);
+    chmodSync(`${planted}.replies`, 0o777);
+    const plantedServer = new LiveCli(['serve', '--file', planted, '--', 'cat'], { wrap: ['runuser', '-u', server3.name, '--'] });
+    let refused;
+    try {
+      await plantedServer.waitForErrorLine(/serving group/);
+      refused = await runAs(member, ['request', '--file', planted, '--timeout', '5s', 'x']);
+    } finally {
+      plantedServer.child.kill('SIGTERM');
+      await plantedServer.exited;
+    }
+    expect(refused.code).toBe(ExitCode.unsafeFile);
+    expect(lines(refused.stderr)).toEqual([`mmapipc: ${planted}.replies: is writable by other users (mode 0777); refusing to keep reply rings there. Remove it, or chmod o-w it`]);
   }, 60_000);
 
   test('--file-group names a group the caller is not in: exit 2 in one line, and no file is left', async () => {
