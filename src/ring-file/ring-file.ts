@@ -261,7 +261,8 @@ export class RingFile implements AsyncIterable<Message> {
    * promise directly and calls #leave as it does.
    */
   #whileOpen<T>(work: (hooks: AsyncWaitHooks) => Promise<T>): Promise<T> {
-    this.#assertOpen();
+    // A closed ring rejects (as an async method would), it does not throw at the call.
+    if (this.#closed) return Promise.reject(new MmapipcError('ring is closed', { subject: this.path }));
     this.#pending++;
     return work(this.#waitHooks);
   }

@@ -50,3 +50,16 @@ test('requests in flight together each get their own reply; the reply ring goes 
   server.close();
   expect(readdirSync(`${path}.replies`)).toEqual([]);
 });
+
+test('the async waits of a closed ring reject (they do not throw at the call), and close() ends a pending one with null', async () => {
+  const path = dir.file('closed.ring');
+  const ring = RingFile.create(path, { role: 'both' });
+  const pending = ring.receiveAsync({ timeoutMs: 60_000 });
+  ring.close();
+  await expect(pending).resolves.toBeNull();
+  let calls: Array<Promise<unknown>> = [];
+  expect(() => {
+    calls = [ring.receiveAsync(), ring.waitForMessage(), ring.waitForRoom(), ring.sendAsync('x')];
+  }).not.toThrow();
+  for (const call of calls) await expect(call).rejects.toThrow('ring is closed');
+});
