@@ -32,7 +32,8 @@ import { RecoverySchedule } from './recovery-schedule.js';
 import { ROLE_BITS, type RingFileOptions, type RingRole } from './ring-file-options.js';
 import { Requester, type Reply, type RequestOptions } from '../reqrep/client.js';
 import type { HandleOptions } from '../reqrep/handle.js';
-import { Server, serveWith, type RequestHandler, type ServeOptions } from '../reqrep/server.js';
+import { Server, type RequestHandler, type ServeOptions } from '../reqrep/server.js';
+import { serveWith } from '../reqrep/serve-with.js';
 
 export type { Message, HeldBatch, HeldViews, MessageView, MessageClaim, Gap } from '../ring/ring.js';
 export type { WaitOptions } from '../ring/blocking.js';
