@@ -4,7 +4,7 @@
  * to the reply ring named in the request, or nowhere: never to anyone else.
  */
 import { existsSync } from 'node:fs';
-import { KIND_REPLY, REPLY_EXTENSION_LENGTH, type ReplyStatusValue } from '../layout/request-layout.js';
+import { KIND_REPLY, REPLY_EXTENSION_LENGTH, ReplyStatus, type ReplyStatusValue } from '../layout/request-layout.js';
 import { DEFAULT_GROUP } from '../layout/ring-layout.js';
 import type { OpenHandle, RingHandle } from './handle.js';
 import { liveMembers } from './liveness.js';
@@ -118,4 +118,15 @@ export class ReplySender {
     this.#closed = true;
     for (const ring of [...this.#rings.values()]) this.#drop(ring);
   }
+}
+
+/** A reply larger than the client's reply ring takes (`limit` bytes; Infinity when unknown) becomes an error reply saying so. */
+export function fitReply(limit: number, status: ReplyStatusValue, payload: Uint8Array): { status: ReplyStatusValue; payload: Buffer } {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (bytes.length <= limit) return { status, payload: bytes };
+  if (status === ReplyStatus.ok) {
+    const text = Buffer.from(`the reply of ${bytes.length} bytes is larger than the largest reply the client's ring takes (${limit} bytes)`);
+    return { status: ReplyStatus.error, payload: text.subarray(0, limit) };
+  }
+  return { status, payload: bytes.subarray(0, limit) };
 }

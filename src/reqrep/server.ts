@@ -3,7 +3,8 @@
  * ring (default "requests"), one per request handled at once, each holding the request it took
  * until it is answered — so a server that dies leaves it to recovery, which hands it to another
  * server (deliveries + 1; redelivered at most once: a third delivery is answered "given up").
- * Requests come out of an async iterator; serve() runs a handler on each.
+ * Requests come out of an async iterator; serveWith (./serve-with.ts) runs a handler on each.
+ * What a server is given and reports: ./serve-types.ts; how a reply is fitted and sent: ./replies.ts.
  */
 import { GroupError, UsageError } from '../errors.js';
 import {
@@ -14,48 +15,16 @@ import {
   type ReplyStatusValue,
 } from '../layout/request-layout.js';
 import { findGroup } from '../ring/groups.js';
-import type { HeldBatch, Message } from '../ring/ring.js';
+import type { HeldBatch } from '../ring/ring.js';
 import { viewsOf } from '../ring/views.js';
 import type { OpenHandle, RingHandle } from './handle.js';
-import { ReplySender } from './replies.js';
+import { fitReply, ReplySender } from './replies.js';
+import { serveEvent, type ServeOptions } from './serve-types.js';
 import { ServedRequest, type RequestOutcome } from './served-request.js';
 import { replaceIdleDefault, type DefaultOutcome } from './settle-default.js';
-import { decodeRequest, type RequestHeader } from './wire.js';
+import { decodeRequest } from './wire.js';
 
-export interface ServeOptions {
-  /** The group to serve as (default "requests"); created if missing. */
-  readonly group?: string;
-  /** Requests handled at once (default 1): one member of the group each. */
-  readonly concurrency?: number;
-  /** Stops serving when it aborts: no new request is taken; unanswered ones go to another server. */
-  readonly signal?: AbortSignal;
-  /** Called once per request taken, when it is done with. */
-  readonly onEvent?: (event: ServeEvent) => void;
-}
-
-/** What happened to one request. */
-export interface ServeEvent {
-  readonly sequence: number;
-  readonly correlation: number;
-  /** The client's pid. */
-  readonly pid: number;
-  readonly deliveries: number;
-  /**
-   * replied / error: a reply (or an error reply) was sent; expired: its deadline passed, nothing
-   * sent; given-up: delivered twice before, answered "given up"; no-client: its client is gone;
-   * dropped: the handler dropped it; not-a-request: a message of another kind, finished unread.
-   */
-  readonly outcome: 'replied' | 'error' | 'expired' | 'given-up' | 'no-client' | 'dropped' | 'not-a-request';
-  /** Bytes of the request, and of the reply sent (0 when none). */
-  readonly bytes: number;
-  readonly replyBytes: number;
-  /** ms from taking the request to being done with it. */
-  readonly ms: number;
-  /** The error reply's text (outcome error). */
-  readonly error?: string;
-}
-
-export type RequestHandler = (request: ServedRequest) => Promise<Uint8Array | string | void> | Uint8Array | string | void;
+export type { ServeOptions, ServeEvent, RequestHandler } from './serve-types.js';
 
 /** The longest a member waits for a request before it looks at its reply rings and the stop signal again. */
 const IDLE_CHECK_MS = 1000;
@@ -237,7 +206,7 @@ export class Server implements AsyncIterable<ServedRequest> {
         this.stop();
         return;
       }
-      this.#report(message, header, outcome === 'sent' ? (status === ReplyStatus.ok ? 'replied' : 'error') : outcome, started, replyBytes, errorText);
+      this.#onEvent?.(serveEvent(message, header, outcome === 'sent' ? (status === ReplyStatus.ok ? 'replied' : 'error') : outcome, started, replyBytes, errorText));
       this.#idle.push(member);
       this.#wakeDispatcher?.();
     };
@@ -254,7 +223,7 @@ export class Server implements AsyncIterable<ServedRequest> {
       message,
       header,
       (answerStatus, payload) => {
-        const fitted = this.#fit(header, answerStatus, payload);
+        const fitted = fitReply(this.#replies.limitFor(header) ?? Infinity, answerStatus, payload);
         status = fitted.status;
         replyBytes = fitted.payload.length;
         if (fitted.status === ReplyStatus.error) errorText = fitted.payload.toString('utf8');
@@ -264,62 +233,6 @@ export class Server implements AsyncIterable<ServedRequest> {
     );
     this.#sink(request);
   }
-
-  #report(message: Message, header: RequestHeader | undefined, outcome: ServeEvent['outcome'], started: number, replyBytes: number, error?: string): void {
-    this.#onEvent?.({
-      sequence: message.sequence,
-      correlation: header?.correlation ?? 0,
-      pid: message.pid,
-      deliveries: message.deliveries,
-      outcome,
-      bytes: message.data.length,
-      replyBytes: outcome === 'replied' || outcome === 'error' ? replyBytes : 0,
-      ms: performance.now() - started,
-      ...(error === undefined || outcome !== 'error' ? {} : { error }),
-    });
-  }
-
-  /** A reply larger than the client's reply ring takes becomes an error reply saying so. */
-  #fit(header: RequestHeader, status: ReplyStatusValue, payload: Uint8Array): { status: ReplyStatusValue; payload: Buffer } {
-    const limit = this.#replies.limitFor(header) ?? Infinity;
-    const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    if (bytes.length <= limit) return { status, payload: bytes };
-    if (status === ReplyStatus.ok) {
-      const text = Buffer.from(`the reply of ${bytes.length} bytes is larger than the largest reply the client's ring takes (${limit} bytes)`);
-      return { status: ReplyStatus.error, payload: text.subarray(0, limit) };
-    }
-    return { status, payload: bytes.subarray(0, limit) };
-  }
-}
-
-/**
- * Runs `handler` on every request until the server stops: its return value is the reply, a
- * throw an error reply with the error's message. Up to the server's concurrency run at once.
- * Resolves once the server has stopped (rejects with what stopped it, if it failed).
- */
-export function serveWith(server: Server, handler: RequestHandler): Promise<void> {
-  const answer = (request: ServedRequest, reply: Uint8Array | string | void): void => {
-    if (!request.answered) void request.respond(reply ?? Buffer.alloc(0)).catch(() => {});
-  };
-  const fail = (request: ServedRequest, error: unknown): void => {
-    if (!request.answered) void request.fail(error instanceof Error ? error.message : String(error)).catch(() => {});
-  };
-  server.handleWith((request) => {
-    let reply: ReturnType<RequestHandler>;
-    try {
-      reply = handler(request);
-    } catch (error) {
-      fail(request, error);
-      return;
-    }
-    if (reply !== null && typeof reply === 'object' && typeof (reply as Promise<unknown>).then === 'function') {
-      (reply as Promise<Uint8Array | string | void>).then(
-        (value) => answer(request, value),
-        (error: unknown) => fail(request, error),
-      );
-    } else answer(request, reply as Uint8Array | string | void);
-  });
-  return server.done;
 }
 
 /** The largest request payload a ring takes: its largest message (the extension goes in the room every ring keeps, docs/format.md §2). */

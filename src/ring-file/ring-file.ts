@@ -3,9 +3,9 @@
  * to the kernel: the mapping, the shared lock, the futex for sleeping, this process's entry in
  * the participant table, and the group it receives for.
  */
-import { GroupError, MmapipcError } from '../errors.js';
+import { MmapipcError } from '../errors.js';
 import type { RingHeader } from '../layout/header.js';
-import { DEFAULT_GROUP, MEMBERS_WAITING_OFFSET, ROLE_RECEIVER, ROLE_SENDER, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
+import { MEMBERS_WAITING_OFFSET, SENDERS_WAITING_OFFSET } from '../layout/ring-layout.js';
 import {
   receiveAsync,
   receiveBlocking,
@@ -16,22 +16,24 @@ import {
   type AsyncWaitHooks,
   type WaitOptions,
 } from '../ring/blocking.js';
-import { createGroup, listGroups, removeGroup, resetGroup, setGroupLossy, type GroupInfo, type GroupStart } from '../ring/groups.js';
+import { listGroups, type GroupInfo, type GroupStart } from '../ring/groups.js';
 import { whyMemberWaits, whySendersWait } from './blockers.js';
-import { addParticipantRole, holdsClaim, registerParticipant, setParticipantGroup, unregisterParticipant, type IsAlive, type Liveness } from '../ring/participants.js';
+import { addParticipantRole, holdsClaim, unregisterParticipant, type IsAlive, type Liveness } from '../ring/participants.js';
 import type { RecoveryReport } from '../ring/recovery.js';
-import { Ring, type Gap, type HeldBatch, type HeldViews, type Message, type MessageClaim } from '../ring/ring.js';
+import type { Gap, HeldBatch, HeldViews, Message, MessageClaim, Ring } from '../ring/ring.js';
 import { viewsOf, type RingViews } from '../ring/views.js';
-import { faultHook } from '../sys/fault-hook.js';
 import { bellSleeper, type RingSleeper } from '../sys/bell-sleeper.js';
-import { errnoName } from '../sys/errno.js';
-import { geteuid, getpid, syncMapping } from '../sys/libc.js';
-import { pidNamespaceId, processStartTicks } from '../sys/process.js';
+import { getpid, syncMapping } from '../sys/libc.js';
+import { attach } from './attach.js';
 import { fileEntryLocks, fileLiveness, type FileEntryLocks } from './entry-locks.js';
-import { closeRingFile, openRingFile, type OpenRingOptions, type OpenedRing } from './open.js';
+import { createRingGroup, removeRingGroup, resetRingGroup, setRingGroupLossy, type GroupTarget } from './group-ops.js';
+import { closeRingFile, openRingFile, type OpenedRing } from './open.js';
+import { RecoverySchedule } from './recovery-schedule.js';
+import { ROLE_BITS, type RingFileOptions, type RingRole } from './ring-file-options.js';
 import { Requester, type Reply, type RequestOptions } from '../reqrep/client.js';
 import type { HandleOptions } from '../reqrep/handle.js';
-import { Server, serveWith, type RequestHandler, type ServeOptions } from '../reqrep/server.js';
+import { Server, type RequestHandler, type ServeOptions } from '../reqrep/server.js';
+import { serveWith } from '../reqrep/serve-with.js';
 
 export type { Message, HeldBatch, HeldViews, MessageView, MessageClaim, Gap } from '../ring/ring.js';
 export type { WaitOptions } from '../ring/blocking.js';
@@ -40,35 +42,7 @@ export type { RequestOptions, Reply } from '../reqrep/client.js';
 export type { ServeOptions, ServeEvent, RequestHandler, Server } from '../reqrep/server.js';
 export type { ServedRequest } from '../reqrep/served-request.js';
 
-export type RingRole = 'sender' | 'receiver' | 'both' | 'observer';
-
-export interface RingFileOptions extends OpenRingOptions {
-  /** What this process will do; recorded for `mmapipc stat` (default 'both'). */
-  readonly role?: RingRole;
-  /** Stamp messages with the time they were sent (default true). */
-  readonly stamp?: boolean;
-  /** msync the mapping after every send, so messages reach the disk before send returns. */
-  readonly sync?: boolean;
-  /** The consumer group to receive for (default "default"); created if it does not exist. */
-  readonly group?: string;
-  /** Where a group created by this open starts: 'latest' (default), 'earliest' or a sequence number. */
-  readonly from?: GroupStart;
-  /** A group created by this open is lossy: it never holds senders back, and reports gaps. */
-  readonly lossy?: boolean;
-  /** Called for each gap a lossy group finds (messages overwritten before it read them). */
-  readonly onGap?: (gap: Gap) => void;
-}
-
-/** How often a waiting process looks for dead peers when nothing is stuck, and when something is. */
-const RECOVERY_INTERVAL_MS = 1000;
-const STUCK_RECOVERY_INTERVAL_MS = 50;
-
-const ROLE_BITS: Record<RingRole, number> = {
-  sender: ROLE_SENDER,
-  receiver: ROLE_RECEIVER,
-  both: ROLE_SENDER | ROLE_RECEIVER,
-  observer: 0,
-};
+export type { RingFileOptions, RingRole } from './ring-file-options.js';
 
 export class RingFile implements AsyncIterable<Message> {
   readonly path: string;
@@ -86,9 +60,11 @@ export class RingFile implements AsyncIterable<Message> {
   readonly #locks: FileEntryLocks;
   readonly #pid: number;
   readonly #sync: boolean;
-  #nextRecovery = 0;
-  #stuck = false;
-  readonly #recover = (): boolean => this.#recoverIfDue();
+  /** When this handle looks for dead peers' claims; its ifDue is handed to every wait. */
+  readonly #recovery: RecoverySchedule;
+  readonly #recover: () => boolean;
+  /** What the group operations act on. */
+  readonly #groupTarget: GroupTarget;
   #closed = false;
   /** Async waits in progress: the mapping stays until the last one has left the ring. */
   #pending = 0;
@@ -120,53 +96,15 @@ export class RingFile implements AsyncIterable<Message> {
     this.created = opened.created;
     this.#pid = getpid();
     this.#sync = options.sync ?? false;
-    const memory = opened.memory;
-    this.#views = viewsOf(memory.head, opened.header);
-    const role = options.role ?? 'both';
-    const receives = role === 'receiver' || role === 'both' || options.group !== undefined;
-    this.#participant = -1;
+    this.#views = viewsOf(opened.memory.head, opened.header);
     this.#locks = fileEntryLocks(opened.fd, opened.path);
-    try {
-      const self = {
-        pid: this.#pid,
-        pidNamespace: pidNamespaceId(),
-        uid: geteuid(),
-        role: ROLE_BITS[role],
-        startTicks: processStartTicks(this.#pid) ?? 0,
-        attachedAt: Date.now(),
-      };
-      const entry = registerParticipant(this.#views, self, this.#locks);
-      this.#participant = entry.index;
-      if (entry.refused === 'locks-unavailable' && role !== 'observer') {
-        const errno = this.#locks.lastUntestableErrno;
-        throw new MmapipcError(
-          `cannot take a participant entry: its file system refuses open-file-description locks (fcntl F_OFD_SETLK: ${errno === undefined ? '?' : errnoName(errno)}), which mmapipc needs to tell live processes from dead ones; put the ring on a local file system (/dev/shm, /tmp); network file systems are unsupported`,
-          { subject: this.path },
-        );
-      }
-      if (entry.index < 0 && role !== 'observer') {
-        throw new MmapipcError('every entry of the participant table (64) is held by a live process or by a dead one\'s unresolved claims; close some', { subject: this.path });
-      }
-      let group: { index: number; generation: number; name: string } | undefined;
-      if (receives) {
-        const name = options.group ?? DEFAULT_GROUP;
-        const info = createGroup(this.#views, opened.header, name, { lossy: options.lossy, from: options.from, now: Date.now() });
-        group = { index: info.index, generation: info.generation, name: info.name };
-        setParticipantGroup(this.#views, entry.index, info.index, info.generation);
-      }
-      this.group = group?.name;
-      this.#ring = new Ring(memory, opened.header, {
-        identity: { pid: this.#pid, participant: this.#participant, generation: entry.generation },
-        stamp: options.stamp ?? true,
-        group,
-        fault: faultHook(),
-      });
-    } catch (error) {
-      unregisterParticipant(this.#views, this.#participant, this.#pid);
-      closeRingFile(opened); // drops the entry lock with the descriptor
-      if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: this.path });
-      throw error;
-    }
+    const attached = attach(opened, this.#views, this.#locks, this.#pid, options);
+    this.#participant = attached.participant;
+    this.group = attached.group;
+    this.#ring = attached.ring;
+    this.#recovery = new RecoverySchedule(this.#ring, this.#locks);
+    this.#recover = this.#recovery.ifDue;
+    this.#groupTarget = { path: this.path, header: this.header, views: this.#views, ring: this.#ring };
     if (options.onGap) this.#ring.onGap = options.onGap;
     this.#sleeper = bellSleeper(opened.mapping, opened.fd);
     this.#ring.wake = (target) => this.#sleeper.wake(target === 'receivers' ? MEMBERS_WAITING_OFFSET : SENDERS_WAITING_OFFSET);
@@ -201,23 +139,10 @@ export class RingFile implements AsyncIterable<Message> {
     if (this.#closed) throw new MmapipcError('ring is closed', { subject: this.path });
   }
 
-  /** Runs recovery at most once per interval (more often while something is stuck). */
-  #recoverIfDue(): boolean {
-    const now = performance.now();
-    if (now < this.#nextRecovery) return this.#stuck;
-    const report = this.#ring.recover(this.#locks);
-    this.#stuck = report.stuck || report.released > 0 || report.adopted > 0;
-    this.#nextRecovery = now + (this.#stuck ? STUCK_RECOVERY_INTERVAL_MS : RECOVERY_INTERVAL_MS);
-    return this.#stuck;
-  }
-
   /** Looks for claims of dead processes now (every waiting process also does this); returns what it did. */
   recover(): RecoveryReport {
     this.#assertOpen();
-    const report = this.#ring.recover(this.#locks);
-    this.#stuck = report.stuck || report.released > 0 || report.adopted > 0;
-    this.#nextRecovery = performance.now() + (this.#stuck ? STUCK_RECOVERY_INTERVAL_MS : RECOVERY_INTERVAL_MS);
-    return report;
+    return this.#recovery.now();
   }
 
   /** Whether the process of participant entry `index` is alive (docs/format.md §5.2); this handle's own entry is. */
@@ -253,7 +178,6 @@ export class RingFile implements AsyncIterable<Message> {
     return sent;
   }
 
-  /** Runs an async wait that close() can cut short; the mapping outlives it. */
   /**
    * Runs an async wait while keeping the mapping: close() during the wait ends it (the closing
    * signal, checked by the wait; close() wakes the sleeper) and the last wait to leave unmaps.
@@ -447,45 +371,25 @@ export class RingFile implements AsyncIterable<Message> {
   /** Creates a group (or returns the existing one of that name). GroupError when the table is full or the name is bad. */
   createGroup(name: string, options: { from?: GroupStart; lossy?: boolean } = {}): GroupInfo {
     this.#assertOpen();
-    const group = this.#withSubject(() => createGroup(this.#views, this.header, name, { ...options, now: Date.now() }));
-    this.#ring.notify('receivers');
-    return group;
+    return createRingGroup(this.#groupTarget, name, options);
   }
 
   /** Removes a group: it stops holding senders back at once. */
   removeGroup(name: string): GroupInfo {
     this.#assertOpen();
-    const group = this.#withSubject(() => removeGroup(this.#views, this.header, name));
-    // Both sides: senders may have been held back by it, and its waiting members must learn it is gone.
-    this.#ring.notify('receivers');
-    this.#ring.notify('senders');
-    return group;
+    return removeRingGroup(this.#groupTarget, name);
   }
 
   /** Moves a group's cursor: replay from 'earliest' or a sequence number, or skip to 'latest'. Returns the new position. */
   resetGroup(name: string, to: GroupStart): number {
     this.#assertOpen();
-    const position = this.#withSubject(() => resetGroup(this.#views, this.header, name, to));
-    this.#ring.notify('receivers');
-    this.#ring.notify('senders');
-    return position;
+    return resetRingGroup(this.#groupTarget, name, to);
   }
 
   /** Makes a group lossy (it stops holding senders back) or lossless. */
   setGroupLossy(name: string, lossy: boolean): GroupInfo {
     this.#assertOpen();
-    const group = this.#withSubject(() => setGroupLossy(this.#views, this.header, name, lossy));
-    this.#ring.notify('senders');
-    return group;
-  }
-
-  #withSubject<T>(work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      if (error instanceof GroupError && error.subject === undefined) throw new GroupError(error.message, { subject: this.path });
-      throw error;
-    }
+    return setRingGroupLossy(this.#groupTarget, name, lossy);
   }
 
   /** Who holds this side up, in words (for a timeout's error): undefined when nothing does. */

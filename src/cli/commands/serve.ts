@@ -6,7 +6,8 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_SERVE_GROUP } from '../../layout/request-layout.js';
-import { MAX_CONCURRENCY, serveWith, type RequestHandler, type ServeEvent } from '../../reqrep/server.js';
+import { MAX_CONCURRENCY, type RequestHandler, type ServeEvent } from '../../reqrep/server.js';
+import { serveWith } from '../../reqrep/serve-with.js';
 import type { ServedRequest } from '../../reqrep/served-request.js';
 import type { CliContext } from '../context.js';
 import { ringPath } from '../options.js';
