@@ -234,8 +234,3 @@ export class Server implements AsyncIterable<ServedRequest> {
     this.#sink(request);
   }
 }
-
-/** The largest request payload a ring takes: its largest message (the extension goes in the room every ring keeps, docs/format.md §2). */
-export function maxRequestLength(ring: { readonly maxMessageLength: number }): number {
-  return ring.maxMessageLength;
-}
