@@ -10,6 +10,7 @@ import { AbortError, ErrorReplyError, MessageTooLargeError, NoRespondersError, S
 import { DEFAULT_SERVE_GROUP, KIND_REPLY, KIND_REQUEST, REPLY_EXTENSION_LENGTH, REQUEST_EXTENSION_LENGTH, ReplyStatus } from '../layout/request-layout.js';
 import type { Message } from '../ring/ring.js';
 import type { OpenHandle, RingHandle } from './handle.js';
+import { DeadlineTimer } from '../sys/deadline-timer.js';
 import { liveMembers } from './liveness.js';
 import { releaseOrphans } from './orphans.js';
 import { ensureRepliesDir, newReplyRingName, removeReplyRing, replyModes, sweepReplyRings } from './reply-ring.js';
@@ -102,7 +103,7 @@ export class Requester {
       const end = (settle: () => void) => {
         if (!this.#pending.delete(correlation)) return;
         signal?.removeEventListener('abort', onAbort);
-        if (this.#pending.size === 0) this.#timer?.unref();
+        if (this.#pending.size === 0) this.#timer.idle();
         settle();
       };
       const timesOutAt = Number.isFinite(timeoutMs) ? started + Math.max(0, timeoutMs) : Infinity;
@@ -113,45 +114,20 @@ export class Requester {
         resolve: (value) => end(() => resolve(value)),
         reject: (error) => end(() => reject(error)),
       });
-      this.#armTimer(timesOutAt);
+      this.#timer.arm(timesOutAt);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#startLoop();
     });
   }
 
   /**
-   * One timer for every pending request, due at the earliest deadline or before (a setTimeout and
-   * clearTimeout per request cost more than the rest of a request's bookkeeping); it keeps the
-   * process alive only while a request with a deadline is pending.
+   * One timer for every pending request (a setTimeout and clearTimeout per request cost more
+   * than the rest of a request's bookkeeping), src/sys/deadline-timer.ts.
    */
-  #armTimer(deadline: number): void {
-    if (deadline === Infinity) return;
-    if (this.#timer !== undefined && this.#timerDue <= deadline) {
-      this.#timer.ref();
-      return;
-    }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerDue = deadline;
-    this.#timer = setTimeout(this.#onTimer, Math.max(0, deadline - performance.now()));
-  }
-
-  #timer: NodeJS.Timeout | undefined;
-  #timerDue = 0;
-
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    const now = performance.now();
-    let next = Infinity;
-    const due: Pending[] = [];
-    for (const pending of this.#pending.values()) {
-      if (pending.deadline <= now) due.push(pending);
-      else next = Math.min(next, pending.deadline);
-    }
-    if (next !== Infinity) this.#armTimer(next);
-    for (const pending of due) {
-      pending.reject(timedOut(this.#ring.path, pending.timeoutMs, 'the server is slow, stopped or busy; it skips the request when it gets to it'));
-    }
-  };
+  readonly #timer = new DeadlineTimer<Pending>(
+    () => this.#pending.values(),
+    (pending) => pending.reject(timedOut(this.#ring.path, pending.timeoutMs, 'the server is slow, stopped or busy; it skips the request when it gets to it')),
+  );
 
 
 
@@ -280,8 +256,7 @@ export class Requester {
     if (this.#closed) return;
     this.#closed = true;
     this.#failAll(new AbortError('the ring was closed before the reply came', { subject: this.#ring.path }));
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.close();
     if (this.#reply) {
       this.#reply.close();
       const file = this.#replyFile!;

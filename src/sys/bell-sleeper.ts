@@ -17,6 +17,7 @@ import type { Sleeper } from '../ring/blocking.js';
 import { futexWaitAt, futexWaitAtAsync, futexWakeAt } from './lean-futex.js';
 import type { Mapping } from './libc.js';
 import { BlockingBell } from './blocking-bell.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { faultHook } from './fault-hook.js';
 import { RingBell } from './ring-bell.js';
 import { BELL_BYTE_DELTA, BELL_LISTENERS_DELTA, FUTEX_SLEEPERS_DELTA } from './wake-words.js';
@@ -40,8 +41,6 @@ export interface RingSleeper extends Sleeper {
  */
 export const BELL_AFTER_SLEEPS = 16;
 
-/** The longest delay setTimeout takes (ms); blocking.ts asks for at most 1 s anyway. */
-const MAX_TIMER_MS = 0x7fffffff;
 const WORD_SHIFT = 2;
 
 interface Listener {
@@ -67,9 +66,8 @@ class BellSleeper implements RingSleeper {
   /** Async waits on a futex in an ffi-rs thread (where the bell cannot be watched), per waiting word. */
   readonly #threadWaits = new Map<number, number>();
   readonly #onRing = (): void => this.#finishAll();
-  #timer: NodeJS.Timeout | undefined;
-  /** performance.now() at which #timer fires. */
-  #timerDue = 0;
+  /** One timer for all of this process's async waits on this ring (deadline-timer.ts). */
+  readonly #timer = new DeadlineTimer<Listener>(() => this.#listeners, (listener) => listener.finish());
 
   constructor(mapping: Mapping, fd: number) {
     const { buffer } = mapping;
@@ -131,43 +129,14 @@ class BellSleeper implements RingSleeper {
       finish: () => {
         if (!this.#listeners.delete(listener)) return;
         Atomics.sub(words, count, 1);
-        if (this.#listeners.size === 0) this.#timer?.unref();
+        if (this.#listeners.size === 0) this.#timer.idle();
         onWake();
       },
     };
     this.#listeners.add(listener);
-    this.#armTimer(listener.deadline);
+    this.#timer.arm(listener.deadline);
     return 'listening';
   }
-
-  /**
-   * One timer for all of this process's async waits, due at the earliest deadline or before: a
-   * timer per wait (setTimeout and clearTimeout each time) cost 3-12 µs a wait on the project's
-   * machine; re-referencing a pending one costs well under one. It keeps the process alive only
-   * while a wait is pending (unref otherwise), like the per-wait timer it replaces.
-   */
-  #armTimer(deadline: number): void {
-    if (this.#timer !== undefined && this.#timerDue <= deadline) {
-      this.#timer.ref();
-      return;
-    }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerDue = deadline;
-    this.#timer = setTimeout(this.#onTimer, Math.min(MAX_TIMER_MS, Math.max(0, deadline - performance.now())));
-  }
-
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    const now = performance.now();
-    let next = Infinity;
-    const due: Listener[] = [];
-    for (const listener of this.#listeners) {
-      if (listener.deadline <= now) due.push(listener);
-      else next = Math.min(next, listener.deadline);
-    }
-    if (next !== Infinity) this.#armTimer(next);
-    for (const listener of due) listener.finish();
-  };
 
   /** The async wait where the bell cannot be watched: a futex in a thread, counted as a futex sleeper. */
   async #sleepInThread(wordOffset: number, expected: number, timeoutMs: number): Promise<void> {
@@ -208,8 +177,7 @@ class BellSleeper implements RingSleeper {
     this.#blocking?.close();
     this.#bell.close();
     this.#finishAll();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.close();
   }
 }
 
